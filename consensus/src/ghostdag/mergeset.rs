@@ -1,0 +1,57 @@
+//! The mergeset: blocks in the past of a new block but not in the past of its selected parent.
+
+use crate::{
+    errors::StoreError,
+    reachability::is_dag_ancestor_of,
+    stores::{GhostdagStoreReader, ReachabilityStoreReader, RelationsStoreReader},
+    types::{BlockHash, BlockHashSet, SortableBlock},
+};
+use std::collections::VecDeque;
+
+/// The mergeset of a block with these `parents`, without `selected_parent`, unordered.
+///
+/// Breadth-first from the other parents through the parent relation, stopping at blocks in
+/// the past of the selected parent (one reachability query each, answers cached). The
+/// parents are expected to be an antichain, so none of them is in the selected parent's past.
+pub fn mergeset_without_selected_parent<S>(
+    store: &S,
+    selected_parent: BlockHash,
+    parents: &[BlockHash],
+) -> Result<Vec<BlockHash>, StoreError>
+where
+    S: RelationsStoreReader + ReachabilityStoreReader + ?Sized,
+{
+    let mut queue: VecDeque<BlockHash> =
+        parents.iter().copied().filter(|p| *p != selected_parent).collect();
+    let mut mergeset: Vec<BlockHash> = queue.iter().copied().collect();
+    let mut seen: BlockHashSet = queue.iter().copied().collect();
+    let mut in_selected_parent_past = BlockHashSet::default();
+    while let Some(current) = queue.pop_front() {
+        for &parent in store.get_parents(current)?.iter() {
+            if seen.contains(&parent) || in_selected_parent_past.contains(&parent) {
+                continue;
+            }
+            if is_dag_ancestor_of(store, parent, selected_parent)? {
+                in_selected_parent_past.insert(parent);
+                continue;
+            }
+            seen.insert(parent);
+            mergeset.push(parent);
+            queue.push_back(parent);
+        }
+    }
+    Ok(mergeset)
+}
+
+/// Sorts blocks ascending by (blue work, hash).
+pub fn sort_blocks<S: GhostdagStoreReader + ?Sized>(
+    store: &S,
+    blocks: impl IntoIterator<Item = BlockHash>,
+) -> Result<Vec<BlockHash>, StoreError> {
+    let mut sortable = blocks
+        .into_iter()
+        .map(|hash| Ok(SortableBlock::new(hash, store.get_blue_work(hash)?)))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    sortable.sort_unstable();
+    Ok(sortable.into_iter().map(|b| b.hash).collect())
+}

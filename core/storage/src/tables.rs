@@ -1,0 +1,90 @@
+//! The node's tables: blocks, the selected-chain index, state, history and indexes.
+//!
+//! State is keyed by *hashed* address and slot (keccak256), the order of the Merkle-Patricia
+//! trie, so the state root is computed by walking tables in key order.
+
+use crate::codec::{Codec, CodecError};
+use crate::db::Table;
+use crate::rlp_codec;
+use alloy_consensus::TxEnvelope;
+use alloy_primitives::{Bytes, B256, U256};
+use alloy_trie::TrieAccount;
+use lattice_primitives::{AcceptanceEntry, Header, StoredReceipt, TxLocation};
+
+rlp_codec!(
+    Header,
+    TrieAccount,
+    TxLocation,
+    Vec<TxEnvelope>,
+    Vec<StoredReceipt>,
+    Vec<AcceptanceEntry>
+);
+
+/// `None` is stored as no bytes; every `T` used here encodes to at least one byte.
+impl<T: Codec> Codec for Option<T> {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        if let Some(v) = self {
+            v.encode_to(out)
+        }
+    }
+    fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
+        if bytes.is_empty() {
+            Ok(None)
+        } else {
+            T::decode(bytes).map(Some)
+        }
+    }
+}
+
+macro_rules! tables {
+    ($( $(#[$doc:meta])* $name:ident : $key:ty => $value:ty ),+ $(,)?) => {
+        $(
+            $(#[$doc])*
+            #[derive(Debug)]
+            pub struct $name;
+            impl Table for $name {
+                const NAME: &'static str = stringify!($name);
+                type Key = $key;
+                type Value = $value;
+            }
+        )+
+        /// Names of every table of this module, for [`crate::Db::open`].
+        pub const ALL: &[&str] = &[$(stringify!($name)),+];
+    };
+}
+
+tables! {
+    /// Block hash → header, for every block of the DAG.
+    Headers: B256 => Header,
+    /// Block hash → the transactions it carries.
+    Bodies: B256 => Vec<TxEnvelope>,
+    /// Selected-chain position → block hash (the Ethereum block number).
+    ChainByNumber: u64 => B256,
+    /// Block hash → selected-chain position, for chain blocks only.
+    ChainNumbers: B256 => u64,
+    /// keccak(address) → account of the current (sink) state.
+    Accounts: B256 => TrieAccount,
+    /// (keccak(address), keccak(slot)) → non-zero storage value of the current state.
+    Storages: (B256, B256) => U256,
+    /// Code hash → bytecode.
+    Bytecodes: B256 => Bytes,
+    /// (chain number, keccak(address)) → the account before that chain block applied, `None`
+    /// when it did not exist.
+    AccountChangeSets: (u64, B256) => Option<TrieAccount>,
+    /// (chain number, keccak(address), keccak(slot)) → the value before that chain block applied.
+    StorageChangeSets: (u64, B256, B256) => U256,
+    /// (keccak(address), chain number): the account changed in that chain block.
+    AccountHistory: (B256, u64) => (),
+    /// (keccak(address), keccak(slot), chain number): the slot changed in that chain block.
+    StorageHistory: (B256, B256, u64) => (),
+    /// Chain block hash → receipts of the transactions it executed, in order.
+    Receipts: B256 => Vec<StoredReceipt>,
+    /// Chain block hash → every transaction its mergeset carried and its outcome.
+    Acceptance: B256 => Vec<AcceptanceEntry>,
+    /// Transaction hash → where it was executed.
+    TxLookup: B256 => TxLocation,
+    /// Transaction hash → (carrier block, index) of a carried transaction.
+    CarriedTxs: B256 => TxLocation,
+    /// Node metadata (sink, genesis hash, chain spec).
+    Meta: Vec<u8> => Vec<u8>,
+}

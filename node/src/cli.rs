@@ -1,0 +1,210 @@
+//! Command line and config file. Every flag has an environment variable (`LATTICE_…`) and a key
+//! in the TOML config file (`--config`); the command line wins over the environment, which wins
+//! over the file.
+
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Default block time of `--dev`.
+pub const DEV_BLOCK_TIME: Duration = Duration::from_secs(1);
+
+/// Lattice: an EVM-compatible GHOSTDAG blockchain node.
+#[derive(Debug, Parser)]
+#[command(name = "lattice", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub node: NodeArgs,
+}
+
+/// Subcommands besides running the node.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Tools for GHOSTDAG DAGs.
+    Dag {
+        #[command(subcommand)]
+        command: DagCommand,
+    },
+}
+
+/// `lattice dag …`
+#[derive(Debug, Subcommand)]
+pub enum DagCommand {
+    /// Replays a test DAG (Kaspa's JSON format: K, GenesisID, Blocks[ID, Parents]) and prints
+    /// each block's GHOSTDAG data as one JSON object per line.
+    Replay {
+        /// The DAG file.
+        file: PathBuf,
+    },
+}
+
+/// Flags of the node. All optional here so that the config file can fill them.
+#[derive(Debug, Default, Clone, Args, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct NodeArgs {
+    /// Read flags from this TOML file (keys are the flag names, e.g. `rpc-addr = "…"`).
+    #[arg(long, env = "LATTICE_CONFIG", value_name = "FILE")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+
+    /// Development chain: chain id 1337, the test-mnemonic account 0 as the only producer, the
+    /// ten test-mnemonic accounts funded with 10,000 ETH each, blocks every second.
+    #[arg(long, env = "LATTICE_DEV", help_heading = "Chain")]
+    #[serde(default)]
+    pub dev: bool,
+
+    /// Chain specification (JSON: chainId, producers, gas and fee settings, GHOSTDAG
+    /// parameters, alloc). Required unless --dev.
+    #[arg(long, env = "LATTICE_CHAIN", value_name = "FILE", help_heading = "Chain")]
+    pub chain: Option<PathBuf>,
+
+    /// Override the chain id of the chain specification.
+    #[arg(long, env = "LATTICE_CHAIN_ID", help_heading = "Chain")]
+    pub chain_id: Option<u64>,
+
+    /// Where blocks, state and indexes are kept [default: ~/.lattice/<chain-id>].
+    #[arg(long, env = "LATTICE_DATA_DIR", value_name = "DIR", help_heading = "Storage")]
+    pub data_dir: Option<PathBuf>,
+
+    /// JSON-RPC listen address, HTTP and WebSocket on the same port [default: 127.0.0.1:8545].
+    #[arg(long, env = "LATTICE_RPC_ADDR", value_name = "ADDR", help_heading = "RPC")]
+    pub rpc_addr: Option<SocketAddr>,
+
+    /// Origins allowed by CORS, comma-separated; `*` allows any.
+    #[arg(long, env = "LATTICE_RPC_CORS", value_delimiter = ',', help_heading = "RPC")]
+    pub rpc_cors: Option<Vec<String>>,
+
+    /// Most gas an eth_call or eth_estimateGas may use.
+    #[arg(long, env = "LATTICE_RPC_GAS_CAP", help_heading = "RPC")]
+    pub rpc_gas_cap: Option<u64>,
+
+    /// Secp256k1 private key (hex) this node seals blocks with; it must be a producer of the
+    /// chain specification. Without it (and without --dev) the node does not produce.
+    #[arg(
+        long,
+        env = "LATTICE_PRODUCER_KEY",
+        value_name = "HEX",
+        help_heading = "Producer",
+        hide_env_values = true
+    )]
+    pub producer_key: Option<String>,
+
+    /// Address credited with the priority fees and rewards of the blocks this node seals
+    /// [default: the producer's address].
+    #[arg(long, env = "LATTICE_COINBASE", value_name = "ADDRESS", help_heading = "Producer")]
+    pub coinbase: Option<alloy_primitives::Address>,
+
+    /// Interval between the blocks this node seals, e.g. `1s`, `500ms`, `2` (seconds)
+    /// [default: the chain specification's, 1s in --dev].
+    #[arg(long, env = "LATTICE_BLOCK_TIME", value_parser = parse_duration, help_heading = "Producer")]
+    #[serde(default, deserialize_with = "de_duration")]
+    pub block_time: Option<Duration>,
+
+    /// Prometheus metrics listen address (e.g. 127.0.0.1:9100); off when absent.
+    #[arg(long, env = "LATTICE_METRICS_ADDR", value_name = "ADDR", help_heading = "Metrics")]
+    pub metrics_addr: Option<SocketAddr>,
+}
+
+/// Parses `1s`, `250ms`, `2m` or a plain number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) =
+        s.find(|c: char| !c.is_ascii_digit() && c != '.').map_or((s, ""), |i| s.split_at(i));
+    let value: f64 =
+        num.parse().map_err(|_| format!("invalid duration `{s}`: expected e.g. 1s, 500ms, 2"))?;
+    let secs = match unit {
+        "" | "s" => value,
+        "ms" => value / 1000.0,
+        "m" => value * 60.0,
+        other => return Err(format!("invalid duration unit `{other}` in `{s}`: use ms, s or m")),
+    };
+    if !(secs > 0.0 && secs.is_finite()) {
+        return Err(format!("duration `{s}` must be positive"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+fn de_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Secs(f64),
+    }
+    match Option::<Raw>::deserialize(d)? {
+        None => Ok(None),
+        Some(Raw::Text(s)) => parse_duration(&s).map(Some).map_err(serde::de::Error::custom),
+        Some(Raw::Secs(v)) => {
+            parse_duration(&v.to_string()).map(Some).map_err(serde::de::Error::custom)
+        }
+    }
+}
+
+impl NodeArgs {
+    /// Fills every flag not given on the command line (or environment) from `file`.
+    pub fn merge_file(mut self, file: NodeArgs) -> Self {
+        macro_rules! fill {
+            ($($field:ident),*) => {$( if self.$field.is_none() { self.$field = file.$field; } )*};
+        }
+        fill!(
+            chain,
+            chain_id,
+            rpc_addr,
+            data_dir,
+            rpc_cors,
+            rpc_gas_cap,
+            producer_key,
+            coinbase,
+            block_time,
+            metrics_addr
+        );
+        self.dev |= file.dev;
+        self
+    }
+
+    /// Reads and merges the config file, if one was named.
+    pub fn with_config_file(self) -> Result<Self, String> {
+        let Some(path) = self.config.clone() else { return Ok(self) };
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
+        let file: NodeArgs =
+            toml::from_str(&text).map_err(|e| format!("invalid config {}: {e}", path.display()))?;
+        Ok(self.merge_file(file))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("1s").unwrap(), Duration::from_secs(1));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
+        assert!(parse_duration("0").is_err());
+        assert!(parse_duration("1h").is_err());
+    }
+
+    #[test]
+    fn config_file_fills_missing_flags() {
+        let file: NodeArgs =
+            toml::from_str("dev = true\nblock-time = \"500ms\"\nchain-id = 7\n").unwrap();
+        let cli = NodeArgs { chain_id: Some(9), ..Default::default() };
+        let merged = cli.merge_file(file);
+        assert!(merged.dev);
+        assert_eq!(merged.chain_id, Some(9), "the command line wins");
+        assert_eq!(merged.block_time, Some(Duration::from_millis(500)));
+        assert!(toml::from_str::<NodeArgs>("no-such-flag = 1").is_err());
+    }
+}

@@ -1,0 +1,132 @@
+//! The resolved configuration a node is launched with.
+
+use crate::cli::{NodeArgs, DEV_BLOCK_TIME};
+use alloy_primitives::Address;
+use alloy_signer_local::PrivateKeySigner;
+use eyre::{bail, eyre, Context, Result};
+use lattice_primitives::{dev_signers, ChainSpec, DEV_ACCOUNT_COUNT};
+use lattice_rpc::RpcConfig;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Default gas cap of eth_call / eth_estimateGas (geth's).
+pub const DEFAULT_RPC_GAS_CAP: u64 = 50_000_000;
+
+/// Block production settings.
+#[derive(Clone, Debug)]
+pub struct ProducerConfig {
+    /// Signs sealed blocks.
+    pub signer: PrivateKeySigner,
+    /// Receives fees and rewards.
+    pub coinbase: Address,
+    /// Interval between sealed blocks.
+    pub block_time: Duration,
+}
+
+/// Everything a node is launched with.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// Chain specification.
+    pub spec: ChainSpec,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// RPC server options.
+    pub rpc: RpcConfig,
+    /// Gas cap of calls.
+    pub rpc_gas_cap: u64,
+    /// Production, when this node seals blocks.
+    pub producer: Option<ProducerConfig>,
+    /// Metrics listen address.
+    pub metrics_addr: Option<SocketAddr>,
+    /// Accounts unlocked for `eth_accounts` (dev only).
+    pub dev_accounts: Vec<PrivateKeySigner>,
+}
+
+impl NodeConfig {
+    /// A dev node's configuration in `data_dir`, RPC on `rpc_addr`.
+    pub fn dev(data_dir: PathBuf, rpc_addr: SocketAddr, block_time: Duration) -> Self {
+        let args = NodeArgs {
+            dev: true,
+            data_dir: Some(data_dir),
+            rpc_addr: Some(rpc_addr),
+            block_time: Some(block_time),
+            ..Default::default()
+        };
+        Self::from_args(args).expect("a dev configuration is always valid")
+    }
+
+    /// Resolves flags into a configuration.
+    pub fn from_args(args: NodeArgs) -> Result<Self> {
+        let mut spec = match (&args.chain, args.dev) {
+            (Some(path), _) => {
+                let text = std::fs::read_to_string(path).wrap_err_with(|| {
+                    format!("cannot read chain specification {}", path.display())
+                })?;
+                serde_json::from_str::<ChainSpec>(&text)
+                    .wrap_err_with(|| format!("invalid chain specification {}", path.display()))?
+            }
+            (None, true) => ChainSpec::dev(1),
+            (None, false) => {
+                bail!("no chain specification: pass --chain FILE, or --dev for a development chain")
+            }
+        };
+        if let Some(id) = args.chain_id {
+            spec.chain_id = id;
+        }
+        let signer = match (&args.producer_key, args.dev) {
+            (Some(hex), _) => Some(
+                hex.trim()
+                    .trim_start_matches("0x")
+                    .parse::<PrivateKeySigner>()
+                    .map_err(|e| eyre!("invalid --producer-key: {e}"))?,
+            ),
+            (None, true) => dev_signers(1).into_iter().next(),
+            (None, false) => None,
+        };
+        if let Some(s) = &signer {
+            if !spec.producers.contains(&s.address()) {
+                bail!(
+                    "--producer-key belongs to {}, which is not a producer of this chain",
+                    s.address()
+                );
+            }
+        }
+        let block_time = args.block_time.unwrap_or(if args.dev {
+            DEV_BLOCK_TIME
+        } else {
+            Duration::from_millis(spec.block_time_ms)
+        });
+        let producer = signer.map(|signer| ProducerConfig {
+            coinbase: args.coinbase.unwrap_or(signer.address()),
+            signer,
+            block_time,
+        });
+        let data_dir = match args.data_dir {
+            Some(d) => d,
+            None => {
+                let home = std::env::var_os("HOME")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| PathBuf::from("."));
+                let name = if args.dev { "dev".to_string() } else { spec.chain_id.to_string() };
+                home.join(".lattice").join(name)
+            }
+        };
+        let mut rpc = RpcConfig::default();
+        if let Some(addr) = args.rpc_addr {
+            rpc.addr = addr;
+        }
+        if let Some(cors) = args.rpc_cors {
+            rpc.cors = cors;
+        }
+        Ok(Self {
+            spec,
+            data_dir,
+            rpc,
+            rpc_gas_cap: args.rpc_gas_cap.unwrap_or(DEFAULT_RPC_GAS_CAP),
+            producer,
+            metrics_addr: args.metrics_addr,
+            dev_accounts: if args.dev { dev_signers(DEV_ACCOUNT_COUNT) } else { vec![] },
+        })
+    }
+}

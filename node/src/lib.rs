@@ -1,0 +1,200 @@
+//! The Lattice node: configuration, wiring of chain, pool, producer, RPC and metrics.
+//!
+//! [`launch`] starts a node in-process from a [`NodeConfig`] and returns a [`NodeHandle`]; the
+//! `lattice` binary is a thin shell around it (parse flags, launch, wait for Ctrl-C).
+
+pub mod chain;
+pub mod cli;
+mod config;
+mod dag;
+pub mod metrics;
+mod producer;
+mod rpc_api;
+
+pub use config::{NodeConfig, ProducerConfig};
+pub use producer::produce_one;
+
+use alloy_consensus::TxEnvelope;
+use alloy_primitives::{Address, B256};
+use chain::Chain;
+use eyre::{Context, Result};
+use lattice_primitives::SkipReason;
+use lattice_storage::Db;
+use lattice_txpool::{ChainContext, PoolConfig, TxPool};
+use metrics::Metrics;
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// EIP-7825: the most gas one transaction may ask for (Osaka).
+pub const TX_GAS_LIMIT_CAP: u64 = 1 << 24;
+
+/// A running node's shared state.
+pub struct Node {
+    /// The chain.
+    pub chain: Chain,
+    /// The transaction pool.
+    pub pool: TxPool,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Configuration it was started with.
+    pub config: NodeConfig,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node").field("chain", &self.chain).finish_non_exhaustive()
+    }
+}
+
+impl Node {
+    /// What the pool checks transactions against.
+    pub fn pool_context(&self) -> ChainContext {
+        let spec = self.chain.spec();
+        ChainContext {
+            chain_id: spec.chain_id,
+            block_gas_limit: spec.gas_limit,
+            tx_gas_limit_cap: TX_GAS_LIMIT_CAP.min(spec.gas_limit),
+            min_fee: spec.min_base_fee as u128,
+        }
+    }
+
+    /// Updates the pool after a chain block accepted `entries`: executed transactions and
+    /// those that can never apply leave; a transaction skipped for a nonce gap is offered again.
+    pub fn after_acceptance(
+        &self,
+        entries: &[lattice_primitives::AcceptanceEntry],
+        executed_senders: &[Address],
+    ) {
+        let mut retry = Vec::new();
+        for entry in entries {
+            match entry.skip_reason() {
+                None => {}
+                Some(SkipReason::NonceTooHigh) => retry.push(entry.tx_hash),
+                Some(reason) => {
+                    self.metrics.txs_skipped.with_label_values(&[reason.as_str()]).inc();
+                    self.pool.remove(&entry.tx_hash);
+                }
+            }
+            if entry.skip_reason() == Some(SkipReason::NonceTooHigh) {
+                self.metrics
+                    .txs_skipped
+                    .with_label_values(&[SkipReason::NonceTooHigh.as_str()])
+                    .inc();
+            }
+        }
+        self.pool.unmark_packed(&retry);
+        let senders: BTreeSet<Address> = executed_senders.iter().copied().collect();
+        for sender in senders {
+            self.pool.prune_sender(sender, self.chain.latest_nonce(sender));
+        }
+        self.metrics.txpool_size.set(self.pool.len() as i64);
+    }
+
+    /// Validates and pools a transaction. Returns its hash.
+    pub fn submit_transaction(&self, tx: TxEnvelope) -> Result<B256, lattice_rpc::RpcError> {
+        use alloy_consensus::transaction::SignerRecoverable;
+        let sender = tx
+            .recover_signer()
+            .map_err(|e| lattice_rpc::RpcError::Rejected(format!("invalid sender: {e}")))?;
+        let state = lattice_txpool::SenderState {
+            nonce: self.chain.latest_nonce(sender),
+            balance: self.chain.latest_balance(sender),
+        };
+        let hash = self
+            .pool
+            .add(tx, sender, state, &self.pool_context())
+            .map_err(|e| lattice_rpc::RpcError::Rejected(e.to_string()))?;
+        self.metrics.txpool_size.set(self.pool.len() as i64);
+        tracing::debug!(target: "lattice::txpool", %hash, %sender, "transaction pooled");
+        Ok(hash)
+    }
+}
+
+/// A running node.
+pub struct NodeHandle {
+    /// Shared state.
+    pub node: Arc<Node>,
+    /// Address the RPC server listens on.
+    pub rpc_addr: SocketAddr,
+    /// Address the metrics server listens on.
+    pub metrics_addr: Option<SocketAddr>,
+    rpc: lattice_rpc::ServerHandle,
+    producer: Option<JoinHandle<()>>,
+    shutdown: watch::Sender<bool>,
+}
+
+impl std::fmt::Debug for NodeHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeHandle").field("rpc_addr", &self.rpc_addr).finish_non_exhaustive()
+    }
+}
+
+impl NodeHandle {
+    /// Stops producing and serving, and flushes the database.
+    pub async fn stop(self) -> Result<()> {
+        let _ = self.shutdown.send(true);
+        if let Some(p) = self.producer {
+            let _ = p.await;
+        }
+        let _ = self.rpc.stop();
+        self.rpc.stopped().await;
+        self.node.chain.db().flush()?;
+        Ok(())
+    }
+}
+
+/// Opens the database, the chain and the pool, and starts RPC, metrics and (when configured)
+/// the producer.
+pub async fn launch(config: NodeConfig) -> Result<NodeHandle> {
+    std::fs::create_dir_all(&config.data_dir)
+        .wrap_err_with(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+    let db_path = config.data_dir.join("db");
+    let db = Db::open(&db_path, &chain::all_tables())
+        .wrap_err_with(|| format!("cannot open the database at {}", db_path.display()))?;
+    let chain = Chain::open(Arc::new(db), config.spec.clone())?;
+    let head = chain.head();
+    tracing::info!(
+        target: "lattice::node",
+        chain_id = config.spec.chain_id,
+        genesis = %chain.genesis(),
+        height = head.number,
+        sink = %head.hash,
+        data_dir = %config.data_dir.display(),
+        "chain opened"
+    );
+    let metrics = Arc::new(Metrics::new());
+    metrics.chain_height.set(head.number as i64);
+    let node = Arc::new(Node {
+        chain,
+        pool: TxPool::new(PoolConfig::default()),
+        metrics: metrics.clone(),
+        config,
+    });
+
+    let metrics_addr = match node.config.metrics_addr {
+        Some(addr) => {
+            let bound = metrics::serve(addr, metrics.clone())
+                .await
+                .wrap_err_with(|| format!("cannot listen for metrics on {addr}"))?;
+            tracing::info!(target: "lattice::node", %bound, "metrics server listening");
+            Some(bound)
+        }
+        None => None,
+    };
+    let api = Arc::new(rpc_api::Api::new(node.clone()));
+    let (rpc_addr, rpc) = lattice_rpc::start_server(&node.config.rpc, api, Some(metrics.clone()))
+        .await
+        .wrap_err_with(|| format!("cannot listen for JSON-RPC on {}", node.config.rpc.addr))?;
+    tracing::info!(target: "lattice::node", %rpc_addr, "JSON-RPC listening (HTTP and WebSocket)");
+
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let producer = node.config.producer.clone().map(|p| {
+        tracing::info!(target: "lattice::node", producer = %p.signer.address(), coinbase = %p.coinbase,
+            block_time_ms = p.block_time.as_millis() as u64, "producing blocks");
+        tokio::spawn(producer::run(node.clone(), p, shutdown_rx))
+    });
+    Ok(NodeHandle { node, rpc_addr, metrics_addr, rpc, producer, shutdown })
+}

@@ -1,0 +1,197 @@
+//! Prometheus metrics, named by scope in base units (`lattice_…_seconds`, `…_total`).
+
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
+    Registry, TextEncoder,
+};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// The node's metrics.
+#[derive(Clone)]
+pub struct Metrics {
+    /// Registry all metrics live in.
+    pub registry: Registry,
+    /// Blocks this node sealed.
+    pub blocks_produced: IntCounter,
+    /// Blocks imported (own and received).
+    pub blocks_imported: IntCounter,
+    /// Time to build or import a block, execution and commit included.
+    pub block_processing: Histogram,
+    /// Time to compute a block's state root.
+    pub state_root: Histogram,
+    /// Transactions executed by chain blocks.
+    pub txs_executed: IntCounter,
+    /// Transactions skipped by chain blocks, by reason.
+    pub txs_skipped: IntCounterVec,
+    /// Transactions in the pool.
+    pub txpool_size: IntGauge,
+    /// Selected-chain height of the sink.
+    pub chain_height: IntGauge,
+    /// Blue score of the sink.
+    pub blue_score: IntGauge,
+    /// Gas used by chain blocks.
+    pub gas_used: IntCounter,
+    /// RPC calls by method and outcome.
+    pub rpc_calls: IntCounterVec,
+    /// RPC call latency by method.
+    pub rpc_latency: HistogramVec,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+fn reg<T: prometheus::core::Collector + Clone + 'static>(r: &Registry, m: T) -> T {
+    r.register(Box::new(m.clone())).expect("metric names are unique");
+    m
+}
+
+impl Metrics {
+    /// Creates and registers every metric.
+    pub fn new() -> Self {
+        let r = Registry::new();
+        let buckets =
+            vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
+        Self {
+            blocks_produced: reg(
+                &r,
+                IntCounter::new("lattice_blocks_produced_total", "Blocks sealed by this node")
+                    .unwrap(),
+            ),
+            blocks_imported: reg(
+                &r,
+                IntCounter::new("lattice_blocks_imported_total", "Blocks imported into the DAG")
+                    .unwrap(),
+            ),
+            block_processing: reg(
+                &r,
+                Histogram::with_opts(
+                    HistogramOpts::new(
+                        "lattice_block_processing_seconds",
+                        "Time to build or import a block",
+                    )
+                    .buckets(buckets.clone()),
+                )
+                .unwrap(),
+            ),
+            state_root: reg(
+                &r,
+                Histogram::with_opts(
+                    HistogramOpts::new(
+                        "lattice_state_root_seconds",
+                        "Time to compute a block's state root",
+                    )
+                    .buckets(buckets.clone()),
+                )
+                .unwrap(),
+            ),
+            txs_executed: reg(
+                &r,
+                IntCounter::new("lattice_transactions_executed_total", "Transactions executed")
+                    .unwrap(),
+            ),
+            txs_skipped: reg(
+                &r,
+                IntCounterVec::new(
+                    Opts::new("lattice_transactions_skipped_total", "Transactions skipped"),
+                    &["reason"],
+                )
+                .unwrap(),
+            ),
+            txpool_size: reg(
+                &r,
+                IntGauge::new("lattice_txpool_transactions", "Transactions in the pool").unwrap(),
+            ),
+            chain_height: reg(
+                &r,
+                IntGauge::new("lattice_chain_height", "Selected-chain height of the sink").unwrap(),
+            ),
+            blue_score: reg(
+                &r,
+                IntGauge::new("lattice_blue_score", "Blue score of the sink").unwrap(),
+            ),
+            gas_used: reg(
+                &r,
+                IntCounter::new("lattice_gas_used_total", "Gas used by accepted transactions")
+                    .unwrap(),
+            ),
+            rpc_calls: reg(
+                &r,
+                IntCounterVec::new(
+                    Opts::new("lattice_rpc_calls_total", "RPC calls"),
+                    &["method", "outcome"],
+                )
+                .unwrap(),
+            ),
+            rpc_latency: reg(
+                &r,
+                HistogramVec::new(
+                    HistogramOpts::new("lattice_rpc_call_duration_seconds", "RPC call latency")
+                        .buckets(buckets),
+                    &["method"],
+                )
+                .unwrap(),
+            ),
+            registry: r,
+        }
+    }
+
+    /// The text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut buf).expect("encoding to memory");
+        String::from_utf8(buf).expect("prometheus text is UTF-8")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl lattice_rpc::RpcMetrics for Metrics {
+    fn on_call(&self, method: &str, elapsed: Duration, ok: bool) {
+        self.rpc_calls.with_label_values(&[method, if ok { "ok" } else { "error" }]).inc();
+        self.rpc_latency.with_label_values(&[method]).observe(elapsed.as_secs_f64());
+    }
+}
+
+/// Serves `/metrics` (any path, in fact) on `addr`. Returns the bound address.
+pub async fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> std::io::Result<SocketAddr> {
+    let listener = TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { continue };
+            let metrics = metrics.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |_req: Request<hyper::body::Incoming>| {
+                    let body = metrics.render();
+                    async move {
+                        Response::builder()
+                            .header("content-type", "text/plain; version=0.0.4")
+                            .body(Full::new(Bytes::from(body)))
+                    }
+                });
+                if let Err(e) =
+                    http1::Builder::new().serve_connection(TokioIo::new(stream), service).await
+                {
+                    tracing::debug!(target: "lattice::metrics", error = %e, "metrics connection failed");
+                }
+            });
+        }
+    });
+    Ok(bound)
+}

@@ -1,0 +1,236 @@
+//! The node's implementation of the RPC server's [`NodeApi`].
+
+use crate::Node;
+use alloy_consensus::transaction::SignerRecoverable;
+use alloy_consensus::TxEnvelope;
+use alloy_primitives::{Address, B256, U256};
+use lattice_evm::{call, estimate_gas, CallEnv, CallError, CallOutcome, CallRequest, StateReader};
+use lattice_rpc::{AcceptedTx, AccountView, ChainBlock, NodeApi, ReceiptView, RpcError, TxView};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Default suggested priority fee: 1 gwei.
+pub const SUGGESTED_TIP: u128 = 1_000_000_000;
+
+/// Adapts [`Node`] to [`NodeApi`].
+pub struct Api {
+    node: Arc<Node>,
+}
+
+impl Api {
+    /// Wraps a node.
+    pub fn new(node: Arc<Node>) -> Self {
+        Self { node }
+    }
+
+    fn call_env(&self, number: u64) -> Result<CallEnv, RpcError> {
+        let chain = &self.node.chain;
+        let hash =
+            chain.hash_at(number).map_err(RpcError::internal)?.ok_or(RpcError::HeaderNotFound)?;
+        let header =
+            chain.header(hash).map_err(RpcError::internal)?.ok_or(RpcError::HeaderNotFound)?;
+        Ok(CallEnv {
+            chain_id: chain.spec().chain_id,
+            number,
+            timestamp: header.timestamp_secs(),
+            base_fee: header.base_fee,
+            gas_limit: chain.spec().gas_limit,
+            gas_cap: self.node.config.rpc_gas_cap,
+            coinbase: header.coinbase,
+            prevrandao: hash,
+        })
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> RpcError {
+    RpcError::internal(e)
+}
+
+impl NodeApi for Api {
+    fn chain_id(&self) -> u64 {
+        self.node.chain.spec().chain_id
+    }
+
+    fn peer_count(&self) -> usize {
+        0
+    }
+
+    fn latest_number(&self) -> Result<u64, RpcError> {
+        Ok(self.node.chain.head().number)
+    }
+
+    fn finalized_number(&self) -> Result<u64, RpcError> {
+        let chain = &self.node.chain;
+        Ok(chain.head().number.saturating_sub(chain.spec().finality_depth))
+    }
+
+    fn number_of(&self, hash: B256) -> Result<Option<u64>, RpcError> {
+        self.node.chain.number_of(hash).map_err(internal)
+    }
+
+    fn chain_block(&self, number: u64) -> Result<Option<ChainBlock>, RpcError> {
+        let chain = &self.node.chain;
+        let Some(hash) = chain.hash_at(number).map_err(internal)? else { return Ok(None) };
+        let header = chain
+            .header(hash)
+            .map_err(internal)?
+            .ok_or_else(|| internal("chain block without header"))?;
+        let gd = chain.ghostdag(hash);
+        let receipts = chain.receipts(hash).map_err(internal)?;
+        let entries = chain.acceptance(hash).map_err(internal)?;
+        let mut bodies: HashMap<B256, Vec<TxEnvelope>> = HashMap::new();
+        let mut transactions = Vec::with_capacity(receipts.len());
+        for (entry, receipt) in entries.iter().filter(|e| e.skip == 0).zip(&receipts) {
+            if !bodies.contains_key(&entry.carrier) {
+                let body = chain
+                    .get::<lattice_storage::tables::Bodies>(&entry.carrier)
+                    .map_err(internal)?
+                    .unwrap_or_default();
+                bodies.insert(entry.carrier, body);
+            }
+            let tx = bodies[&entry.carrier]
+                .get(entry.carrier_index as usize)
+                .cloned()
+                .ok_or_else(|| internal("accepted transaction missing from its carrier"))?;
+            transactions.push(AcceptedTx { tx, sender: receipt.from });
+        }
+        let size = alloy_rlp::encode(&header).len() as u64
+            + transactions
+                .iter()
+                .map(|t| alloy_eips::eip2718::Encodable2718::encode_2718_len(&t.tx) as u64)
+                .sum::<u64>();
+        Ok(Some(ChainBlock {
+            number,
+            hash,
+            parent_hash: gd
+                .as_ref()
+                .filter(|_| number > 0)
+                .map(|g| g.selected_parent)
+                .unwrap_or_default(),
+            capacity: chain.capacity_of(hash).map_err(internal)?,
+            mergeset_blues: gd.as_ref().map(|g| g.mergeset_blues.clone()).unwrap_or_default(),
+            mergeset_reds: gd.as_ref().map(|g| g.mergeset_reds.clone()).unwrap_or_default(),
+            header,
+            transactions,
+            receipts,
+            size,
+        }))
+    }
+
+    fn account(&self, number: u64, address: Address) -> Result<AccountView, RpcError> {
+        let state = self.node.chain.state_at(number);
+        let Some(acc) = state.account(address).map_err(internal)? else {
+            return Ok(AccountView::default());
+        };
+        let code = state.code(acc.code_hash).map_err(internal)?.unwrap_or_default();
+        Ok(AccountView { balance: acc.balance, nonce: acc.nonce, code })
+    }
+
+    fn storage(&self, number: u64, address: Address, slot: B256) -> Result<U256, RpcError> {
+        self.node.chain.state_at(number).storage(address, slot).map_err(internal)
+    }
+
+    fn pending_nonce(&self, address: Address) -> Result<u64, RpcError> {
+        let latest = self.node.chain.latest_nonce(address);
+        Ok(self.node.pool.pending_nonce(address, latest))
+    }
+
+    fn call(
+        &self,
+        number: u64,
+        req: &CallRequest,
+    ) -> Result<Result<CallOutcome, CallError>, RpcError> {
+        let env = self.call_env(number)?;
+        let state = self.node.chain.state_at(number);
+        Ok(call(&*state, &env, req))
+    }
+
+    fn estimate_gas(
+        &self,
+        number: u64,
+        req: &CallRequest,
+    ) -> Result<Result<Result<u64, CallOutcome>, CallError>, RpcError> {
+        let env = self.call_env(number)?;
+        let state = self.node.chain.state_at(number);
+        Ok(estimate_gas(&*state, &env, req))
+    }
+
+    fn send_transaction(&self, tx: TxEnvelope) -> Result<B256, RpcError> {
+        self.node.submit_transaction(tx)
+    }
+
+    fn transaction(&self, hash: B256) -> Result<Option<TxView>, RpcError> {
+        let chain = &self.node.chain;
+        if let Some(loc) = chain.tx_location(hash).map_err(internal)? {
+            if let (Some(number), Some(tx)) = (
+                chain.number_of(loc.block).map_err(internal)?,
+                chain.carried_tx(loc.carrier, loc.carrier_index).map_err(internal)?,
+            ) {
+                let base_fee = chain
+                    .header(loc.block)
+                    .map_err(internal)?
+                    .map(|h| h.base_fee)
+                    .unwrap_or_default();
+                let sender = tx.recover_signer().map_err(internal)?;
+                return Ok(Some(TxView {
+                    tx,
+                    sender,
+                    executed: Some((loc.block, number, loc.index, base_fee)),
+                    carrier: Some(loc.carrier),
+                }));
+            }
+        }
+        if let Some(loc) = chain.carried_location(hash).map_err(internal)? {
+            if let Some(tx) = chain.carried_tx(loc.carrier, loc.carrier_index).map_err(internal)? {
+                let sender = tx.recover_signer().map_err(internal)?;
+                return Ok(Some(TxView { tx, sender, executed: None, carrier: Some(loc.carrier) }));
+            }
+        }
+        Ok(self.node.pool.get(&hash).map(|p| TxView {
+            tx: p.tx.clone(),
+            sender: p.sender,
+            executed: None,
+            carrier: None,
+        }))
+    }
+
+    fn receipt(&self, hash: B256) -> Result<Option<ReceiptView>, RpcError> {
+        let chain = &self.node.chain;
+        let Some(loc) = chain.tx_location(hash).map_err(internal)? else { return Ok(None) };
+        let Some(number) = chain.number_of(loc.block).map_err(internal)? else { return Ok(None) };
+        let receipts = chain.receipts(loc.block).map_err(internal)?;
+        let Some(receipt) = receipts.get(loc.index as usize).cloned() else { return Ok(None) };
+        let tx = chain
+            .carried_tx(loc.carrier, loc.carrier_index)
+            .map_err(internal)?
+            .ok_or_else(|| internal("executed transaction missing from its carrier"))?;
+        let timestamp = chain
+            .header(loc.block)
+            .map_err(internal)?
+            .map(|h| h.timestamp_secs())
+            .unwrap_or_default();
+        let first_log_index =
+            receipts[..loc.index as usize].iter().map(|r| r.logs.len() as u64).sum();
+        Ok(Some(ReceiptView {
+            receipt,
+            tx,
+            block_hash: loc.block,
+            block_number: number,
+            block_timestamp: timestamp,
+            index: loc.index,
+            first_log_index,
+        }))
+    }
+
+    fn next_base_fee(&self) -> Result<u64, RpcError> {
+        Ok(self.node.chain.next_base_fee())
+    }
+
+    fn suggested_tip(&self) -> u128 {
+        SUGGESTED_TIP
+    }
+
+    fn accounts(&self) -> Vec<Address> {
+        self.node.config.dev_accounts.iter().map(|s| s.address()).collect()
+    }
+}

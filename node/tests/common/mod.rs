@@ -1,0 +1,48 @@
+//! Helpers shared by the node's integration tests.
+#![allow(dead_code)]
+
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Sends one JSON-RPC request body over HTTP/1.1 and returns the parsed response body.
+pub async fn post(addr: SocketAddr, body: &str) -> Value {
+    let mut stream = TcpStream::connect(addr).await.expect("connect to RPC");
+    let req = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let text = String::from_utf8(raw).unwrap();
+    let (_, body) = text.split_once("\r\n\r\n").expect("HTTP response");
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("bad JSON body {body:?}: {e}"))
+}
+
+/// Calls `method` and returns the whole response object.
+pub async fn call(addr: SocketAddr, method: &str, params: Value) -> Value {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
+    post(addr, &body).await
+}
+
+/// Calls `method` and returns its result, panicking on an error response.
+pub async fn result(addr: SocketAddr, method: &str, params: Value) -> Value {
+    let resp = call(addr, method, params).await;
+    if let Some(err) = resp.get("error") {
+        panic!("{method} failed: {err}");
+    }
+    resp["result"].clone()
+}
+
+/// A hex quantity as u128.
+pub fn qty(v: &Value) -> u128 {
+    u128::from_str_radix(v.as_str().expect("hex string").trim_start_matches("0x"), 16)
+        .expect("hex quantity")
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}

@@ -1,0 +1,298 @@
+//! The dev chain in-process: blocks are sealed on demand, RPC is spoken over real HTTP.
+
+mod common;
+
+use alloy_consensus::{TxEip1559, TxEip2930, TxLegacy, TypedTransaction};
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{hex, Address, Bytes, TxKind, U256};
+use alloy_signer_local::PrivateKeySigner;
+use common::{call, qty, result};
+use lattice_node::{launch, produce_one, NodeConfig, NodeHandle, ProducerConfig};
+use lattice_primitives::{dev_signers, sign_transaction};
+use serde_json::json;
+use std::path::Path;
+use std::time::Duration;
+
+const GWEI: u128 = 1_000_000_000;
+const ETH: u128 = 1_000_000_000_000_000_000;
+
+async fn start(dir: &Path) -> (NodeHandle, ProducerConfig) {
+    let mut config =
+        NodeConfig::dev(dir.to_path_buf(), "127.0.0.1:0".parse().unwrap(), Duration::from_secs(1));
+    let producer = config.producer.take().expect("dev config produces");
+    (launch(config).await.expect("node launches"), producer)
+}
+
+fn seal(handle: &NodeHandle, producer: &ProducerConfig) {
+    produce_one(&handle.node, producer).expect("block sealed");
+}
+
+fn transfer(signer: &PrivateKeySigner, nonce: u64, to: Address, value: u128) -> Bytes {
+    let tx = TxEip1559 {
+        chain_id: 1337,
+        nonce,
+        gas_limit: 21_000,
+        max_fee_per_gas: 3 * GWEI,
+        max_priority_fee_per_gas: GWEI,
+        to: TxKind::Call(to),
+        value: U256::from(value),
+        access_list: Default::default(),
+        input: Bytes::new(),
+    };
+    sign_transaction(signer, TypedTransaction::Eip1559(tx)).unwrap().encoded_2718().into()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_transfer_is_carried_then_accepted_by_the_next_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let (node, producer) = start(dir.path()).await;
+    let rpc = node.rpc_addr;
+    let accounts = dev_signers(10);
+    let (alice, bob) = (&accounts[0], accounts[9].address());
+
+    assert_eq!(result(rpc, "eth_chainId", json!([])).await, "0x539");
+    assert_eq!(result(rpc, "net_version", json!([])).await, "1337");
+    assert_eq!(qty(&result(rpc, "eth_getBalance", json!([bob, "latest"])).await), 10_000 * ETH);
+
+    let hash = result(rpc, "eth_sendRawTransaction", json!([transfer(alice, 0, bob, ETH)])).await;
+    assert_eq!(
+        qty(&result(rpc, "eth_getTransactionCount", json!([alice.address(), "pending"])).await),
+        1
+    );
+    assert_eq!(
+        qty(&result(rpc, "eth_getTransactionCount", json!([alice.address(), "latest"])).await),
+        0
+    );
+
+    seal(&node, &producer); // block 1 carries it
+    assert!(
+        result(rpc, "eth_getTransactionReceipt", json!([hash])).await.is_null(),
+        "not executed yet"
+    );
+    let pending = result(rpc, "eth_getTransactionByHash", json!([hash])).await;
+    assert!(pending["blockNumber"].is_null());
+    assert!(!pending["carrierBlockHash"].is_null(), "the carrier is known");
+
+    seal(&node, &producer); // block 2 accepts block 1's transactions
+    let receipt = result(rpc, "eth_getTransactionReceipt", json!([hash])).await;
+    assert_eq!(receipt["status"], "0x1");
+    assert_eq!(receipt["blockNumber"], "0x2");
+    assert_eq!(qty(&receipt["gasUsed"]), 21_000);
+    let block1 = result(rpc, "eth_getBlockByNumber", json!(["0x1", false])).await;
+    assert_eq!(receipt["carrierBlockHash"], block1["hash"]);
+    assert_eq!(qty(&result(rpc, "eth_getBalance", json!([bob, "latest"])).await), 10_001 * ETH);
+    assert_eq!(
+        qty(&result(rpc, "eth_getBalance", json!([bob, "0x1"])).await),
+        10_000 * ETH,
+        "history"
+    );
+    assert_eq!(
+        qty(&result(rpc, "eth_getTransactionCount", json!([alice.address(), "latest"])).await),
+        1
+    );
+
+    let block2 = result(rpc, "eth_getBlockByNumber", json!(["latest", true])).await;
+    assert_eq!(block2["number"], "0x2");
+    assert_eq!(block2["parentHash"], block1["hash"]);
+    assert_eq!(block2["transactions"][0]["hash"], hash);
+    assert_eq!(block2["baseFeePerGas"], "0x3b9aca00");
+    assert_eq!(block2["blueScore"], "0x2");
+    assert_eq!(block2["mergesetBlues"], json!([block1["hash"]]));
+    let by_hash = result(rpc, "eth_getBlockByHash", json!([block2["hash"], false])).await;
+    assert_eq!(by_hash["transactions"], json!([hash]));
+    assert!(result(rpc, "eth_getBlockByNumber", json!(["0x99", false])).await.is_null());
+    node.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_legacy_and_typed_transaction_executes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (node, producer) = start(dir.path()).await;
+    let rpc = node.rpc_addr;
+    let accounts = dev_signers(3);
+    let to = accounts[2].address();
+    let legacy = TxLegacy {
+        chain_id: Some(1337),
+        nonce: 0,
+        gas_price: 2 * GWEI,
+        gas_limit: 21_000,
+        to: TxKind::Call(to),
+        value: U256::from(5),
+        input: Bytes::new(),
+    };
+    let eip2930 = TxEip2930 {
+        chain_id: 1337,
+        nonce: 1,
+        gas_price: 2 * GWEI,
+        gas_limit: 30_000,
+        to: TxKind::Call(to),
+        value: U256::from(7),
+        access_list: Default::default(),
+        input: Bytes::new(),
+    };
+    let s = &accounts[1];
+    let h0 = result(
+        rpc,
+        "eth_sendRawTransaction",
+        json!([Bytes::from(
+            sign_transaction(s, TypedTransaction::Legacy(legacy)).unwrap().encoded_2718()
+        )]),
+    )
+    .await;
+    let h1 = result(
+        rpc,
+        "eth_sendRawTransaction",
+        json!([Bytes::from(
+            sign_transaction(s, TypedTransaction::Eip2930(eip2930)).unwrap().encoded_2718()
+        )]),
+    )
+    .await;
+    seal(&node, &producer);
+    seal(&node, &producer);
+    for (h, ty) in [(h0, "0x0"), (h1, "0x1")] {
+        let r = result(rpc, "eth_getTransactionReceipt", json!([h])).await;
+        assert_eq!(r["status"], "0x1");
+        assert_eq!(r["type"], ty);
+    }
+    node.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_pool_refuses_bad_transactions_with_geth_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (node, producer) = start(dir.path()).await;
+    let rpc = node.rpc_addr;
+    let alice = &dev_signers(1)[0];
+    let bob = Address::repeat_byte(0xb0);
+    let raw = transfer(alice, 0, bob, 1);
+    result(rpc, "eth_sendRawTransaction", json!([raw])).await;
+
+    let err = &call(rpc, "eth_sendRawTransaction", json!([raw])).await["error"];
+    assert_eq!(err["code"], -32000);
+    assert_eq!(err["message"], "already known");
+
+    let poor = PrivateKeySigner::random();
+    let err =
+        &call(rpc, "eth_sendRawTransaction", json!([transfer(&poor, 0, bob, 1)])).await["error"];
+    assert!(
+        err["message"].as_str().unwrap().starts_with("insufficient funds for gas * price + value"),
+        "{err}"
+    );
+
+    seal(&node, &producer);
+    seal(&node, &producer);
+    let err =
+        &call(rpc, "eth_sendRawTransaction", json!([transfer(alice, 0, bob, 2)])).await["error"];
+    assert!(err["message"].as_str().unwrap().starts_with("nonce too low"), "{err}");
+
+    let wrong_chain = TxLegacy {
+        chain_id: Some(1),
+        nonce: 1,
+        gas_price: 2 * GWEI,
+        gas_limit: 21_000,
+        to: TxKind::Call(bob),
+        value: U256::ZERO,
+        input: Bytes::new(),
+    };
+    let raw: Bytes = sign_transaction(alice, TypedTransaction::Legacy(wrong_chain))
+        .unwrap()
+        .encoded_2718()
+        .into();
+    let err = &call(rpc, "eth_sendRawTransaction", json!([raw])).await["error"];
+    assert!(err["message"].as_str().unwrap().starts_with("invalid chain id"), "{err}");
+
+    let err = &call(rpc, "eth_sendRawTransaction", json!(["0xdeadbeef"])).await["error"];
+    assert_eq!(err["code"], -32602);
+
+    let resp = common::post(rpc, "{not json").await;
+    assert_eq!(resp["error"]["code"], -32700);
+    let resp = call(rpc, "eth_noSuchMethod", json!([])).await;
+    assert_eq!(resp["error"]["code"], -32601);
+    node.stop().await.unwrap();
+}
+
+/// Init code that reverts with `Error("nope")` while deploying.
+fn reverting_initcode() -> Bytes {
+    let mut payload = hex!("08c379a0").to_vec();
+    payload.extend_from_slice(&U256::from(32).to_be_bytes::<32>());
+    payload.extend_from_slice(&U256::from(4).to_be_bytes::<32>());
+    let mut text = b"nope".to_vec();
+    text.resize(32, 0);
+    payload.extend_from_slice(&text);
+    payload.resize(128, 0);
+    let mut code = Vec::new();
+    for (i, chunk) in payload.chunks(32).enumerate() {
+        code.push(0x7f); // PUSH32
+        code.extend_from_slice(chunk);
+        code.extend_from_slice(&[0x60, (i * 32) as u8, 0x52]); // PUSH1 offset, MSTORE
+    }
+    code.extend_from_slice(&[0x60, 100, 0x60, 0, 0xfd]); // PUSH1 100, PUSH1 0, REVERT
+    code.into()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn calls_report_reverts_with_code_3_and_estimates_gas() {
+    let dir = tempfile::tempdir().unwrap();
+    let (node, _producer) = start(dir.path()).await;
+    let rpc = node.rpc_addr;
+    let alice = dev_signers(1)[0].address();
+    let resp =
+        call(rpc, "eth_call", json!([{"from": alice, "data": reverting_initcode()}, "latest"]))
+            .await;
+    assert_eq!(resp["error"]["code"], 3);
+    assert_eq!(resp["error"]["message"], "execution reverted: nope");
+    assert!(resp["error"]["data"].as_str().unwrap().starts_with("0x08c379a0"));
+    let resp =
+        call(rpc, "eth_estimateGas", json!([{"from": alice, "data": reverting_initcode()}])).await;
+    assert_eq!(resp["error"]["code"], 3);
+
+    let gas = qty(&result(
+        rpc,
+        "eth_estimateGas",
+        json!([{"from": alice, "to": Address::repeat_byte(1), "value": "0x1"}]),
+    )
+    .await);
+    assert_eq!(gas, 21_000);
+    let price = qty(&result(rpc, "eth_gasPrice", json!([])).await);
+    assert_eq!(price, 2 * GWEI, "base fee 1 gwei + 1 gwei tip");
+    let history = result(rpc, "eth_feeHistory", json!(["0x5", "latest", [25.0, 75.0]])).await;
+    assert_eq!(history["oldestBlock"], "0x0");
+    assert_eq!(
+        history["baseFeePerGas"].as_array().unwrap().len(),
+        2,
+        "clamped to the chain length + next"
+    );
+    let resp = call(rpc, "eth_feeHistory", json!(["0x5", "latest", [75.0, 25.0]])).await;
+    assert_eq!(resp["error"]["code"], -32602);
+    node.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restarted_node_continues_from_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let accounts = dev_signers(10);
+    let bob = accounts[9].address();
+    let (root, number) = {
+        let (node, producer) = start(dir.path()).await;
+        let rpc = node.rpc_addr;
+        for nonce in 0..3 {
+            result(rpc, "eth_sendRawTransaction", json!([transfer(&accounts[0], nonce, bob, ETH)]))
+                .await;
+        }
+        for _ in 0..3 {
+            seal(&node, &producer);
+        }
+        let block = result(rpc, "eth_getBlockByNumber", json!(["latest", false])).await;
+        node.stop().await.unwrap();
+        (block["stateRoot"].clone(), block["number"].clone())
+    };
+    let (node, producer) = start(dir.path()).await;
+    let rpc = node.rpc_addr;
+    let block = result(rpc, "eth_getBlockByNumber", json!(["latest", false])).await;
+    assert_eq!(block["number"], number);
+    assert_eq!(block["stateRoot"], root);
+    assert_eq!(qty(&result(rpc, "eth_getBalance", json!([bob, "latest"])).await), 10_003 * ETH);
+    seal(&node, &producer);
+    assert_eq!(qty(&result(rpc, "eth_blockNumber", json!([])).await), qty(&number) + 1);
+    node.stop().await.unwrap();
+}

@@ -1,0 +1,138 @@
+//! What the RPC server needs from the node.
+
+use crate::error::RpcError;
+use alloy_consensus::TxEnvelope;
+use alloy_primitives::{Address, Bytes, B256, U256};
+use lattice_evm::{CallError, CallOutcome, CallRequest};
+use lattice_primitives::{Header, StoredReceipt};
+use std::time::Duration;
+
+/// A transaction a chain block executed.
+#[derive(Clone, Debug)]
+pub struct AcceptedTx {
+    /// The transaction.
+    pub tx: TxEnvelope,
+    /// Its sender.
+    pub sender: Address,
+}
+
+/// A block of the Ethereum view: the `number`-th block of the selected chain with what it
+/// accepted.
+#[derive(Clone, Debug)]
+pub struct ChainBlock {
+    /// Position on the selected chain.
+    pub number: u64,
+    /// Block hash.
+    pub hash: B256,
+    /// Selected parent (zero for genesis).
+    pub parent_hash: B256,
+    /// The DAG header.
+    pub header: Header,
+    /// Acceptance capacity: the sum of the gas limits of the mergeset's blocks.
+    pub capacity: u64,
+    /// Executed transactions, in order.
+    pub transactions: Vec<AcceptedTx>,
+    /// Their receipts.
+    pub receipts: Vec<StoredReceipt>,
+    /// Blue blocks of the mergeset (selected parent first).
+    pub mergeset_blues: Vec<B256>,
+    /// Red blocks of the mergeset.
+    pub mergeset_reds: Vec<B256>,
+    /// Encoded size of the block in bytes.
+    pub size: u64,
+}
+
+/// An account at some block.
+#[derive(Clone, Debug, Default)]
+pub struct AccountView {
+    /// Balance.
+    pub balance: U256,
+    /// Nonce.
+    pub nonce: u64,
+    /// Code.
+    pub code: Bytes,
+}
+
+/// A transaction known to the node and where it stands.
+#[derive(Clone, Debug)]
+pub struct TxView {
+    /// The transaction.
+    pub tx: TxEnvelope,
+    /// Sender.
+    pub sender: Address,
+    /// (accepting block hash, number, index, base fee) once executed.
+    pub executed: Option<(B256, u64, u64, u64)>,
+    /// The block that carried it, if any.
+    pub carrier: Option<B256>,
+}
+
+/// A receipt with its place in the Ethereum view.
+#[derive(Clone, Debug)]
+pub struct ReceiptView {
+    /// Stored receipt.
+    pub receipt: StoredReceipt,
+    /// The transaction.
+    pub tx: TxEnvelope,
+    /// Accepting block hash.
+    pub block_hash: B256,
+    /// Accepting block number.
+    pub block_number: u64,
+    /// Accepting block timestamp (seconds).
+    pub block_timestamp: u64,
+    /// Index in the accepted list.
+    pub index: u64,
+    /// Index of its first log within the block.
+    pub first_log_index: u64,
+}
+
+/// The node as the RPC server sees it. Block numbers are selected-chain positions.
+pub trait NodeApi: Send + Sync + 'static {
+    /// EIP-155 chain id.
+    fn chain_id(&self) -> u64;
+    /// Connected peers.
+    fn peer_count(&self) -> usize;
+    /// Number of the sink (`latest`).
+    fn latest_number(&self) -> Result<u64, RpcError>;
+    /// Number of the newest final chain block (`safe`, `finalized`).
+    fn finalized_number(&self) -> Result<u64, RpcError>;
+    /// Chain position of a block hash, `None` if the block is not on the selected chain.
+    fn number_of(&self, hash: B256) -> Result<Option<u64>, RpcError>;
+    /// The chain block at `number`.
+    fn chain_block(&self, number: u64) -> Result<Option<ChainBlock>, RpcError>;
+    /// Account at chain block `number`.
+    fn account(&self, number: u64, address: Address) -> Result<AccountView, RpcError>;
+    /// Storage slot at chain block `number`.
+    fn storage(&self, number: u64, address: Address, slot: B256) -> Result<U256, RpcError>;
+    /// Next nonce counting pooled and sealed-but-not-accepted transactions.
+    fn pending_nonce(&self, address: Address) -> Result<u64, RpcError>;
+    /// Executes a call on top of chain block `number`.
+    fn call(
+        &self,
+        number: u64,
+        req: &CallRequest,
+    ) -> Result<Result<CallOutcome, CallError>, RpcError>;
+    /// Estimates gas on top of chain block `number`.
+    fn estimate_gas(
+        &self,
+        number: u64,
+        req: &CallRequest,
+    ) -> Result<Result<Result<u64, CallOutcome>, CallError>, RpcError>;
+    /// Validates, pools and announces a signed transaction.
+    fn send_transaction(&self, tx: TxEnvelope) -> Result<B256, RpcError>;
+    /// A transaction by hash (pooled, carried or executed).
+    fn transaction(&self, hash: B256) -> Result<Option<TxView>, RpcError>;
+    /// The receipt of an executed transaction.
+    fn receipt(&self, hash: B256) -> Result<Option<ReceiptView>, RpcError>;
+    /// Base fee the next chain block will apply.
+    fn next_base_fee(&self) -> Result<u64, RpcError>;
+    /// Suggested priority fee.
+    fn suggested_tip(&self) -> u128;
+    /// Accounts the node can sign for (`--dev` only).
+    fn accounts(&self) -> Vec<Address>;
+}
+
+/// Observes RPC calls (the node feeds Prometheus with it).
+pub trait RpcMetrics: Send + Sync + 'static {
+    /// One call of `method` took `elapsed`; `ok` tells whether it returned a result.
+    fn on_call(&self, method: &str, elapsed: Duration, ok: bool);
+}

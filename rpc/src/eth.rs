@@ -1,0 +1,332 @@
+//! The `eth_`, `net_` and `web3_` methods.
+
+use crate::api::{NodeApi, RpcMetrics};
+use crate::convert;
+use crate::error::RpcError;
+use alloy_eips::eip2718::Decodable2718;
+use alloy_primitives::{keccak256, Address, Bytes, TxKind, B256, U256, U64};
+use alloy_rpc_types_eth::{BlockId, BlockNumberOrTag, FeeHistory, TransactionRequest};
+use jsonrpsee::types::{ErrorObjectOwned, Params};
+use jsonrpsee::RpcModule;
+use lattice_evm::{CallError, CallOutcome, CallRequest};
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Most blocks `eth_feeHistory` reports at once (geth's limit).
+pub const MAX_FEE_HISTORY_BLOCKS: u64 = 1024;
+
+/// The module's shared context.
+pub struct Ctx<N> {
+    node: Arc<N>,
+    metrics: Option<Arc<dyn RpcMetrics>>,
+}
+
+type Module<N> = RpcModule<Ctx<N>>;
+
+fn register<N, R, F>(m: &mut Module<N>, name: &'static str, f: F)
+where
+    N: NodeApi,
+    R: Serialize + Clone + Send + 'static,
+    F: Fn(Params<'_>, &N) -> Result<R, RpcError> + Clone + Send + Sync + 'static,
+{
+    m.register_blocking_method(name, move |params, ctx, _| {
+        let started = Instant::now();
+        let result = f(params, &ctx.node);
+        if let Some(metrics) = &ctx.metrics {
+            metrics.on_call(name, started.elapsed(), result.is_ok());
+        }
+        result.map_err(ErrorObjectOwned::from)
+    })
+    .expect("method names are unique");
+}
+
+fn bad(e: impl std::fmt::Display) -> RpcError {
+    RpcError::InvalidParams(e.to_string())
+}
+
+/// Resolves a block parameter to a selected-chain number; `None` means `latest`.
+fn resolve<N: NodeApi>(node: &N, id: Option<BlockId>) -> Result<u64, RpcError> {
+    let latest = node.latest_number()?;
+    match id {
+        None => Ok(latest),
+        Some(BlockId::Number(tag)) => match tag {
+            BlockNumberOrTag::Latest | BlockNumberOrTag::Pending => Ok(latest),
+            BlockNumberOrTag::Earliest => Ok(0),
+            BlockNumberOrTag::Safe | BlockNumberOrTag::Finalized => node.finalized_number(),
+            BlockNumberOrTag::Number(n) if n <= latest => Ok(n),
+            BlockNumberOrTag::Number(_) => Err(RpcError::HeaderNotFound),
+        },
+        Some(BlockId::Hash(h)) => node.number_of(h.block_hash)?.ok_or_else(|| {
+            RpcError::InvalidParams(format!(
+                "block {} not found on the selected chain",
+                h.block_hash
+            ))
+        }),
+    }
+}
+
+/// Like [`resolve`] but `None` when the block does not exist (for `eth_getBlockBy*`).
+fn resolve_opt<N: NodeApi>(node: &N, id: BlockId) -> Result<Option<u64>, RpcError> {
+    match resolve(node, Some(id)) {
+        Ok(n) => Ok(Some(n)),
+        Err(RpcError::HeaderNotFound) => Ok(None),
+        Err(RpcError::InvalidParams(_)) if matches!(id, BlockId::Hash(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn call_request(tx: TransactionRequest) -> CallRequest {
+    CallRequest {
+        from: tx.from,
+        to: match tx.to {
+            Some(TxKind::Call(to)) => Some(to),
+            _ => None,
+        },
+        gas: tx.gas,
+        gas_price: tx.gas_price,
+        max_fee_per_gas: tx.max_fee_per_gas,
+        max_priority_fee_per_gas: tx.max_priority_fee_per_gas,
+        value: tx.value,
+        input: tx.input.input().cloned().unwrap_or_default(),
+        nonce: tx.nonce,
+        access_list: tx.access_list,
+    }
+}
+
+fn call_result(outcome: Result<CallOutcome, CallError>) -> Result<Bytes, RpcError> {
+    match outcome {
+        Ok(CallOutcome::Success { output, .. }) => Ok(output),
+        Ok(failure) => Err(failure_error(failure)),
+        Err(CallError::Invalid(msg)) => Err(RpcError::Rejected(msg)),
+        Err(CallError::Internal(e)) => Err(RpcError::internal(e)),
+    }
+}
+
+fn failure_error(outcome: CallOutcome) -> RpcError {
+    match outcome {
+        CallOutcome::Revert { output, .. } => RpcError::reverted(output),
+        CallOutcome::Halt { reason, gas_used } => {
+            if reason.contains("OutOfGas") {
+                RpcError::Halted(format!("out of gas: gas required exceeds allowance ({gas_used})"))
+            } else {
+                RpcError::Halted(format!("execution halted: {reason}"))
+            }
+        }
+        CallOutcome::Success { .. } => RpcError::internal("success is not a failure"),
+    }
+}
+
+/// Builds the RPC module over `node`.
+pub fn eth_module<N: NodeApi>(
+    node: Arc<N>,
+    metrics: Option<Arc<dyn RpcMetrics>>,
+) -> RpcModule<Ctx<N>> {
+    let mut m = RpcModule::new(Ctx { node, metrics });
+
+    register(&mut m, "web3_clientVersion", |_, _| {
+        Ok(format!(
+            "lattice/v{}/{}-{}/rust",
+            env!("CARGO_PKG_VERSION"),
+            std::env::consts::OS,
+            std::env::consts::ARCH
+        ))
+    });
+    register(&mut m, "web3_sha3", |p, _| {
+        let data: Bytes = p.one().map_err(bad)?;
+        Ok(keccak256(&data))
+    });
+    register(&mut m, "net_version", |_, n| Ok(n.chain_id().to_string()));
+    register(&mut m, "net_listening", |_, _| Ok(true));
+    register(&mut m, "net_peerCount", |_, n| Ok(U64::from(n.peer_count())));
+    register(&mut m, "eth_chainId", |_, n| Ok(U64::from(n.chain_id())));
+    register(&mut m, "eth_syncing", |_, _| Ok(false));
+    register(&mut m, "eth_accounts", |_, n| Ok(n.accounts()));
+    register(&mut m, "eth_blockNumber", |_, n| Ok(U64::from(n.latest_number()?)));
+
+    register(&mut m, "eth_getBalance", |p, n| {
+        let mut seq = p.sequence();
+        let address: Address = seq.next().map_err(bad)?;
+        let number = resolve(n, seq.optional_next().map_err(bad)?)?;
+        Ok(n.account(number, address)?.balance)
+    });
+    register(&mut m, "eth_getTransactionCount", |p, n| {
+        let mut seq = p.sequence();
+        let address: Address = seq.next().map_err(bad)?;
+        let id: Option<BlockId> = seq.optional_next().map_err(bad)?;
+        if matches!(id, Some(BlockId::Number(BlockNumberOrTag::Pending))) {
+            return Ok(U64::from(n.pending_nonce(address)?));
+        }
+        let number = resolve(n, id)?;
+        Ok(U64::from(n.account(number, address)?.nonce))
+    });
+    register(&mut m, "eth_getCode", |p, n| {
+        let mut seq = p.sequence();
+        let address: Address = seq.next().map_err(bad)?;
+        let number = resolve(n, seq.optional_next().map_err(bad)?)?;
+        Ok(n.account(number, address)?.code)
+    });
+    register(&mut m, "eth_getStorageAt", |p, n| {
+        let mut seq = p.sequence();
+        let address: Address = seq.next().map_err(bad)?;
+        let slot: U256 = seq.next().map_err(bad)?;
+        let number = resolve(n, seq.optional_next().map_err(bad)?)?;
+        Ok(B256::from(n.storage(number, address, B256::from(slot))?))
+    });
+
+    register(&mut m, "eth_gasPrice", |_, n| {
+        Ok(U256::from(n.next_base_fee()? as u128 + n.suggested_tip()))
+    });
+    register(&mut m, "eth_maxPriorityFeePerGas", |_, n| Ok(U256::from(n.suggested_tip())));
+    register(&mut m, "eth_feeHistory", |p, n| fee_history(p, n));
+
+    register(&mut m, "eth_call", |p, n| {
+        let mut seq = p.sequence();
+        let tx: TransactionRequest = seq.next().map_err(bad)?;
+        let number = resolve(n, seq.optional_next().map_err(bad)?)?;
+        call_result(n.call(number, &call_request(tx))?)
+    });
+    register(&mut m, "eth_estimateGas", |p, n| {
+        let mut seq = p.sequence();
+        let tx: TransactionRequest = seq.next().map_err(bad)?;
+        let number = resolve(n, seq.optional_next().map_err(bad)?)?;
+        match n.estimate_gas(number, &call_request(tx))? {
+            Ok(Ok(gas)) => Ok(U64::from(gas)),
+            Ok(Err(failure)) => Err(failure_error(failure)),
+            Err(CallError::Invalid(msg)) => Err(RpcError::Rejected(msg)),
+            Err(CallError::Internal(e)) => Err(RpcError::internal(e)),
+        }
+    });
+
+    register(&mut m, "eth_getBlockByNumber", |p, n| {
+        let (id, full): (BlockNumberOrTag, bool) = p.parse().map_err(bad)?;
+        let Some(number) = resolve_opt(n, BlockId::Number(id))? else { return Ok(None) };
+        Ok(n.chain_block(number)?.map(|b| convert::block(&b, full)))
+    });
+    register(&mut m, "eth_getBlockByHash", |p, n| {
+        let (hash, full): (B256, bool) = p.parse().map_err(bad)?;
+        let Some(number) = n.number_of(hash)? else { return Ok(None) };
+        Ok(n.chain_block(number)?.map(|b| convert::block(&b, full)))
+    });
+    register(&mut m, "eth_getBlockTransactionCountByNumber", |p, n| {
+        let (id,): (BlockNumberOrTag,) = p.parse().map_err(bad)?;
+        let Some(number) = resolve_opt(n, BlockId::Number(id))? else { return Ok(None) };
+        Ok(n.chain_block(number)?.map(|b| U64::from(b.transactions.len())))
+    });
+    register(&mut m, "eth_getBlockTransactionCountByHash", |p, n| {
+        let (hash,): (B256,) = p.parse().map_err(bad)?;
+        let Some(number) = n.number_of(hash)? else { return Ok(None) };
+        Ok(n.chain_block(number)?.map(|b| U64::from(b.transactions.len())))
+    });
+    register(&mut m, "eth_getUncleCountByBlockNumber", |_, _| Ok(U64::ZERO));
+    register(&mut m, "eth_getUncleCountByBlockHash", |_, _| Ok(U64::ZERO));
+    register(&mut m, "eth_getBlockReceipts", |p, n| {
+        let (id,): (BlockId,) = p.parse().map_err(bad)?;
+        let Some(number) = resolve_opt(n, id)? else { return Ok(None) };
+        let Some(block) = n.chain_block(number)? else { return Ok(None) };
+        let mut out = Vec::with_capacity(block.receipts.len());
+        for t in &block.transactions {
+            if let Some(r) = n.receipt(*t.tx.tx_hash())? {
+                out.push(convert::receipt(&r));
+            }
+        }
+        Ok(Some(out))
+    });
+
+    register(&mut m, "eth_sendRawTransaction", |p, n| {
+        let raw: Bytes = p.one().map_err(bad)?;
+        let tx = alloy_consensus::TxEnvelope::decode_2718(&mut raw.as_ref())
+            .map_err(|e| RpcError::InvalidParams(format!("invalid transaction: {e}")))?;
+        n.send_transaction(tx)
+    });
+    register(&mut m, "eth_getTransactionByHash", |p, n| {
+        let hash: B256 = p.one().map_err(bad)?;
+        Ok(n.transaction(hash)?.map(|t| convert::transaction(&t)))
+    });
+    register(&mut m, "eth_getTransactionReceipt", |p, n| {
+        let hash: B256 = p.one().map_err(bad)?;
+        Ok(n.receipt(hash)?.map(|r| convert::receipt(&r)))
+    });
+    m
+}
+
+fn fee_history<N: NodeApi>(p: Params<'_>, n: &N) -> Result<FeeHistory, RpcError> {
+    let mut seq = p.sequence();
+    let count: U64 = seq.next().map_err(bad)?;
+    let newest: BlockNumberOrTag = seq.next().map_err(bad)?;
+    let percentiles: Option<Vec<f64>> = seq.optional_next().map_err(bad)?;
+    if let Some(ps) = &percentiles {
+        for (i, p) in ps.iter().enumerate() {
+            if !(0.0..=100.0).contains(p) || (i > 0 && *p < ps[i - 1]) {
+                return Err(RpcError::InvalidParams(format!(
+                    "invalid reward percentile: {p} (percentiles must be ascending and within [0, 100])"
+                )));
+            }
+        }
+    }
+    let newest = resolve(n, Some(BlockId::Number(newest)))?;
+    let count = count.to::<u64>().min(MAX_FEE_HISTORY_BLOCKS).min(newest + 1);
+    if count == 0 {
+        return Ok(FeeHistory::default());
+    }
+    let oldest = newest + 1 - count;
+    let mut history = FeeHistory { oldest_block: oldest, ..Default::default() };
+    let mut rewards = Vec::new();
+    for number in oldest..=newest {
+        let block = n.chain_block(number)?.ok_or(RpcError::HeaderNotFound)?;
+        let base_fee = block.header.base_fee;
+        history.base_fee_per_gas.push(base_fee as u128);
+        history.gas_used_ratio.push(if block.capacity == 0 {
+            0.0
+        } else {
+            block.header.gas_used as f64 / block.capacity as f64
+        });
+        history.base_fee_per_blob_gas.push(0);
+        history.blob_gas_used_ratio.push(0.0);
+        if let Some(ps) = &percentiles {
+            rewards.push(block_rewards(&block, base_fee, ps));
+        }
+    }
+    let latest = n.latest_number()?;
+    let next = if newest == latest {
+        n.next_base_fee()? as u128
+    } else {
+        n.chain_block(newest + 1)?.map(|b| b.header.base_fee as u128).unwrap_or_default()
+    };
+    history.base_fee_per_gas.push(next);
+    history.base_fee_per_blob_gas.push(0);
+    if percentiles.is_some() {
+        history.reward = Some(rewards);
+    }
+    Ok(history)
+}
+
+/// Tips at the given percentiles of gas used, as geth computes them.
+fn block_rewards(block: &crate::ChainBlock, base_fee: u64, percentiles: &[f64]) -> Vec<u128> {
+    use alloy_consensus::Transaction as _;
+    if block.transactions.is_empty() {
+        return vec![0; percentiles.len()];
+    }
+    let mut tips: Vec<(u128, u64)> = block
+        .transactions
+        .iter()
+        .zip(&block.receipts)
+        .map(|(t, r)| (t.tx.effective_tip_per_gas(base_fee).unwrap_or(0), r.gas_used))
+        .collect();
+    tips.sort_unstable();
+    let total: u64 = tips.iter().map(|t| t.1).sum();
+    percentiles
+        .iter()
+        .map(|p| {
+            let threshold = (total as f64 * p / 100.0) as u64;
+            let mut sum = 0u64;
+            for (tip, gas) in &tips {
+                sum += gas;
+                if sum >= threshold {
+                    return *tip;
+                }
+            }
+            tips.last().map(|t| t.0).unwrap_or(0)
+        })
+        .collect()
+}

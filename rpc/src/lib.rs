@@ -1,0 +1,19 @@
+//! Ethereum JSON-RPC for Lattice: HTTP and WebSocket on one port (jsonrpsee).
+//!
+//! The server depends only on [`NodeApi`], a small read/submit interface the node implements,
+//! not on the node's internals. Conversion to alloy's RPC types, including the DAG's extra
+//! fields (`blueScore`, `blueWork`, `parents`, `mergesetBlues`, `mergesetReds`,
+//! `carrierBlockHash`), lives in [`convert`]; the mapping of errors to JSON-RPC codes lives in
+//! one place, [`error`].
+
+mod api;
+pub mod convert;
+pub mod error;
+mod eth;
+mod server;
+
+pub use api::{AcceptedTx, AccountView, ChainBlock, NodeApi, ReceiptView, RpcMetrics, TxView};
+pub use error::RpcError;
+pub use eth::eth_module;
+pub use jsonrpsee::server::ServerHandle;
+pub use server::{start_server, RpcConfig, DEFAULT_RPC_ADDR};

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what building and testing Lattice needs and is missing; quick when all is there.
+#   - libclang-dev (Debian): bindgen for the rocksdb crate
+#   - Foundry (forge, cast, anvil), solc-js and OpenZeppelin from npm (scripts/install_foundry.sh)
+set -euo pipefail
+if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
+  echo "Usage: scripts/setup.sh   (installs libclang-dev, Foundry, solc-js and npm packages if missing)"
+  exit 0
+fi
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+command -v cargo >/dev/null || { log "cargo is required (rustup: https://rustup.rs)"; exit 1; }
+command -v npm >/dev/null || { log "node and npm (>= 20) are required"; exit 1; }
+
+if ! dpkg -s libclang-dev >/dev/null 2>&1; then
+  SUDO=""
+  [[ "$(id -u)" -ne 0 ]] && SUDO="sudo"
+  log "installing libclang-dev (rocksdb bindgen)"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libclang-dev >/dev/null
+else
+  log "libclang-dev present"
+fi
+
+"$ROOT/scripts/install_foundry.sh"

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs what is missing, then runs every test: the Rust workspace (unit, integration and
+# end-to-end tests that drive a real `lattice --dev` with Foundry's cast and forge), clippy,
+# and the Solidity contracts' Foundry suite. Ends with one summary line and fails on any failure.
+set -uo pipefail
+if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
+  echo "Usage: scripts/test.sh   (set LATTICE_SKIP_CLIPPY=1 to skip clippy)"
+  exit 0
+fi
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+"$ROOT/scripts/setup.sh" || { log "setup failed"; exit 1; }
+cd "$ROOT"
+
+passed=0; failed=0; status=0
+logdir="$(mktemp -d)"
+trap 'rm -rf "$logdir"' EXIT
+
+count_cargo() { # sums "test result: ... N passed; M failed" lines
+  local p f
+  p=$(grep -Eo '[0-9]+ passed' "$1" | awk '{s+=$1} END {print s+0}')
+  f=$(grep -Eo '[0-9]+ failed' "$1" | awk '{s+=$1} END {print s+0}')
+  passed=$((passed + p)); failed=$((failed + f))
+}
+
+log "cargo build (workspace, all targets)"
+if ! cargo build --workspace --all-targets >"$logdir/build.log" 2>&1; then
+  tail -n 60 "$logdir/build.log"; status=1
+fi
+
+log "cargo test"
+cargo test --workspace --no-fail-fast 2>&1 | tee "$logdir/cargo.log" | grep -E '^(test result|failures:|    [a-z_:0-9]+$|---- |thread .* panicked)' 
+[[ ${PIPESTATUS[0]} -ne 0 ]] && status=1
+count_cargo "$logdir/cargo.log"
+
+if [[ "${LATTICE_SKIP_CLIPPY:-0}" != "1" ]]; then
+  log "cargo clippy"
+  if ! cargo clippy --workspace --all-targets -q -- -D warnings; then status=1; failed=$((failed + 1)); fi
+fi
+
+log "forge test (contracts)"
+"$ROOT/scripts/test_contracts.sh" 2>&1 | tee "$logdir/forge.log" | tail -n 5
+[[ ${PIPESTATUS[0]} -ne 0 ]] && status=1
+fp=$(grep -Eo '[0-9]+ tests passed' "$logdir/forge.log" | tail -1 | awk '{print $1+0}')
+ff=$(grep -Eo 'tests passed, [0-9]+ failed' "$logdir/forge.log" | tail -1 | awk '{print $3+0}')
+passed=$((passed + ${fp:-0})); failed=$((failed + ${ff:-0}))
+
+if [[ $status -ne 0 && $failed -eq 0 ]]; then failed=1; fi
+echo "summary: $passed passed, $failed failed"
+exit $status
