@@ -53,6 +53,8 @@ pub struct BuiltBlock {
     pub prepared: PreparedState,
     /// Its acceptance capacity.
     pub capacity: u64,
+    /// Time spent computing the state root.
+    pub state_root_time: std::time::Duration,
 }
 
 /// The node's chain.
@@ -267,7 +269,9 @@ impl Chain {
         let mut outcome = accept_mergeset(LatestState::new(db), &env, &merged, |h| {
             db.contains::<tables::TxLookup>(h).map_err(EvmError::from)
         })?;
+        let root_started = std::time::Instant::now();
         let prepared = PreparedState::prepare(db, std::mem::take(&mut outcome.changes))?;
+        let state_root_time = root_started.elapsed();
         let mut header = Header {
             parents,
             timestamp_ms,
@@ -287,7 +291,7 @@ impl Chain {
         };
         header.sign(signer)?;
         let block = Block { header, transactions }.seal();
-        Ok(BuiltBlock { block, ghostdag, outcome, prepared, capacity })
+        Ok(BuiltBlock { block, ghostdag, outcome, prepared, capacity, state_root_time })
     }
 
     /// The transactions a block carries, with their senders.

@@ -59,6 +59,7 @@ pub fn produce_one(node: &Node, producer: &ProducerConfig) -> Result<()> {
     m.chain_height.set((head.number + 1) as i64);
     m.blue_score.set(built.ghostdag.blue_score as i64);
     m.block_processing.observe(started.elapsed().as_secs_f64());
+    m.state_root.observe(built.state_root_time.as_secs_f64());
     tracing::info!(
         target: "lattice::producer",
         number = head.number + 1,

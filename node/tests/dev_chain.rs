@@ -19,6 +19,7 @@ const ETH: u128 = 1_000_000_000_000_000_000;
 async fn start(dir: &Path) -> (NodeHandle, ProducerConfig) {
     let mut config =
         NodeConfig::dev(dir.to_path_buf(), "127.0.0.1:0".parse().unwrap(), Duration::from_secs(1));
+    config.metrics_addr = Some("127.0.0.1:0".parse().unwrap());
     let producer = config.producer.take().expect("dev config produces");
     (launch(config).await.expect("node launches"), producer)
 }
@@ -294,5 +295,35 @@ async fn a_restarted_node_continues_from_disk() {
     assert_eq!(qty(&result(rpc, "eth_getBalance", json!([bob, "latest"])).await), 10_003 * ETH);
     seal(&node, &producer);
     assert_eq!(qty(&result(rpc, "eth_blockNumber", json!([])).await), qty(&number) + 1);
+    node.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_count_blocks_transactions_and_rpc_calls() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let (node, producer) = start(dir.path()).await;
+    let rpc = node.rpc_addr;
+    let alice = &dev_signers(1)[0];
+    result(rpc, "eth_sendRawTransaction", json!([transfer(alice, 0, Address::repeat_byte(1), 1)]))
+        .await;
+    seal(&node, &producer);
+    seal(&node, &producer);
+    result(rpc, "eth_blockNumber", json!([])).await;
+    let mut stream = tokio::net::TcpStream::connect(node.metrics_addr.unwrap()).await.unwrap();
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).await.unwrap();
+    assert!(text.contains("lattice_blocks_produced_total 2"), "{text}");
+    assert!(text.contains("lattice_transactions_executed_total 1"), "{text}");
+    assert!(text.contains("lattice_chain_height 2"), "{text}");
+    assert!(
+        text.contains(r#"lattice_rpc_calls_total{method="eth_blockNumber",outcome="ok"} 1"#),
+        "{text}"
+    );
+    assert!(text.contains("lattice_state_root_seconds_count 2"), "{text}");
     node.stop().await.unwrap();
 }

@@ -65,6 +65,7 @@ impl NodeProcess {
     }
 }
 
+/// Dropping kills the process with SIGKILL (`kill -9`), as a crash would.
 impl Drop for NodeProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -94,6 +95,8 @@ fn cast_and_forge_work_against_a_dev_node_and_state_survives_a_restart() {
     let rpc = node.rpc.clone();
 
     assert_eq!(ok(cast(&["chain-id", "--rpc-url", &rpc])), "1337");
+    let ws = rpc.replace("http://", "ws://");
+    assert_eq!(ok(cast(&["chain-id", "--rpc-url", &ws])), "1337", "WebSocket on the same port");
     assert_eq!(
         ok(cast(&["balance", ACCOUNT9, "--ether", "--rpc-url", &rpc])),
         "10000.000000000000000000"
@@ -155,6 +158,11 @@ fn cast_and_forge_work_against_a_dev_node_and_state_survives_a_restart() {
     let after: u64 = ok(cast(&["block-number", "--rpc-url", &node.rpc])).parse().unwrap();
     assert!(after >= height);
     ok(cast(&["send", "--private-key", KEY0, &address, "increment()", "--rpc-url", &node.rpc]));
+    assert_eq!(ok(cast(&["call", &address, "count()(uint256)", "--rpc-url", &node.rpc])), "2");
+
+    // kill -9 right after a receipt: what was acknowledged survives.
+    drop(node);
+    let node = NodeProcess::start(dir.path(), port, &dir.path().join("node3.log"));
     assert_eq!(ok(cast(&["call", &address, "count()(uint256)", "--rpc-url", &node.rpc])), "2");
     node.stop();
 }
