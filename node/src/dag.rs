@@ -1,16 +1,17 @@
-//! The node's view of the GHOSTDAG engine.
+//! The node's view of the GHOSTDAG engine, plus per-block producer clocks.
 //!
 //! The DAG is kept in memory and rebuilt from the stored headers at start-up: headers sorted
 //! by (blue work, hash) are in topological order, because a block's blue work exceeds that of
 //! each of its parents.
 // TODO(issue 3): persist GHOSTDAG and reachability data in RocksDB instead of rebuilding.
 
-use alloy_primitives::{B256, U256};
+use alloy_primitives::{Address, B256, U256};
 use eyre::{bail, Result};
 use lattice_consensus::ghostdag::consensus_order_of_mergeset;
-use lattice_consensus::{Dag, GhostdagData, GhostdagParams};
+use lattice_consensus::{BlockConsensusDiff, Dag, GhostdagData, GhostdagParams, RuleError};
 use lattice_primitives::{ChainSpec, Header};
 use lattice_storage::{tables, Db};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Every block carries the same work under proof of authority.
@@ -26,15 +27,21 @@ pub fn params(spec: &ChainSpec) -> GhostdagParams {
     }
 }
 
+/// For each producer, its latest block (by timestamp, then hash) in a block's past, the block
+/// itself included.
+type Clock = Arc<Vec<(Address, u64, B256)>>;
+
 /// The DAG of every stored block.
 pub struct DagView {
     dag: Dag,
+    clocks: HashMap<B256, Clock>,
 }
 
 impl DagView {
     /// Rebuilds the DAG from the headers in `db`.
     pub fn load(db: &Db, spec: &ChainSpec, genesis: B256) -> Result<Self> {
-        let mut dag = Dag::new(params(spec), genesis)?;
+        let mut view = Self { dag: Dag::new(params(spec), genesis)?, clocks: HashMap::new() };
+        view.clocks.insert(genesis, Arc::new(Vec::new()));
         let mut headers: Vec<(B256, Header)> = db
             .scan_from::<tables::Headers>(&[], |_| true)?
             .into_iter()
@@ -42,23 +49,82 @@ impl DagView {
             .collect();
         headers.sort_by(|a, b| (a.1.blue_work, a.0).cmp(&(b.1.blue_work, b.0)));
         for (hash, header) in headers {
-            let gd = dag.add_block(hash, &header.parents, BLOCK_WORK)?;
-            if gd.blue_score != header.blue_score || gd.blue_work != header.blue_work {
+            let diff = view.prepare(hash, &header.parents)?;
+            if diff.ghostdag.blue_score != header.blue_score
+                || diff.ghostdag.blue_work != header.blue_work
+            {
                 bail!(
                     "stored block {hash} claims blue score {} / work {} but GHOSTDAG gives {} / {}",
                     header.blue_score,
                     header.blue_work,
-                    gd.blue_score,
-                    gd.blue_work
+                    diff.ghostdag.blue_score,
+                    diff.ghostdag.blue_work
                 );
             }
+            view.commit(diff, &header)?;
         }
-        Ok(Self { dag })
+        Ok(view)
     }
 
-    /// Parents for a block produced now (the sink first, then other tips).
-    pub fn parents_for_new_block(&self) -> Result<Vec<B256>> {
-        Ok(self.dag.pick_parents()?)
+    /// Whether the block is in the DAG.
+    pub fn contains(&self, hash: B256) -> bool {
+        self.dag.contains(hash).unwrap_or(false)
+    }
+
+    /// Validates a block's parents and computes its GHOSTDAG data and reachability changes.
+    pub fn prepare(&self, hash: B256, parents: &[B256]) -> Result<BlockConsensusDiff, RuleError> {
+        self.dag.prepare_block(hash, parents, BLOCK_WORK)
+    }
+
+    /// Adds a prepared block.
+    pub fn commit(
+        &mut self,
+        diff: BlockConsensusDiff,
+        header: &Header,
+    ) -> Result<Arc<GhostdagData>, RuleError> {
+        let hash = diff.hash;
+        let clock = self.merged_clock(&header.parents);
+        let mut clock: Vec<_> =
+            clock.into_iter().filter(|(p, _, _)| *p != header.producer).collect();
+        clock.push((header.producer, header.timestamp_ms, hash));
+        clock.sort_unstable_by_key(|(p, _, _)| *p);
+        let data = self.dag.commit(diff)?;
+        self.clocks.insert(hash, Arc::new(clock));
+        Ok(data)
+    }
+
+    fn merged_clock(&self, parents: &[B256]) -> Vec<(Address, u64, B256)> {
+        let mut latest: HashMap<Address, (u64, B256)> = HashMap::new();
+        for parent in parents {
+            for (producer, at, block) in
+                self.clocks.get(parent).map(|c| c.as_slice()).unwrap_or_default()
+            {
+                let entry = latest.entry(*producer).or_insert((*at, *block));
+                if (*at, *block) > *entry {
+                    *entry = (*at, *block);
+                }
+            }
+        }
+        latest.into_iter().map(|(p, (at, b))| (p, at, b)).collect()
+    }
+
+    /// The latest block of `producer` in the past of a block with `parents`, with its time.
+    pub fn latest_by_producer_in_past(
+        &self,
+        parents: &[B256],
+        producer: Address,
+    ) -> Option<(B256, u64)> {
+        self.merged_clock(parents)
+            .into_iter()
+            .find(|(p, _, _)| *p == producer)
+            .map(|(_, at, b)| (b, at))
+    }
+
+    /// Parents for a block produced now on `head`: the DAG's choice when it selects `head`,
+    /// otherwise `head` alone (the DAG's sink was refused, e.g. disqualified).
+    pub fn parents_for_new_block(&self, head: B256) -> Result<Vec<B256>> {
+        let parents = self.dag.pick_parents()?;
+        Ok(if parents.first() == Some(&head) { parents } else { vec![head] })
     }
 
     /// GHOSTDAG data a block with `parents` would have.
@@ -76,12 +142,13 @@ impl DagView {
         self.dag.ghostdag(hash).ok()
     }
 
-    /// Adds a block whose GHOSTDAG data was computed as `expected`.
-    pub fn insert(&mut self, hash: B256, parents: &[B256], expected: &GhostdagData) -> Result<()> {
-        let gd = self.dag.add_block(hash, parents, BLOCK_WORK)?;
-        if *gd != *expected {
-            bail!("GHOSTDAG data of {hash} changed between building and committing");
-        }
-        Ok(())
+    /// Current tips.
+    pub fn tips(&self) -> Vec<B256> {
+        self.dag.tips().to_vec()
+    }
+
+    /// Number of blocks.
+    pub fn block_count(&self) -> u64 {
+        self.dag.block_count()
     }
 }

@@ -15,8 +15,8 @@ pub use config::{NodeConfig, ProducerConfig};
 pub use producer::produce_one;
 
 use alloy_consensus::TxEnvelope;
-use alloy_primitives::{Address, B256};
-use chain::Chain;
+use alloy_primitives::B256;
+use chain::{Chain, ChainUpdate};
 use eyre::{Context, Result};
 use lattice_primitives::SkipReason;
 use lattice_storage::Db;
@@ -61,36 +61,52 @@ impl Node {
         }
     }
 
-    /// Updates the pool after a chain block accepted `entries`: executed transactions and
-    /// those that can never apply leave; a transaction skipped for a nonce gap is offered again.
-    pub fn after_acceptance(
-        &self,
-        entries: &[lattice_primitives::AcceptanceEntry],
-        executed_senders: &[Address],
-    ) {
+    /// Follows a change of the selected chain: metrics, and the pool (executed transactions
+    /// and those that can never apply leave; one skipped for a nonce gap is offered again).
+    pub fn on_chain_update(&self, update: &ChainUpdate) {
+        let m = &self.metrics;
+        let mut senders = BTreeSet::new();
         let mut retry = Vec::new();
-        for entry in entries {
-            match entry.skip_reason() {
-                None => {}
-                Some(SkipReason::NonceTooHigh) => retry.push(entry.tx_hash),
-                Some(reason) => {
-                    self.metrics.txs_skipped.with_label_values(&[reason.as_str()]).inc();
+        for block in &update.added {
+            m.blocks_imported.inc();
+            m.txs_executed.inc_by(block.receipts.len() as u64);
+            m.gas_used.inc_by(block.gas_used);
+            senders.extend(block.receipts.iter().map(|r| r.from));
+            for entry in &block.entries {
+                let Some(reason) = entry.skip_reason() else { continue };
+                m.txs_skipped.with_label_values(&[reason.as_str()]).inc();
+                if reason == SkipReason::NonceTooHigh {
+                    retry.push(entry.tx_hash);
+                } else {
                     self.pool.remove(&entry.tx_hash);
                 }
             }
-            if entry.skip_reason() == Some(SkipReason::NonceTooHigh) {
-                self.metrics
-                    .txs_skipped
-                    .with_label_values(&[SkipReason::NonceTooHigh.as_str()])
-                    .inc();
-            }
         }
         self.pool.unmark_packed(&retry);
-        let senders: BTreeSet<Address> = executed_senders.iter().copied().collect();
         for sender in senders {
             self.pool.prune_sender(sender, self.chain.latest_nonce(sender));
         }
-        self.metrics.txpool_size.set(self.pool.len() as i64);
+        let head = self.chain.head();
+        m.chain_height.set(head.number as i64);
+        m.blue_score.set(head.header.blue_score as i64);
+        m.txpool_size.set(self.pool.len() as i64);
+    }
+
+    /// Imports a block from elsewhere (another producer or a peer).
+    pub fn import_block(
+        &self,
+        block: &lattice_primitives::SealedBlock,
+    ) -> Result<(), chain::BlockError> {
+        match self.chain.import(block, producer::now_ms())? {
+            chain::ImportOutcome::AlreadyKnown => {}
+            chain::ImportOutcome::Imported(update) => {
+                if !update.removed.is_empty() {
+                    tracing::info!(target: "lattice::chain", removed = update.removed.len(), added = update.added.len(), "reorg");
+                }
+                self.on_chain_update(&update);
+            }
+        }
+        Ok(())
     }
 
     /// Validates and pools a transaction. Returns its hash.

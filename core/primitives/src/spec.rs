@@ -41,6 +41,9 @@ pub struct ChainSpec {
     /// Target interval between blocks of one producer, in milliseconds. A producer sealing
     /// blocks faster than half of it is rejected.
     pub block_time_ms: u64,
+    /// A producer may not seal a block less than this many milliseconds after its previous
+    /// block in the new block's past (faster sealing is rejected as spam or equivocation).
+    pub min_block_interval_ms: u64,
     /// Gas limit of each block (the most gas its carried transactions may ask for).
     pub gas_limit: u64,
     /// Base fee of the first block after genesis, in wei.
@@ -70,6 +73,7 @@ impl Default for ChainSpec {
             producers: Vec::new(),
             genesis_timestamp_ms: 0,
             block_time_ms: 1_000,
+            min_block_interval_ms: 50,
             gas_limit: 30_000_000,
             initial_base_fee: 1_000_000_000,
             min_base_fee: 1_000_000_000,

@@ -93,10 +93,7 @@ impl Db {
     }
 
     /// All entries whose encoded key starts with `prefix`, in key order.
-    pub fn scan_prefix<T: Table>(
-        &self,
-        prefix: &[u8],
-    ) -> Result<Vec<Entry<T>>, StorageError> {
+    pub fn scan_prefix<T: Table>(&self, prefix: &[u8]) -> Result<Vec<Entry<T>>, StorageError> {
         self.scan_from::<T>(prefix, |k| k.starts_with(prefix))
     }
 

@@ -85,6 +85,8 @@ tables! {
     TxLookup: B256 => TxLocation,
     /// Transaction hash → (carrier block, index) of a carried transaction.
     CarriedTxs: B256 => TxLocation,
+    /// Blocks disqualified from the selected chain (a wrong state commitment).
+    Disqualified: B256 => (),
     /// Node metadata (sink, genesis hash, chain spec).
     Meta: Vec<u8> => Vec<u8>,
 }

@@ -1,22 +1,34 @@
-//! The chain: genesis, block building and acceptance, the one atomic write per block, and the
-//! reads the RPC serves.
+//! The chain: the DAG of stored blocks, the virtual's selected chain and the state of its sink.
+//!
+//! - [`validate`]: every rule a block must pass before it joins the DAG.
+//! - [`build`]: a producer's new block on the current sink.
+//! - [`virtual_chain`]: moving the selected chain to the best valid tip: rollback through
+//!   change sets, acceptance of each new chain block with its commitments checked, and
+//!   disqualification of a block whose commitments are wrong.
+//! - this module: opening, genesis, importing and the reads the RPC serves.
+//!
+//! All writes go through one lock, so blocks are applied one at a time; reads run alongside.
+
+mod build;
+pub mod validate;
+mod virtual_chain;
+
+pub use build::BuiltBlock;
+pub use validate::BlockError;
+pub use virtual_chain::ChainUpdate;
 
 use crate::dag::DagView;
-use alloy_consensus::transaction::SignerRecoverable;
 use alloy_consensus::TxEnvelope;
 use alloy_primitives::{Address, Bloom, FixedBytes, B256, U256};
-use alloy_signer_local::PrivateKeySigner;
-use eyre::{bail, eyre, Context, Result};
+use eyre::{bail, eyre, Result};
 use lattice_consensus::GhostdagData;
-use lattice_evm::{
-    accept_mergeset, genesis_state, AcceptEnv, AcceptanceOutcome, EvmError, HistoricalState,
-    LatestState, MergedBlock, PreparedState, StateReader,
-};
+use lattice_evm::{genesis_state, HistoricalState, LatestState, StateReader};
 use lattice_primitives::{
     AcceptanceEntry, Block, ChainSpec, Header, SealedBlock, StoredReceipt, TxLocation,
 };
 use lattice_storage::{tables, Db, Table};
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 const META_GENESIS: &[u8] = b"genesis";
@@ -41,20 +53,13 @@ pub struct Head {
     pub capacity: u64,
 }
 
-/// A block built and sealed but not yet committed.
-pub struct BuiltBlock {
-    /// The sealed block.
-    pub block: SealedBlock,
-    /// Its GHOSTDAG data.
-    pub ghostdag: GhostdagData,
-    /// What its acceptance produced.
-    pub outcome: AcceptanceOutcome,
-    /// The state changes with their root.
-    pub prepared: PreparedState,
-    /// Its acceptance capacity.
-    pub capacity: u64,
-    /// Time spent computing the state root.
-    pub state_root_time: std::time::Duration,
+/// What importing a block did.
+#[derive(Debug)]
+pub enum ImportOutcome {
+    /// The block was already in the DAG.
+    AlreadyKnown,
+    /// The block joined the DAG; the selected chain changed as described.
+    Imported(ChainUpdate),
 }
 
 /// The node's chain.
@@ -64,6 +69,8 @@ pub struct Chain {
     genesis: B256,
     dag: RwLock<DagView>,
     head: RwLock<Head>,
+    disqualified: RwLock<HashSet<B256>>,
+    write: Mutex<()>,
 }
 
 impl std::fmt::Debug for Chain {
@@ -74,6 +81,10 @@ impl std::fmt::Debug for Chain {
 
 fn meta_get(db: &Db, key: &[u8]) -> Result<Option<Vec<u8>>> {
     Ok(db.get::<tables::Meta>(&key.to_vec())?)
+}
+
+fn hash_from(bytes: &[u8], what: &str) -> Result<B256> {
+    B256::try_from(bytes).map_err(|_| eyre!("corrupt {what} in metadata"))
 }
 
 /// The genesis header of `spec` with the given state root.
@@ -98,8 +109,9 @@ pub fn genesis_header(spec: &ChainSpec, state_root: B256) -> Header {
 }
 
 impl Chain {
-    /// Opens the chain in `db`, writing genesis on first use. Refuses a database that holds
-    /// another chain.
+    /// Opens the chain in `db`, writing genesis on first use, and moves the selected chain to
+    /// the best valid tip (finishing a reorg a crash may have interrupted). Refuses a database
+    /// that holds another chain.
     pub fn open(db: Arc<Db>, spec: ChainSpec) -> Result<Self> {
         let spec_json = serde_json::to_vec(&spec)?;
         let genesis = match meta_get(&db, META_GENESIS)? {
@@ -111,23 +123,36 @@ impl Chain {
                          use another --data-dir"
                     );
                 }
-                B256::try_from(hash.as_slice())
-                    .map_err(|_| eyre!("corrupt genesis hash in metadata"))?
+                hash_from(&hash, "genesis hash")?
             }
             None => Self::write_genesis(&db, &spec, &spec_json)?,
         };
         let dag = DagView::load(&db, &spec, genesis)?;
-        let sink = meta_get(&db, META_SINK)?.ok_or_else(|| eyre!("no sink recorded"))?;
-        let sink = B256::try_from(sink.as_slice()).map_err(|_| eyre!("corrupt sink hash"))?;
+        let disqualified: HashSet<B256> = db
+            .scan_from::<tables::Disqualified>(&[], |_| true)?
+            .into_iter()
+            .map(|(h, ())| h)
+            .collect();
+        let sink = hash_from(
+            &meta_get(&db, META_SINK)?.ok_or_else(|| eyre!("no sink recorded"))?,
+            "sink",
+        )?;
+        let placeholder =
+            Head { hash: sink, number: 0, header: genesis_header(&spec, B256::ZERO), capacity: 0 };
         let chain = Self {
             db,
             spec,
             genesis,
             dag: RwLock::new(dag),
-            head: RwLock::new(placeholder_head()),
+            head: RwLock::new(placeholder),
+            disqualified: RwLock::new(disqualified),
+            write: Mutex::new(()),
         };
-        let head = chain.load_head(sink)?;
-        *chain.head.write() = head;
+        *chain.head.write() = chain.load_head(sink)?;
+        {
+            let _guard = chain.write.lock();
+            chain.resolve_virtual()?;
+        }
         Ok(chain)
     }
 
@@ -156,7 +181,7 @@ impl Chain {
         let number = self
             .db
             .get::<tables::ChainNumbers>(&hash)?
-            .ok_or_else(|| eyre!("sink {hash} not on chain"))?;
+            .ok_or_else(|| eyre!("sink {hash} is not on the chain"))?;
         let capacity = self.capacity_of(hash)?;
         Ok(Head { hash, number, header, capacity })
     }
@@ -181,9 +206,36 @@ impl Chain {
         self.head.read().clone()
     }
 
+    /// Current DAG tips.
+    pub fn tips(&self) -> Vec<B256> {
+        self.dag.read().tips()
+    }
+
+    /// Number of blocks in the DAG.
+    pub fn block_count(&self) -> u64 {
+        self.dag.read().block_count()
+    }
+
+    /// Whether the block is in the DAG.
+    pub fn contains(&self, hash: B256) -> bool {
+        self.dag.read().contains(hash)
+    }
+
+    /// Whether the block was disqualified from the selected chain.
+    pub fn is_disqualified(&self, hash: B256) -> bool {
+        self.disqualified.read().contains(&hash)
+    }
+
     /// A header by hash.
     pub fn header(&self, hash: B256) -> Result<Option<Header>> {
         Ok(self.db.get::<tables::Headers>(&hash)?)
+    }
+
+    /// A whole stored block.
+    pub fn block(&self, hash: B256) -> Result<Option<SealedBlock>> {
+        let Some(header) = self.header(hash)? else { return Ok(None) };
+        let transactions = self.db.get::<tables::Bodies>(&hash)?.unwrap_or_default();
+        Ok(Some(Block { header, transactions }.seal()))
     }
 
     /// GHOSTDAG data of a block.
@@ -193,10 +245,10 @@ impl Chain {
 
     /// Acceptance capacity of a block: the gas limits of its mergeset's blocks (genesis: its own).
     pub fn capacity_of(&self, hash: B256) -> Result<u64> {
-        let Some(gd) = self.ghostdag(hash) else { return Ok(self.spec.gas_limit) };
         if hash == self.genesis {
             return Ok(self.spec.gas_limit);
         }
+        let Some(gd) = self.ghostdag(hash) else { return Ok(self.spec.gas_limit) };
         let mut total = 0u64;
         for b in gd.mergeset_blues.iter().chain(gd.mergeset_reds.iter()) {
             total += self.header(*b)?.map(|h| h.gas_limit).unwrap_or_default();
@@ -219,133 +271,60 @@ impl Chain {
         self.spec.next_base_fee(head.header.gas_used, head.capacity, head.header.base_fee)
     }
 
-    /// Builds and seals a block on the current tips, carrying `transactions`.
-    pub fn build_block(
-        &self,
-        signer: &PrivateKeySigner,
-        coinbase: Address,
-        transactions: Vec<TxEnvelope>,
-        timestamp_ms: u64,
-    ) -> Result<BuiltBlock> {
-        let head = self.head();
-        let (parents, ghostdag, order) = {
-            let dag = self.dag.read();
-            let parents = dag.parents_for_new_block()?;
-            let ghostdag = dag.ghostdag_of_parents(&parents)?;
-            let order = dag.consensus_order(&ghostdag)?;
-            (parents, ghostdag, order)
-        };
-        if ghostdag.selected_parent != head.hash {
-            bail!("selected parent {} is not the sink {}", ghostdag.selected_parent, head.hash);
-        }
-        let mut merged = Vec::with_capacity(order.len());
-        let mut capacity = 0u64;
-        for hash in &order {
-            let header =
-                self.header(*hash)?.ok_or_else(|| eyre!("merged block {hash} has no header"))?;
-            capacity += header.gas_limit;
-            merged.push(MergedBlock {
-                hash: *hash,
-                coinbase: header.coinbase,
-                blue: ghostdag.mergeset_blues.contains(hash),
-                rewarded: !header.parents.is_empty(),
-                transactions: self.body_with_senders(*hash)?,
-            });
-        }
-        let base_fee =
-            self.spec.next_base_fee(head.header.gas_used, head.capacity, head.header.base_fee);
-        let env = AcceptEnv {
-            chain_id: self.spec.chain_id,
-            number: head.number + 1,
-            timestamp: timestamp_ms / 1000,
-            base_fee,
-            capacity,
-            coinbase,
-            prevrandao: head.hash,
-            block_reward: self.spec.block_reward,
-            base_fee_recipient: self.spec.base_fee_recipient,
-        };
-        let db = &self.db;
-        let mut outcome = accept_mergeset(LatestState::new(db), &env, &merged, |h| {
-            db.contains::<tables::TxLookup>(h).map_err(EvmError::from)
-        })?;
-        let root_started = std::time::Instant::now();
-        let prepared = PreparedState::prepare(db, std::mem::take(&mut outcome.changes))?;
-        let state_root_time = root_started.elapsed();
-        let mut header = Header {
-            parents,
-            timestamp_ms,
-            producer: signer.address(),
-            coinbase,
-            transactions_root: Block::compute_transactions_root(&transactions),
-            state_root: prepared.state_root,
-            receipts_root: outcome.receipts_root,
-            logs_bloom: outcome.logs_bloom,
-            gas_used: outcome.gas_used,
-            gas_limit: self.spec.gas_limit,
-            base_fee,
-            blue_score: ghostdag.blue_score,
-            blue_work: ghostdag.blue_work,
-            extra_data: Default::default(),
-            signature: FixedBytes::ZERO,
-        };
-        header.sign(signer)?;
-        let block = Block { header, transactions }.seal();
-        Ok(BuiltBlock { block, ghostdag, outcome, prepared, capacity, state_root_time })
-    }
-
     /// The transactions a block carries, with their senders.
     pub fn body_with_senders(&self, hash: B256) -> Result<Vec<(Address, TxEnvelope)>> {
+        use alloy_consensus::transaction::SignerRecoverable;
         let body = self
             .db
             .get::<tables::Bodies>(&hash)?
             .ok_or_else(|| eyre!("block {hash} has no body"))?;
         body.into_iter()
             .map(|tx| {
-                let sender =
-                    tx.recover_signer().wrap_err("stored transaction with a bad signature")?;
+                let sender = tx
+                    .recover_signer()
+                    .map_err(|e| eyre!("stored transaction with a bad signature: {e}"))?;
                 Ok((sender, tx))
             })
             .collect()
     }
 
-    /// Writes a built block, its acceptance and the new sink in one atomic batch.
-    pub fn commit(&self, built: &BuiltBlock) -> Result<()> {
-        let hash = built.block.hash();
-        let number = self.head.read().number + 1;
-        let mut batch = self.db.batch();
-        batch.put::<tables::Headers>(&hash, &built.block.header.header)?;
-        batch.put::<tables::Bodies>(&hash, &built.block.transactions)?;
-        for (i, tx) in built.block.transactions.iter().enumerate() {
-            let loc =
-                TxLocation { block: hash, index: i as u64, carrier: hash, carrier_index: i as u64 };
-            batch.put::<tables::CarriedTxs>(tx.tx_hash(), &loc)?;
+    /// Validates `block` and adds it to the DAG, then moves the selected chain if the block
+    /// (or what it makes reachable) is better.
+    pub fn import(&self, block: &SealedBlock, now_ms: u64) -> Result<ImportOutcome, BlockError> {
+        let _guard = self.write.lock();
+        let hash = block.hash();
+        if self.contains(hash) {
+            return Ok(ImportOutcome::AlreadyKnown);
         }
-        built.prepared.write(&mut batch, Some(number))?;
-        batch.put::<tables::ChainByNumber>(&number, &hash)?;
-        batch.put::<tables::ChainNumbers>(&hash, &number)?;
-        batch.put::<tables::Receipts>(&hash, &built.outcome.receipts)?;
-        batch.put::<tables::Acceptance>(&hash, &built.outcome.entries)?;
-        let mut index = 0u64;
-        for entry in built.outcome.entries.iter().filter(|e| e.skip == 0) {
-            let loc = TxLocation {
-                block: hash,
-                index,
-                carrier: entry.carrier,
-                carrier_index: entry.carrier_index,
-            };
-            batch.put::<tables::TxLookup>(&entry.tx_hash, &loc)?;
-            index += 1;
+        let diff = validate::validate_block(self, block, now_ms)?;
+        self.store_block(block, None)?;
+        self.dag.write().commit(diff, &block.header.header).map_err(BlockError::internal)?;
+        Ok(ImportOutcome::Imported(self.resolve_virtual().map_err(BlockError::internal)?))
+    }
+
+    /// Writes a block's header, body and carried-transaction index, and, when given, the
+    /// batch of its acceptance, in one atomic write.
+    fn store_block(
+        &self,
+        block: &SealedBlock,
+        with: Option<lattice_storage::Batch<'_>>,
+    ) -> Result<()> {
+        let hash = block.hash();
+        let mut batch = with.unwrap_or_else(|| self.db.batch());
+        batch.put::<tables::Headers>(&hash, &block.header.header)?;
+        batch.put::<tables::Bodies>(&hash, &block.transactions)?;
+        for (i, tx) in block.transactions.iter().enumerate() {
+            if !self.db.contains::<tables::CarriedTxs>(tx.tx_hash())? {
+                let loc = TxLocation {
+                    block: hash,
+                    index: i as u64,
+                    carrier: hash,
+                    carrier_index: i as u64,
+                };
+                batch.put::<tables::CarriedTxs>(tx.tx_hash(), &loc)?;
+            }
         }
-        batch.put::<tables::Meta>(&META_SINK.to_vec(), &hash.to_vec())?;
         batch.commit()?;
-        self.dag.write().insert(hash, &built.block.header.header.parents, &built.ghostdag)?;
-        *self.head.write() = Head {
-            hash,
-            number,
-            header: built.block.header.header.clone(),
-            capacity: built.capacity,
-        };
         Ok(())
     }
 
@@ -407,14 +386,5 @@ impl Chain {
             .flatten()
             .map(|a| a.balance)
             .unwrap_or_default()
-    }
-}
-
-fn placeholder_head() -> Head {
-    Head {
-        hash: B256::ZERO,
-        number: 0,
-        header: genesis_header(&ChainSpec::default(), B256::ZERO),
-        capacity: 0,
     }
 }

@@ -1,0 +1,332 @@
+//! The DAG executed as a DAG: several producers with their own chains and databases seal in
+//! parallel; blocks reach each chain in a different order; every chain must end on the same
+//! sink, state root and receipts. Plus the conflict rules, a late heavier branch (reorg) and a
+//! block with a wrong state root (disqualified).
+
+use alloy_consensus::{TxEip1559, TxEnvelope, TypedTransaction};
+use alloy_primitives::{Address, Bytes, TxKind, B256, U256};
+use alloy_signer_local::PrivateKeySigner;
+use lattice_node::chain::{BlockError, Chain, ImportOutcome};
+use lattice_primitives::{dev_signers, sign_transaction, Block, ChainSpec, SealedBlock};
+use lattice_storage::Db;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+const GWEI: u128 = 1_000_000_000;
+const T0: u64 = 1_700_000_000_000;
+
+struct Node {
+    _dir: tempfile::TempDir,
+    chain: Chain,
+}
+
+fn node(spec: &ChainSpec) -> Node {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), &lattice_node::chain::all_tables()).unwrap();
+    let chain = Chain::open(Arc::new(db), spec.clone()).unwrap();
+    Node { _dir: dir, chain }
+}
+
+fn transfer(signer: &PrivateKeySigner, nonce: u64, to: Address, value: u64) -> TxEnvelope {
+    let tx = TxEip1559 {
+        chain_id: 1337,
+        nonce,
+        gas_limit: 21_000,
+        max_fee_per_gas: 5 * GWEI,
+        max_priority_fee_per_gas: GWEI,
+        to: TxKind::Call(to),
+        value: U256::from(value),
+        access_list: Default::default(),
+        input: Bytes::new(),
+    };
+    sign_transaction(signer, TypedTransaction::Eip1559(tx)).unwrap()
+}
+
+/// Imports `block`, queueing it while parents are missing; then retries the queue.
+fn deliver(chain: &Chain, block: &SealedBlock, waiting: &mut Vec<SealedBlock>, now: u64) {
+    waiting.push(block.clone());
+    loop {
+        let mut progressed = false;
+        let mut i = 0;
+        while i < waiting.len() {
+            match chain.import(&waiting[i], now) {
+                Ok(_) => {
+                    waiting.remove(i);
+                    progressed = true;
+                }
+                Err(BlockError::MissingParents { .. }) => i += 1,
+                Err(e) => panic!("valid block refused: {e}"),
+            }
+        }
+        if !progressed {
+            break;
+        }
+    }
+}
+
+/// What must be identical on every node.
+fn fingerprint(chain: &Chain) -> (B256, B256, Vec<(u64, B256, B256)>) {
+    let head = chain.head();
+    let mut blocks = Vec::new();
+    for n in 0..=head.number {
+        let hash = chain.hash_at(n).unwrap().unwrap();
+        let receipts = chain.receipts(hash).unwrap();
+        let receipts_root = lattice_evm::receipt::receipts_root(&receipts);
+        blocks.push((n, hash, receipts_root));
+    }
+    (head.hash, head.header.state_root, blocks)
+}
+
+#[test]
+fn parallel_producers_converge_whatever_the_delivery_order() {
+    let n = 4;
+    let spec = ChainSpec { ghostdag_k: 3, ..ChainSpec::dev(n) };
+    let signers = dev_signers(10);
+    let nodes: Vec<Node> = (0..n).map(|_| node(&spec)).collect();
+    let observer = node(&spec);
+    let mut rng = StdRng::seed_from_u64(7);
+    let mut all_blocks: Vec<SealedBlock> = Vec::new();
+    let mut inflight: Vec<(u64, usize, SealedBlock)> = Vec::new(); // (arrival time, to node, block)
+    let mut waiting: Vec<Vec<SealedBlock>> = vec![Vec::new(); n as usize];
+    let mut nonces: HashMap<usize, u64> = HashMap::new();
+    let bob = Address::repeat_byte(0xb0);
+
+    for step in 0..60u64 {
+        let now = T0 + step * 100;
+        // Deliver what has arrived.
+        inflight.sort_by_key(|(at, to, b)| (*at, *to, b.hash()));
+        let (due, later): (Vec<_>, Vec<_>) = inflight.drain(..).partition(|(at, _, _)| *at <= now);
+        inflight = later;
+        for (_, to, block) in due {
+            deliver(&nodes[to].chain, &block, &mut waiting[to], now);
+        }
+        // Each producer seals with probability 1/3 per step: about 13 blocks/s with 4 producers.
+        for p in 0..n as usize {
+            if !rng.gen_bool(1.0 / 3.0) {
+                continue;
+            }
+            // Sender p+4 sends from producer p (sender partitioning); sometimes a duplicate of
+            // another producer's sender's transaction, which must execute once.
+            let sender = 4 + p;
+            let nonce = nonces.entry(sender).or_default();
+            let mut txs = vec![transfer(&signers[sender], *nonce, bob, 1)];
+            *nonce += 1;
+            if rng.gen_bool(0.2) {
+                let other = 4 + (p + 1) % n as usize;
+                let other_nonce = nonces.get(&other).copied().unwrap_or(0);
+                if other_nonce > 0 {
+                    txs.push(transfer(&signers[other], other_nonce - 1, bob, 1));
+                }
+            }
+            let built =
+                nodes[p].chain.produce(&signers[p], signers[p].address(), txs, now).unwrap();
+            all_blocks.push(built.block.clone());
+            for to in 0..n as usize {
+                if to != p {
+                    inflight.push((now + rng.gen_range(50..700), to, built.block.clone()));
+                }
+            }
+        }
+    }
+    // Let everything arrive, then one more round of blocks merges every tip.
+    let end = T0 + 60 * 100 + 1_000;
+    for (_, to, block) in inflight.drain(..) {
+        deliver(&nodes[to].chain, &block, &mut waiting[to], end);
+    }
+    let mut finals = Vec::new();
+    for (p, node) in nodes.iter().enumerate() {
+        assert!(waiting[p].is_empty(), "every block found its parents");
+        assert_eq!(node.chain.block_count(), all_blocks.len() as u64 + 1);
+        let built = node
+            .chain
+            .produce(&signers[p], signers[p].address(), vec![], end + 100 * p as u64)
+            .unwrap();
+        finals.push(built.block);
+    }
+    for (p, node) in nodes.iter().enumerate() {
+        for (q, block) in finals.iter().enumerate() {
+            if p != q {
+                node.chain.import(block, end + 1_000).unwrap();
+            }
+        }
+    }
+    // The observer receives everything in a shuffled order.
+    let mut shuffled: Vec<SealedBlock> = all_blocks.iter().chain(finals.iter()).cloned().collect();
+    for i in (1..shuffled.len()).rev() {
+        shuffled.swap(i, rng.gen_range(0..=i));
+    }
+    let mut obs_waiting = Vec::new();
+    for block in &shuffled {
+        deliver(&observer.chain, block, &mut obs_waiting, end + 1_000);
+    }
+    assert!(obs_waiting.is_empty());
+
+    let expected = fingerprint(&observer.chain);
+    for node in &nodes {
+        assert_eq!(
+            fingerprint(&node.chain),
+            expected,
+            "every node agrees on chain, state root and receipts"
+        );
+    }
+    let head = observer.chain.head();
+    let reds: usize = (1..=head.number)
+        .map(|i| {
+            observer
+                .chain
+                .ghostdag(observer.chain.hash_at(i).unwrap().unwrap())
+                .unwrap()
+                .mergeset_reds
+                .len()
+        })
+        .sum();
+    let width = all_blocks.len() as f64 / head.number as f64;
+    println!("blocks {}, chain {}, width {width:.2}, reds {reds}", all_blocks.len(), head.number);
+    assert!(width > 1.5, "the DAG is wide (parallel blocks), got {width}");
+    // Every sender's transactions executed exactly once each.
+    let executed: u64 = nonces.values().sum();
+    let bob_balance = observer.chain.latest_balance(bob);
+    assert_eq!(bob_balance, U256::from(executed));
+}
+
+#[test]
+fn conflicts_resolve_the_same_way_on_every_node() {
+    let spec = ChainSpec::dev(2);
+    let s = dev_signers(10);
+    let (a, b) = (node(&spec), node(&spec));
+    let bob = Address::repeat_byte(0xb0);
+    let carol = Address::repeat_byte(0xca);
+    let dup = transfer(&s[5], 0, bob, 1);
+    let same_nonce_x = transfer(&s[6], 0, bob, 10);
+    let same_nonce_y = transfer(&s[6], 0, carol, 20);
+    let gap = transfer(&s[7], 1, bob, 100);
+    // Parallel blocks on the two producers.
+    let ba = a
+        .chain
+        .produce(&s[0], s[0].address(), vec![dup.clone(), same_nonce_x.clone(), gap.clone()], T0)
+        .unwrap();
+    let bb = b
+        .chain
+        .produce(&s[1], s[1].address(), vec![dup.clone(), same_nonce_y.clone()], T0)
+        .unwrap();
+    a.chain.import(&bb.block, T0 + 100).unwrap();
+    b.chain.import(&ba.block, T0 + 100).unwrap();
+    // Both merge both; the missing nonce arrives later.
+    let fill = transfer(&s[7], 0, bob, 1000);
+    let m1 = a.chain.produce(&s[0], s[0].address(), vec![fill], T0 + 200).unwrap();
+    b.chain.import(&m1.block, T0 + 300).unwrap();
+    let m2 = b.chain.produce(&s[1], s[1].address(), vec![gap.clone()], T0 + 400).unwrap();
+    a.chain.import(&m2.block, T0 + 500).unwrap();
+    let m3 = a.chain.produce(&s[0], s[0].address(), vec![], T0 + 600).unwrap();
+    b.chain.import(&m3.block, T0 + 700).unwrap();
+    assert_eq!(fingerprint(&a.chain), fingerprint(&b.chain));
+
+    let chain = &a.chain;
+    assert!(chain.tx_location(*dup.tx_hash()).unwrap().is_some(), "the duplicate executed");
+    let x = chain.tx_location(*same_nonce_x.tx_hash()).unwrap();
+    let y = chain.tx_location(*same_nonce_y.tx_hash()).unwrap();
+    assert!(x.is_some() != y.is_some(), "exactly one of the same-nonce pair executed");
+    assert!(
+        chain.tx_location(*gap.tx_hash()).unwrap().is_some(),
+        "the gapped tx executed after its gap filled"
+    );
+    // 1 (dup once) + 10 or 0 + 1000 + 100.
+    let expected_bob = 1 + if x.is_some() { 10 } else { 0 } + 1000 + 100;
+    assert_eq!(chain.latest_balance(bob), U256::from(expected_bob));
+    // The duplicate is recorded as skipped the second time.
+    let skipped_dups: usize = (1..=chain.head().number)
+        .flat_map(|n| chain.acceptance(chain.hash_at(n).unwrap().unwrap()).unwrap())
+        .filter(|e| {
+            e.tx_hash == *dup.tx_hash()
+                && e.skip_reason() == Some(lattice_primitives::SkipReason::AlreadyExecuted)
+        })
+        .count();
+    assert_eq!(skipped_dups, 1);
+}
+
+#[test]
+fn a_heavier_branch_arriving_late_reorganises_state_and_receipts() {
+    let spec = ChainSpec::dev(2);
+    let s = dev_signers(10);
+    let (a, b) = (node(&spec), node(&spec));
+    let bob = Address::repeat_byte(0xb0);
+    let tx = transfer(&s[5], 0, bob, 7);
+    let mut a_blocks = Vec::new();
+    a_blocks.push(a.chain.produce(&s[0], s[0].address(), vec![tx.clone()], T0).unwrap().block);
+    for i in 1..3 {
+        a_blocks.push(a.chain.produce(&s[0], s[0].address(), vec![], T0 + i * 100).unwrap().block);
+    }
+    assert!(a.chain.tx_location(*tx.tx_hash()).unwrap().is_some());
+    assert_eq!(a.chain.latest_balance(bob), U256::from(7));
+    // B never saw A's blocks and built a longer branch.
+    let mut b_blocks = Vec::new();
+    for i in 0..5 {
+        b_blocks.push(b.chain.produce(&s[1], s[1].address(), vec![], T0 + i * 100).unwrap().block);
+    }
+    for block in &b_blocks {
+        match a.chain.import(block, T0 + 1_000).unwrap() {
+            ImportOutcome::Imported(_) | ImportOutcome::AlreadyKnown => {}
+        }
+    }
+    assert_eq!(a.chain.head().hash, b_blocks[4].hash(), "the heavier branch wins");
+    assert_eq!(a.chain.head().number, 5);
+    assert!(
+        a.chain.tx_location(*tx.tx_hash()).unwrap().is_none(),
+        "the receipt left with its block"
+    );
+    assert_eq!(a.chain.latest_balance(bob), U256::ZERO, "state rolled back");
+    assert_eq!(a.chain.head().header.state_root, b.chain.head().header.state_root);
+    // A's next block merges its old branch: the transaction executes again, now on the new chain.
+    let merged = a.chain.produce(&s[0], s[0].address(), vec![], T0 + 2_000).unwrap();
+    assert_eq!(merged.block.header.header.parents.len(), 2);
+    let loc = a.chain.tx_location(*tx.tx_hash()).unwrap().expect("executed again");
+    assert_eq!(loc.block, merged.block.hash());
+    assert_eq!(a.chain.latest_balance(bob), U256::from(7));
+    for block in a_blocks.iter().chain([&merged.block]) {
+        b.chain.import(block, T0 + 3_000).unwrap();
+    }
+    assert_eq!(fingerprint(&a.chain), fingerprint(&b.chain));
+}
+
+#[test]
+fn a_block_with_a_wrong_state_root_is_disqualified_and_the_chain_goes_on() {
+    let spec = ChainSpec::dev(2);
+    let s = dev_signers(10);
+    let (a, b) = (node(&spec), node(&spec));
+    let good = a.chain.produce(&s[0], s[0].address(), vec![], T0).unwrap().block;
+    b.chain.import(&good, T0 + 100).unwrap();
+    // Producer 1 seals a block on top with a forged state root.
+    let honest = b.chain.produce(&s[1], s[1].address(), vec![], T0 + 200).unwrap().block;
+    let mut forged = honest.unseal();
+    forged.header.state_root = B256::repeat_byte(0xee);
+    forged.header.sign(&s[1]).unwrap();
+    let forged = Block { header: forged.header, transactions: vec![] }.seal();
+    let before = a.chain.head();
+    a.chain.import(&forged, T0 + 300).unwrap();
+    assert!(a.chain.is_disqualified(forged.hash()));
+    assert_eq!(a.chain.head().hash, before.hash, "the sink stays on the valid chain");
+    // A block from an unknown producer is refused outright.
+    let stranger = PrivateKeySigner::random();
+    let mut alien = good.clone().unseal();
+    alien.header.sign(&stranger).unwrap();
+    let err = a.chain.import(&alien.seal(), T0 + 400).unwrap_err();
+    assert!(matches!(err, BlockError::UnknownProducer { .. }), "{err}");
+    // The chain continues past the disqualified block.
+    let next = a.chain.produce(&s[0], s[0].address(), vec![], T0 + 500).unwrap();
+    assert_eq!(next.applied.number, 2);
+}
+
+#[test]
+fn sealing_faster_than_the_spec_allows_is_rejected() {
+    let spec = ChainSpec { min_block_interval_ms: 500, ..ChainSpec::dev(2) };
+    let s = dev_signers(2);
+    let (a, b) = (node(&spec), node(&spec));
+    let first = a.chain.produce(&s[0], s[0].address(), vec![], T0).unwrap().block;
+    b.chain.import(&first, T0 + 10).unwrap();
+    // Seal a child 100 ms later, directly (bypassing a's own pacing).
+    let second = a.chain.produce(&s[0], s[0].address(), vec![], T0 + 100).unwrap().block;
+    let err = b.chain.import(&second, T0 + 200).unwrap_err();
+    assert!(matches!(err, BlockError::TooFast { .. }), "{err}");
+}
