@@ -57,6 +57,36 @@ pub struct NodeArgs {
     #[serde(default)]
     pub dev: bool,
 
+    /// Number of producers of the dev chain: test-mnemonic accounts 0..N-1.
+    #[arg(long = "dev.producers", env = "LATTICE_DEV_PRODUCERS", value_name = "N", help_heading = "Dev",
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub dev_producers: Option<u32>,
+
+    /// Which dev producer this node signs with (index into the test-mnemonic accounts).
+    #[arg(
+        long = "dev.producer-index",
+        env = "LATTICE_DEV_PRODUCER_INDEX",
+        value_name = "I",
+        help_heading = "Dev"
+    )]
+    pub dev_producer_index: Option<u32>,
+
+    /// Run all the dev producers inside this process, each with its own chain and database,
+    /// exchanging blocks and transactions in memory; RPC serves producer 0's view.
+    #[arg(long = "dev.local-producers", env = "LATTICE_DEV_LOCAL_PRODUCERS", help_heading = "Dev")]
+    #[serde(default)]
+    pub dev_local_producers: bool,
+
+    /// Simulated propagation delay between local producers, in milliseconds, so that they
+    /// really seal in parallel.
+    #[arg(
+        long = "dev.delay-ms",
+        env = "LATTICE_DEV_DELAY_MS",
+        value_name = "MS",
+        help_heading = "Dev"
+    )]
+    pub dev_delay_ms: Option<u64>,
+
     /// Chain specification (JSON: chainId, producers, gas and fee settings, GHOSTDAG
     /// parameters, alloc). Required unless --dev.
     #[arg(long, env = "LATTICE_CHAIN", value_name = "FILE", help_heading = "Chain")]
@@ -163,6 +193,7 @@ impl NodeArgs {
             metrics_addr
         );
         self.dev |= file.dev;
+        self.dev_local_producers |= file.dev_local_producers;
         self
     }
 

@@ -16,6 +16,10 @@ pub const DEFAULT_RPC_GAS_CAP: u64 = 50_000_000;
 /// Block production settings.
 #[derive(Clone, Debug)]
 pub struct ProducerConfig {
+    /// This producer's index in the producer set (for sender partitioning).
+    pub index: usize,
+    /// Size of the producer set.
+    pub count: usize,
     /// Signs sealed blocks.
     pub signer: PrivateKeySigner,
     /// Receives fees and rewards.
@@ -41,6 +45,10 @@ pub struct NodeConfig {
     pub metrics_addr: Option<SocketAddr>,
     /// Accounts unlocked for `eth_accounts` (dev only).
     pub dev_accounts: Vec<PrivateKeySigner>,
+    /// Run every dev producer in this process (`--dev.local-producers`).
+    pub local_producers: bool,
+    /// Simulated delay between local producers.
+    pub local_delay: Duration,
 }
 
 impl NodeConfig {
@@ -66,7 +74,7 @@ impl NodeConfig {
                 serde_json::from_str::<ChainSpec>(&text)
                     .wrap_err_with(|| format!("invalid chain specification {}", path.display()))?
             }
-            (None, true) => ChainSpec::dev(1),
+            (None, true) => ChainSpec::dev(args.dev_producers.unwrap_or(1)),
             (None, false) => {
                 bail!("no chain specification: pass --chain FILE, or --dev for a development chain")
             }
@@ -81,7 +89,16 @@ impl NodeConfig {
                     .parse::<PrivateKeySigner>()
                     .map_err(|e| eyre!("invalid --producer-key: {e}"))?,
             ),
-            (None, true) => dev_signers(1).into_iter().next(),
+            (None, true) => {
+                let index = args.dev_producer_index.unwrap_or(0);
+                let count = args.dev_producers.unwrap_or(1);
+                if index >= count {
+                    bail!(
+                        "--dev.producer-index {index} is out of range for --dev.producers {count}"
+                    );
+                }
+                dev_signers(index + 1).pop()
+            }
             (None, false) => None,
         };
         if let Some(s) = &signer {
@@ -98,10 +115,15 @@ impl NodeConfig {
             Duration::from_millis(spec.block_time_ms)
         });
         let producer = signer.map(|signer| ProducerConfig {
+            index: spec.producers.iter().position(|p| *p == signer.address()).unwrap_or(0),
+            count: spec.producers.len(),
             coinbase: args.coinbase.unwrap_or(signer.address()),
             signer,
             block_time,
         });
+        if args.dev_local_producers && !args.dev {
+            bail!("--dev.local-producers needs --dev");
+        }
         let data_dir = match args.data_dir {
             Some(d) => d,
             None => {
@@ -127,6 +149,8 @@ impl NodeConfig {
             producer,
             metrics_addr: args.metrics_addr,
             dev_accounts: if args.dev { dev_signers(DEV_ACCOUNT_COUNT) } else { vec![] },
+            local_producers: args.dev_local_producers,
+            local_delay: Duration::from_millis(args.dev_delay_ms.unwrap_or(0)),
         })
     }
 }

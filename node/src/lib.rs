@@ -7,6 +7,7 @@ pub mod chain;
 pub mod cli;
 mod config;
 mod dag;
+mod local_net;
 pub mod metrics;
 mod producer;
 mod rpc_api;
@@ -18,14 +19,16 @@ use alloy_consensus::TxEnvelope;
 use alloy_primitives::B256;
 use chain::{Chain, ChainUpdate};
 use eyre::{Context, Result};
+use lattice_primitives::SealedBlock;
 use lattice_primitives::SkipReason;
 use lattice_storage::Db;
 use lattice_txpool::{ChainContext, PoolConfig, TxPool};
 use metrics::Metrics;
+use parking_lot::Mutex;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
 /// EIP-7825: the most gas one transaction may ask for (Osaka).
@@ -41,6 +44,11 @@ pub struct Node {
     pub metrics: Arc<Metrics>,
     /// Configuration it was started with.
     pub config: NodeConfig,
+    /// Blocks this node sealed, for whoever spreads them (the network, local producers).
+    pub sealed_blocks: broadcast::Sender<SealedBlock>,
+    /// Transactions this node's RPC accepted, likewise.
+    pub new_transactions: broadcast::Sender<TxEnvelope>,
+    orphans: Mutex<Vec<SealedBlock>>,
 }
 
 impl std::fmt::Debug for Node {
@@ -49,7 +57,23 @@ impl std::fmt::Debug for Node {
     }
 }
 
+/// Most blocks kept while waiting for their parents.
+pub const MAX_ORPHANS: usize = 1_024;
+
 impl Node {
+    /// A node over an opened chain.
+    pub fn new(chain: Chain, config: NodeConfig, metrics: Arc<Metrics>) -> Self {
+        Self {
+            chain,
+            pool: TxPool::new(PoolConfig::default()),
+            metrics,
+            config,
+            sealed_blocks: broadcast::channel(1_024).0,
+            new_transactions: broadcast::channel(16_384).0,
+            orphans: Mutex::new(Vec::new()),
+        }
+    }
+
     /// What the pool checks transactions against.
     pub fn pool_context(&self) -> ChainContext {
         let spec = self.chain.spec();
@@ -92,25 +116,74 @@ impl Node {
         m.txpool_size.set(self.pool.len() as i64);
     }
 
-    /// Imports a block from elsewhere (another producer or a peer).
-    pub fn import_block(
-        &self,
-        block: &lattice_primitives::SealedBlock,
-    ) -> Result<(), chain::BlockError> {
-        match self.chain.import(block, producer::now_ms())? {
-            chain::ImportOutcome::AlreadyKnown => {}
-            chain::ImportOutcome::Imported(update) => {
-                if !update.removed.is_empty() {
-                    tracing::info!(target: "lattice::chain", removed = update.removed.len(), added = update.added.len(), "reorg");
-                }
-                self.on_chain_update(&update);
+    /// Imports a block from elsewhere (another producer or a peer). A block whose parents are
+    /// missing waits among the orphans and is retried when a block is imported; the missing
+    /// hashes are returned in the error so the caller can fetch them.
+    pub fn import_block(&self, block: SealedBlock) -> Result<(), chain::BlockError> {
+        let duplicates = block
+            .transactions
+            .iter()
+            .filter(|tx| self.chain.carried_location(*tx.tx_hash()).ok().flatten().is_some())
+            .count();
+        match self.chain.import(&block, producer::now_ms()) {
+            Ok(chain::ImportOutcome::AlreadyKnown) => return Ok(()),
+            Ok(chain::ImportOutcome::Imported(update)) => {
+                self.after_import(&block, duplicates, &update);
             }
+            Err(chain::BlockError::MissingParents { hash, missing }) => {
+                let mut orphans = self.orphans.lock();
+                if orphans.len() < MAX_ORPHANS && !orphans.iter().any(|b| b.hash() == hash) {
+                    orphans.push(block);
+                }
+                return Err(chain::BlockError::MissingParents { hash, missing });
+            }
+            Err(e) => return Err(e),
         }
+        self.retry_orphans();
         Ok(())
     }
 
-    /// Validates and pools a transaction. Returns its hash.
+    fn after_import(&self, block: &SealedBlock, duplicates: usize, update: &ChainUpdate) {
+        let hashes: Vec<B256> = block.transactions.iter().map(|t| *t.tx_hash()).collect();
+        self.pool.mark_packed(&hashes);
+        self.metrics.txs_carried.inc_by(hashes.len() as u64);
+        self.metrics.txs_duplicate_carried.inc_by(duplicates as u64);
+        if !update.removed.is_empty() {
+            tracing::info!(target: "lattice::chain", removed = update.removed.len(), added = update.added.len(), "reorg");
+        }
+        self.on_chain_update(update);
+    }
+
+    fn retry_orphans(&self) {
+        loop {
+            let ready: Vec<SealedBlock> = {
+                let mut orphans = self.orphans.lock();
+                let (ready, waiting): (Vec<_>, Vec<_>) = orphans
+                    .drain(..)
+                    .partition(|b| b.header.header.parents.iter().all(|p| self.chain.contains(*p)));
+                *orphans = waiting;
+                ready
+            };
+            if ready.is_empty() {
+                return;
+            }
+            for block in ready {
+                if let Err(e) = self.import_block(block) {
+                    tracing::debug!(target: "lattice::chain", error = %e, "orphan refused");
+                }
+            }
+        }
+    }
+
+    /// Validates and pools a transaction and announces it. Returns its hash.
     pub fn submit_transaction(&self, tx: TxEnvelope) -> Result<B256, lattice_rpc::RpcError> {
+        let hash = self.add_to_pool(tx.clone())?;
+        let _ = self.new_transactions.send(tx);
+        Ok(hash)
+    }
+
+    /// Validates and pools a transaction without announcing it (it came from elsewhere).
+    pub fn add_to_pool(&self, tx: TxEnvelope) -> Result<B256, lattice_rpc::RpcError> {
         use alloy_consensus::transaction::SignerRecoverable;
         let sender = tx
             .recover_signer()
@@ -138,7 +211,9 @@ pub struct NodeHandle {
     /// Address the metrics server listens on.
     pub metrics_addr: Option<SocketAddr>,
     rpc: lattice_rpc::ServerHandle,
-    producer: Option<JoinHandle<()>>,
+    tasks: Vec<JoinHandle<()>>,
+    /// The other local producers of `--dev.local-producers`.
+    pub local: Vec<Arc<Node>>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -152,12 +227,15 @@ impl NodeHandle {
     /// Stops producing and serving, and flushes the database.
     pub async fn stop(self) -> Result<()> {
         let _ = self.shutdown.send(true);
-        if let Some(p) = self.producer {
-            let _ = p.await;
+        for task in self.tasks {
+            let _ = task.await;
         }
         let _ = self.rpc.stop();
         self.rpc.stopped().await;
         self.node.chain.db().flush()?;
+        for peer in &self.local {
+            peer.chain.db().flush()?;
+        }
         Ok(())
     }
 }
@@ -183,12 +261,7 @@ pub async fn launch(config: NodeConfig) -> Result<NodeHandle> {
     );
     let metrics = Arc::new(Metrics::new());
     metrics.chain_height.set(head.number as i64);
-    let node = Arc::new(Node {
-        chain,
-        pool: TxPool::new(PoolConfig::default()),
-        metrics: metrics.clone(),
-        config,
-    });
+    let node = Arc::new(Node::new(chain, config, metrics.clone()));
 
     let metrics_addr = match node.config.metrics_addr {
         Some(addr) => {
@@ -207,10 +280,17 @@ pub async fn launch(config: NodeConfig) -> Result<NodeHandle> {
     tracing::info!(target: "lattice::node", %rpc_addr, "JSON-RPC listening (HTTP and WebSocket)");
 
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let producer = node.config.producer.clone().map(|p| {
+    let mut tasks = Vec::new();
+    if let Some(p) = node.config.producer.clone() {
         tracing::info!(target: "lattice::node", producer = %p.signer.address(), coinbase = %p.coinbase,
             block_time_ms = p.block_time.as_millis() as u64, "producing blocks");
-        tokio::spawn(producer::run(node.clone(), p, shutdown_rx))
-    });
-    Ok(NodeHandle { node, rpc_addr, metrics_addr, rpc, producer, shutdown })
+        tasks.push(tokio::spawn(producer::run(node.clone(), p, shutdown_rx.clone())));
+    }
+    let mut local = Vec::new();
+    if node.config.local_producers {
+        let (peers, handles) = local_net::start(node.clone(), shutdown_rx)?;
+        local = peers;
+        tasks.extend(handles);
+    }
+    Ok(NodeHandle { node, rpc_addr, metrics_addr, rpc, tasks, local, shutdown })
 }

@@ -32,6 +32,10 @@ pub struct Metrics {
     pub txs_executed: IntCounter,
     /// Transactions skipped by chain blocks, by reason.
     pub txs_skipped: IntCounterVec,
+    /// Transactions carried by blocks this node sealed or imported.
+    pub txs_carried: IntCounter,
+    /// Of those, transactions some other block had already carried.
+    pub txs_duplicate_carried: IntCounter,
     /// Transactions in the pool.
     pub txpool_size: IntGauge,
     /// Selected-chain height of the sink.
@@ -106,6 +110,22 @@ impl Metrics {
                 IntCounterVec::new(
                     Opts::new("lattice_transactions_skipped_total", "Transactions skipped"),
                     &["reason"],
+                )
+                .unwrap(),
+            ),
+            txs_carried: reg(
+                &r,
+                IntCounter::new(
+                    "lattice_transactions_carried_total",
+                    "Transactions carried by blocks",
+                )
+                .unwrap(),
+            ),
+            txs_duplicate_carried: reg(
+                &r,
+                IntCounter::new(
+                    "lattice_transactions_duplicate_carried_total",
+                    "Carried transactions that another block had already carried",
                 )
                 .unwrap(),
             ),

@@ -41,13 +41,27 @@ pub fn produce_one(node: &Node, producer: &ProducerConfig) -> Result<SealedBlock
     let started = Instant::now();
     let chain = &node.chain;
     let base_fee = chain.next_base_fee();
-    let picked =
-        node.pool.best(chain.spec().gas_limit, base_fee, |a| chain.latest_nonce(a), |_| true);
+    // Sender partitioning: each producer carries the senders that hash into its share, so that
+    // parallel blocks rarely carry the same transaction; one that waited for a few block
+    // intervals may be carried by anyone.
+    let patience = producer.block_time * 3;
+    let picked = node.pool.best(
+        chain.spec().gas_limit,
+        base_fee,
+        |a| chain.latest_nonce(a),
+        |t| {
+            producer.count <= 1
+                || partition(t.sender, producer.count) == producer.index
+                || t.arrived.elapsed() > patience
+        },
+    );
     let transactions = picked.iter().map(|t| t.tx.clone()).collect();
     let timestamp_ms = now_ms().max(chain.head().header.timestamp_ms + 1);
     let built = chain.produce(&producer.signer, producer.coinbase, transactions, timestamp_ms)?;
     let hashes: Vec<_> = picked.iter().map(|t| t.hash).collect();
     node.pool.mark_packed(&hashes);
+    node.metrics.txs_carried.inc_by(hashes.len() as u64);
+    let _ = node.sealed_blocks.send(built.block.clone());
     node.on_chain_update(&ChainUpdate::added(built.applied.clone()));
 
     let m = &node.metrics;
@@ -67,4 +81,10 @@ pub fn produce_one(node: &Node, producer: &ProducerConfig) -> Result<SealedBlock
         "sealed block"
     );
     Ok(built.block)
+}
+
+/// The producer (of `count`) whose share `sender` falls in.
+pub fn partition(sender: alloy_primitives::Address, count: usize) -> usize {
+    let h = alloy_primitives::keccak256(sender);
+    (u64::from_be_bytes(h[..8].try_into().expect("8 bytes")) % count as u64) as usize
 }

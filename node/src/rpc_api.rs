@@ -5,7 +5,10 @@ use alloy_consensus::transaction::SignerRecoverable;
 use alloy_consensus::TxEnvelope;
 use alloy_primitives::{Address, B256, U256};
 use lattice_evm::{call, estimate_gas, CallEnv, CallError, CallOutcome, CallRequest, StateReader};
-use lattice_rpc::{AcceptedTx, AccountView, ChainBlock, NodeApi, ReceiptView, RpcError, TxView};
+use lattice_rpc::{
+    AcceptanceView, AcceptedTx, AccountView, ChainBlock, DagBlockView, NodeApi, ReceiptView,
+    RpcError, TxView,
+};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -232,5 +235,43 @@ impl NodeApi for Api {
 
     fn accounts(&self) -> Vec<Address> {
         self.node.config.dev_accounts.iter().map(|s| s.address()).collect()
+    }
+
+    fn dag_tips(&self) -> Result<Vec<B256>, RpcError> {
+        Ok(self.node.chain.tips())
+    }
+
+    fn dag_block(&self, hash: B256) -> Result<Option<DagBlockView>, RpcError> {
+        let chain = &self.node.chain;
+        let Some(block) = chain.block(hash).map_err(internal)? else { return Ok(None) };
+        let gd = chain.ghostdag(hash);
+        let chain_number = chain.number_of(hash).map_err(internal)?;
+        let acceptance = match chain_number {
+            Some(_) => Some(
+                chain
+                    .acceptance(hash)
+                    .map_err(internal)?
+                    .into_iter()
+                    .map(|e| AcceptanceView {
+                        tx_hash: e.tx_hash,
+                        carrier: e.carrier,
+                        status: if e.skip == 0 { "executed" } else { "skipped" },
+                        reason: e.skip_reason().map(|r| r.as_str()),
+                    })
+                    .collect(),
+            ),
+            None => None,
+        };
+        Ok(Some(DagBlockView {
+            hash,
+            selected_parent: gd.as_ref().map(|g| g.selected_parent).unwrap_or_default(),
+            mergeset_blues: gd.as_ref().map(|g| g.mergeset_blues.clone()).unwrap_or_default(),
+            mergeset_reds: gd.as_ref().map(|g| g.mergeset_reds.clone()).unwrap_or_default(),
+            chain_number,
+            disqualified: chain.is_disqualified(hash),
+            transactions: block.transactions.iter().map(|t| *t.tx_hash()).collect(),
+            header: block.header.header,
+            acceptance,
+        }))
     }
 }

@@ -129,6 +129,66 @@ pub trait NodeApi: Send + Sync + 'static {
     fn suggested_tip(&self) -> u128;
     /// Accounts the node can sign for (`--dev` only).
     fn accounts(&self) -> Vec<Address>;
+    /// Tips of the DAG.
+    fn dag_tips(&self) -> Result<Vec<B256>, RpcError>;
+    /// A block of the DAG.
+    fn dag_block(&self, hash: B256) -> Result<Option<DagBlockView>, RpcError>;
+}
+
+/// One carried transaction and what its accepting chain block did with it.
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AcceptanceView {
+    /// Transaction hash.
+    pub tx_hash: B256,
+    /// The block that carried it.
+    pub carrier: B256,
+    /// `executed` or `skipped`.
+    pub status: &'static str,
+    /// Why it was skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+}
+
+/// A block of the DAG as `dag_getBlock` reports it.
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DagBlockView {
+    /// Block hash.
+    pub hash: B256,
+    /// The header.
+    pub header: Header,
+    /// GHOSTDAG selected parent (zero for genesis).
+    pub selected_parent: B256,
+    /// Blue blocks of its mergeset, selected parent first.
+    pub mergeset_blues: Vec<B256>,
+    /// Red blocks of its mergeset.
+    pub mergeset_reds: Vec<B256>,
+    /// Its position on the virtual's selected chain, if it is a chain block.
+    pub chain_number: Option<u64>,
+    /// Whether its commitments were found wrong.
+    pub disqualified: bool,
+    /// Hashes of the transactions it carries.
+    pub transactions: Vec<B256>,
+    /// For a chain block: every transaction of its mergeset, executed or skipped with the reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acceptance: Option<Vec<AcceptanceView>>,
+}
+
+/// One block of the virtual's selected chain.
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChainEntry {
+    /// Chain position.
+    #[serde(with = "alloy_serde::quantity")]
+    pub number: u64,
+    /// Block hash.
+    pub hash: B256,
+    /// Blue score.
+    #[serde(with = "alloy_serde::quantity")]
+    pub blue_score: u64,
+    /// Number of blocks in its mergeset.
+    pub mergeset_size: usize,
 }
 
 /// Observes RPC calls (the node feeds Prometheus with it).

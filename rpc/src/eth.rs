@@ -247,8 +247,38 @@ pub fn eth_module<N: NodeApi>(
         let hash: B256 = p.one().map_err(bad)?;
         Ok(n.receipt(hash)?.map(|r| convert::receipt(&r)))
     });
+
+    register(&mut m, "dag_getTips", |_, n| n.dag_tips());
+    register(&mut m, "dag_getBlock", |p, n| {
+        let hash: B256 = p.one().map_err(bad)?;
+        n.dag_block(hash)
+    });
+    register(&mut m, "dag_getVirtualChain", |p, n| {
+        let mut seq = p.sequence();
+        let from: Option<U64> = seq.optional_next().map_err(bad)?;
+        let limit: Option<U64> = seq.optional_next().map_err(bad)?;
+        let latest = n.latest_number()?;
+        let limit =
+            limit.map(|l| l.to::<u64>()).unwrap_or(MAX_VIRTUAL_CHAIN).min(MAX_VIRTUAL_CHAIN);
+        let from =
+            from.map(|f| f.to::<u64>()).unwrap_or(latest.saturating_sub(limit.saturating_sub(1)));
+        let mut out = Vec::new();
+        for number in from..=latest.min(from.saturating_add(limit).saturating_sub(1)) {
+            let Some(b) = n.chain_block(number)? else { break };
+            out.push(crate::api::ChainEntry {
+                number,
+                hash: b.hash,
+                blue_score: b.header.blue_score,
+                mergeset_size: b.mergeset_blues.len() + b.mergeset_reds.len(),
+            });
+        }
+        Ok(out)
+    });
     m
 }
+
+/// Most chain blocks `dag_getVirtualChain` returns at once.
+pub const MAX_VIRTUAL_CHAIN: u64 = 1_000;
 
 fn fee_history<N: NodeApi>(p: Params<'_>, n: &N) -> Result<FeeHistory, RpcError> {
     let mut seq = p.sequence();

@@ -12,7 +12,10 @@ pub mod error;
 mod eth;
 mod server;
 
-pub use api::{AcceptedTx, AccountView, ChainBlock, NodeApi, ReceiptView, RpcMetrics, TxView};
+pub use api::{
+    AcceptanceView, AcceptedTx, AccountView, ChainBlock, ChainEntry, DagBlockView, NodeApi,
+    ReceiptView, RpcMetrics, TxView,
+};
 pub use error::RpcError;
 pub use eth::eth_module;
 pub use jsonrpsee::server::ServerHandle;
