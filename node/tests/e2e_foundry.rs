@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// Forge writes one build cache in the repository: tests that run it take turns.
+static FORGE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 const KEY0: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 const ACCOUNT9: &str = "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720";
 
@@ -89,6 +92,7 @@ fn ok(out: Output) -> String {
 
 #[test]
 fn cast_and_forge_work_against_a_dev_node_and_state_survives_a_restart() {
+    let _forge = FORGE.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let node = NodeProcess::start(dir.path(), port, &dir.path().join("node1.log"));
@@ -164,5 +168,26 @@ fn cast_and_forge_work_against_a_dev_node_and_state_survives_a_restart() {
     drop(node);
     let node = NodeProcess::start(dir.path(), port, &dir.path().join("node3.log"));
     assert_eq!(ok(cast(&["call", &address, "count()(uint256)", "--rpc-url", &node.rpc])), "2");
+    node.stop();
+}
+
+#[test]
+fn the_ai_layer_contracts_deploy_with_forge_script() {
+    let _forge = FORGE.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let node = NodeProcess::start(dir.path(), free_port(), &dir.path().join("node.log"));
+    let out = ok(run(Command::new(repo().join("scripts/deploy_contracts.sh"))
+        .arg(&node.rpc)
+        .env("PATH", format!("{}:{}", repo().join(".tools/bin").display(), std::env::var("PATH").unwrap()))));
+    for name in ["IPFSIncentives", "ModelRegistry", "ComputeMarketplace"] {
+        let address = out
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} missing from: {out}"))
+            .trim()
+            .to_string();
+        let code = ok(cast(&["code", &address, "--rpc-url", &node.rpc]));
+        assert!(code.len() > 1_000, "{name} has code on chain");
+    }
     node.stop();
 }

@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {ComputeMarketplace} from "../src/ComputeMarketplace.sol";
+import {IPFSIncentives} from "../src/IPFSIncentives.sol";
+
+/// @title DeployConfig
+/// @notice The default parameters of a Lattice dev-chain deployment (docs/contracts.md lists
+///         them); the deploy script and the tests both start from these.
+library DeployConfig {
+    uint64 internal constant EPOCH_LENGTH = 1 hours;
+    uint64 internal constant UNBONDING_DELAY = 7 days;
+    uint256 internal constant REGISTRATION_FEE = 0.01 ether;
+
+    function incentivesParams() internal pure returns (IPFSIncentives.Params memory) {
+        return IPFSIncentives.Params({
+            minStake: 1 ether,
+            challengeBond: 0.1 ether,
+            challengeSlash: 0.5 ether,
+            challengerShareBps: 5_000,
+            responseWindow: 1 hours
+        });
+    }
+
+    function marketParams() internal pure returns (ComputeMarketplace.Params memory) {
+        return ComputeMarketplace.Params({
+            minStake: 1 ether,
+            slashAmount: 0.5 ether,
+            platformFeeBps: 250,
+            buyerShareBps: 5_000,
+            revealWindow: 1 hours,
+            challengeWindow: 1 days
+        });
+    }
+}

@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
+
+import {CreditLedger} from "./common/CreditLedger.sol";
+import {IIPFSIncentives} from "./interfaces/IIPFSIncentives.sol";
+import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
+
+/// @title ModelRegistry
+/// @notice The catalogue of AI models: each model has an owner, a name, a framework, a metadata
+///         URI, a price per use, an access mode (public, or permissioned with an access list),
+///         an active flag and a history of versions, each version being the IPFS CID of the
+///         model's files. Registering a model or a version costs the registration fee (credited
+///         to the treasury) and opens a pinning record for the CID in IPFSIncentives, funded
+///         with whatever the caller sent above the fee.
+contract ModelRegistry is IModelRegistry, AccessControl, Pausable, CreditLedger {
+    using EnumerableSet for EnumerableSet.UintSet;
+
+    /// @notice May pause and unpause.
+    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
+
+    uint256 public constant MAX_NAME_LENGTH = 128;
+    uint256 public constant MAX_FRAMEWORK_LENGTH = 64;
+    uint256 public constant MAX_URI_LENGTH = 512;
+    uint256 public constant MAX_CID_LENGTH = 128;
+    /// @notice Largest page the list views return.
+    uint256 public constant MAX_PAGE = 100;
+
+    bytes32 private constant REASON_FEE = "registration-fee";
+
+    /// @notice What a model owner supplies at registration.
+    struct ModelInput {
+        string name;
+        string framework; // e.g. "pytorch", "onnx", "gguf"
+        string metadataURI; // model card, license, input/output schema
+        uint128 pricePerUse; // wei per job, paid to the owner by the compute marketplace
+        bool permissioned; // true: only the owner and the access list may use it
+    }
+
+    struct Model {
+        address owner;
+        bool active;
+        bool permissioned;
+        uint32 versionCount;
+        uint64 createdAt;
+        uint128 pricePerUse;
+        string name;
+        string framework;
+        string metadataURI;
+    }
+
+    struct Version {
+        string cid;
+        uint256 pinRecordId; // the record in IPFSIncentives
+        uint64 createdAt;
+    }
+
+    /// @notice The pinning incentives contract that gets a record per version.
+    IIPFSIncentives public immutable incentives;
+    /// @notice Receives the registration fees.
+    address public treasury;
+    /// @notice Wei per registration (model or version).
+    uint256 public registrationFee;
+    uint256 public modelCount;
+
+    mapping(uint256 modelId => Model) private _models;
+    mapping(uint256 modelId => mapping(uint256 version => Version)) private _versions;
+    mapping(uint256 modelId => mapping(address user => bool)) private _access;
+    mapping(address owner => EnumerableSet.UintSet) private _byOwner;
+
+    event ModelRegistered(
+        uint256 indexed modelId,
+        address indexed owner,
+        string name,
+        string framework,
+        string metadataURI,
+        uint128 pricePerUse,
+        bool permissioned
+    );
+    event ModelVersionAdded(uint256 indexed modelId, uint32 indexed version, string cid, uint256 pinRecordId);
+    event ModelActiveChanged(uint256 indexed modelId, bool active);
+    event ModelPriceChanged(uint256 indexed modelId, uint128 pricePerUse);
+    event ModelMetadataChanged(uint256 indexed modelId, string metadataURI);
+    event ModelAccessModeChanged(uint256 indexed modelId, bool permissioned);
+    event AccessGranted(uint256 indexed modelId, address indexed user);
+    event AccessRevoked(uint256 indexed modelId, address indexed user);
+    event ModelOwnershipTransferred(uint256 indexed modelId, address indexed previousOwner, address indexed newOwner);
+    event RegistrationFeeUpdated(uint256 previous, uint256 current);
+    event TreasuryUpdated(address indexed previous, address indexed current);
+
+    error ZeroAddress();
+    error UnknownModel(uint256 modelId);
+    error NotModelOwner(uint256 modelId, address caller);
+    error UnknownVersion(uint256 modelId, uint256 version);
+    error InsufficientFee(uint256 required, uint256 sent);
+    error EmptyField(bytes32 field);
+    error FieldTooLong(bytes32 field, uint256 length, uint256 max);
+    error AlreadyInState(uint256 modelId);
+    error PageTooLarge(uint256 limit, uint256 max);
+
+    constructor(address admin, address treasury_, IIPFSIncentives incentives_, uint256 registrationFee_) {
+        if (admin == address(0) || treasury_ == address(0) || address(incentives_) == address(0)) {
+            revert ZeroAddress();
+        }
+        incentives = incentives_;
+        treasury = treasury_;
+        registrationFee = registrationFee_;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(PAUSER_ROLE, admin);
+        emit TreasuryUpdated(address(0), treasury_);
+        emit RegistrationFeeUpdated(0, registrationFee_);
+    }
+
+    // ------------------------------------------------------------------ admin
+
+    function setRegistrationFee(uint256 fee) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        emit RegistrationFeeUpdated(registrationFee, fee);
+        registrationFee = fee;
+    }
+
+    function setTreasury(address treasury_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (treasury_ == address(0)) revert ZeroAddress();
+        emit TreasuryUpdated(treasury, treasury_);
+        treasury = treasury_;
+    }
+
+    /// @notice Stops registrations and new versions; everything else keeps working.
+    function pause() external onlyRole(PAUSER_ROLE) {
+        _pause();
+    }
+
+    function unpause() external onlyRole(PAUSER_ROLE) {
+        _unpause();
+    }
+
+    // ------------------------------------------------------------------ owners
+
+    /// @notice Registers a model owned by the caller with its first version `cid`. `msg.value`
+    ///         pays the registration fee; the rest funds the version's pinning record.
+    function registerModel(ModelInput calldata input, string calldata cid, IIPFSIncentives.ContentSpec calldata content)
+        external
+        payable
+        whenNotPaused
+        returns (uint256 modelId)
+    {
+        _checkText("name", input.name, MAX_NAME_LENGTH, true);
+        _checkText("framework", input.framework, MAX_FRAMEWORK_LENGTH, true);
+        _checkText("metadataURI", input.metadataURI, MAX_URI_LENGTH, false);
+        modelId = ++modelCount;
+        Model storage m = _models[modelId];
+        m.owner = msg.sender;
+        m.active = true;
+        m.permissioned = input.permissioned;
+        m.createdAt = uint64(block.timestamp);
+        m.pricePerUse = input.pricePerUse;
+        m.name = input.name;
+        m.framework = input.framework;
+        m.metadataURI = input.metadataURI;
+        _byOwner[msg.sender].add(modelId);
+        emit ModelRegistered(
+            modelId, msg.sender, input.name, input.framework, input.metadataURI, input.pricePerUse, input.permissioned
+        );
+        _addVersion(modelId, m, cid, content);
+    }
+
+    /// @notice Adds a version (new CID) to a model; the history is kept. Same fee and pinning
+    ///         record as a registration.
+    function addVersion(uint256 modelId, string calldata cid, IIPFSIncentives.ContentSpec calldata content)
+        external
+        payable
+        whenNotPaused
+        returns (uint32 version)
+    {
+        Model storage m = _ownedModel(modelId);
+        return _addVersion(modelId, m, cid, content);
+    }
+
+    function setActive(uint256 modelId, bool active) external {
+        Model storage m = _ownedModel(modelId);
+        if (m.active == active) revert AlreadyInState(modelId);
+        m.active = active;
+        emit ModelActiveChanged(modelId, active);
+    }
+
+    function setPrice(uint256 modelId, uint128 pricePerUse) external {
+        _ownedModel(modelId).pricePerUse = pricePerUse;
+        emit ModelPriceChanged(modelId, pricePerUse);
+    }
+
+    function setMetadataURI(uint256 modelId, string calldata metadataURI) external {
+        Model storage m = _ownedModel(modelId);
+        _checkText("metadataURI", metadataURI, MAX_URI_LENGTH, false);
+        m.metadataURI = metadataURI;
+        emit ModelMetadataChanged(modelId, metadataURI);
+    }
+
+    function setPermissioned(uint256 modelId, bool permissioned) external {
+        Model storage m = _ownedModel(modelId);
+        if (m.permissioned == permissioned) revert AlreadyInState(modelId);
+        m.permissioned = permissioned;
+        emit ModelAccessModeChanged(modelId, permissioned);
+    }
+
+    function grantAccess(uint256 modelId, address user) external {
+        _ownedModel(modelId);
+        if (user == address(0)) revert ZeroAddress();
+        if (_access[modelId][user]) revert AlreadyInState(modelId);
+        _access[modelId][user] = true;
+        emit AccessGranted(modelId, user);
+    }
+
+    function revokeAccess(uint256 modelId, address user) external {
+        _ownedModel(modelId);
+        if (!_access[modelId][user]) revert AlreadyInState(modelId);
+        _access[modelId][user] = false;
+        emit AccessRevoked(modelId, user);
+    }
+
+    /// @notice Hands the model to `newOwner`, who then receives its per-use fees.
+    function transferModelOwnership(uint256 modelId, address newOwner) external {
+        Model storage m = _ownedModel(modelId);
+        if (newOwner == address(0)) revert ZeroAddress();
+        if (newOwner == msg.sender) revert AlreadyInState(modelId);
+        m.owner = newOwner;
+        _byOwner[msg.sender].remove(modelId);
+        _byOwner[newOwner].add(modelId);
+        emit ModelOwnershipTransferred(modelId, msg.sender, newOwner);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @inheritdoc IModelRegistry
+    function canUse(uint256 modelId, address user) external view returns (bool) {
+        Model storage m = _models[modelId];
+        if (m.owner == address(0) || !m.active) return false;
+        return !m.permissioned || user == m.owner || _access[modelId][user];
+    }
+
+    /// @inheritdoc IModelRegistry
+    function ownerOf(uint256 modelId) external view returns (address) {
+        return _model(modelId).owner;
+    }
+
+    /// @inheritdoc IModelRegistry
+    function priceOf(uint256 modelId) external view returns (uint256) {
+        return _model(modelId).pricePerUse;
+    }
+
+    function hasAccess(uint256 modelId, address user) external view returns (bool) {
+        return _access[modelId][user];
+    }
+
+    function getModel(uint256 modelId) external view returns (Model memory) {
+        return _model(modelId);
+    }
+
+    /// @notice Version `version` (1-based) of a model.
+    function getVersion(uint256 modelId, uint256 version) public view returns (Version memory) {
+        Model storage m = _model(modelId);
+        if (version == 0 || version > m.versionCount) revert UnknownVersion(modelId, version);
+        return _versions[modelId][version];
+    }
+
+    function latestVersion(uint256 modelId) external view returns (Version memory) {
+        return getVersion(modelId, _model(modelId).versionCount);
+    }
+
+    /// @notice Number of models `owner` holds.
+    function modelCountOf(address owner) external view returns (uint256) {
+        return _byOwner[owner].length();
+    }
+
+    /// @notice Up to `limit` ids of `owner`'s models, from position `offset` (order not stable
+    ///         across ownership transfers).
+    function modelsOf(address owner, uint256 offset, uint256 limit) external view returns (uint256[] memory ids) {
+        EnumerableSet.UintSet storage set = _byOwner[owner];
+        uint256 n = _pageSize(set.length(), offset, limit);
+        ids = new uint256[](n);
+        for (uint256 i; i < n; ++i) {
+            ids[i] = set.at(offset + i);
+        }
+    }
+
+    /// @notice Models `offset + 1` to `offset + limit` (ids are 1-based and never reused).
+    function listModels(uint256 offset, uint256 limit) external view returns (Model[] memory page) {
+        uint256 n = _pageSize(modelCount, offset, limit);
+        page = new Model[](n);
+        for (uint256 i; i < n; ++i) {
+            page[i] = _models[offset + i + 1];
+        }
+    }
+
+    /// @notice Everything the registry owes: the fees not yet withdrawn.
+    function liabilities() external view returns (uint256) {
+        return totalCredits;
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    function _addVersion(
+        uint256 modelId,
+        Model storage m,
+        string calldata cid,
+        IIPFSIncentives.ContentSpec calldata content
+    ) private returns (uint32 version) {
+        _checkText("cid", cid, MAX_CID_LENGTH, true);
+        uint256 fee = registrationFee;
+        if (msg.value < fee) revert InsufficientFee(fee, msg.value);
+        version = ++m.versionCount;
+        uint256 recordId = incentives.openRecord{value: msg.value - fee}(cid, content, m.owner);
+        Version storage v = _versions[modelId][version];
+        v.cid = cid;
+        v.pinRecordId = recordId;
+        v.createdAt = uint64(block.timestamp);
+        emit ModelVersionAdded(modelId, version, cid, recordId);
+        _credit(treasury, fee, REASON_FEE);
+    }
+
+    function _model(uint256 modelId) private view returns (Model storage m) {
+        m = _models[modelId];
+        if (m.owner == address(0)) revert UnknownModel(modelId);
+    }
+
+    function _ownedModel(uint256 modelId) private view returns (Model storage m) {
+        m = _model(modelId);
+        if (m.owner != msg.sender) revert NotModelOwner(modelId, msg.sender);
+    }
+
+    function _checkText(bytes32 field, string calldata value, uint256 max, bool required) private pure {
+        uint256 len = bytes(value).length;
+        if (required && len == 0) revert EmptyField(field);
+        if (len > max) revert FieldTooLong(field, len, max);
+    }
+
+    function _pageSize(uint256 total, uint256 offset, uint256 limit) private pure returns (uint256) {
+        if (limit > MAX_PAGE) revert PageTooLarge(limit, MAX_PAGE);
+        if (offset >= total) return 0;
+        uint256 rest = total - offset;
+        return rest < limit ? rest : limit;
+    }
+}

@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IPFSIncentives} from "../../src/IPFSIncentives.sol";
+import {ModelRegistry} from "../../src/ModelRegistry.sol";
+import {IIPFSIncentives} from "../../src/interfaces/IIPFSIncentives.sol";
+import {MerkleTree} from "../utils/MerkleTree.sol";
+import {Test} from "../utils/Test.sol";
+
+/// @notice Drives ModelRegistry and IPFSIncentives through random but mostly valid sequences
+///         of actions by a fixed cast, and records what the invariants need: the ETH that came
+///         in and went out, and any withdrawal or gated call that should not have succeeded.
+contract IPFSHandler is Test {
+    IPFSIncentives public immutable incentives;
+    ModelRegistry public immutable registry;
+    address public immutable admin;
+    address public immutable treasury;
+
+    address[] public providers;
+    address[] public users; // model owners, funders, challengers
+    address[] internal _everyone;
+
+    bytes internal _data;
+    bytes32[] internal _leaves;
+    IIPFSIncentives.ContentSpec internal _spec;
+    uint256 internal immutable _bond;
+
+    /// @notice A second withdrawal of the same funds, or a gated call by the wrong party, succeeded.
+    bool public doubleWithdrawal;
+    bool public unauthorizedSuccess;
+    mapping(bytes32 action => uint256) public calls;
+
+    constructor(
+        IPFSIncentives incentives_,
+        ModelRegistry registry_,
+        address admin_,
+        address treasury_,
+        bytes memory data_,
+        IIPFSIncentives.ContentSpec memory spec_
+    ) {
+        incentives = incentives_;
+        registry = registry_;
+        admin = admin_;
+        treasury = treasury_;
+        _data = data_;
+        _leaves = MerkleTree.leaves(data_);
+        _spec = spec_;
+        _bond = incentives_.params().challengeBond;
+        for (uint256 i; i < 3; ++i) {
+            address p = address(uint160(0xA000 + i));
+            providers.push(p);
+            _everyone.push(p);
+        }
+        for (uint256 i; i < 3; ++i) {
+            address u = address(uint160(0xB000 + i));
+            users.push(u);
+            _everyone.push(u);
+        }
+        _everyone.push(treasury_);
+    }
+
+    function everyone() external view returns (address[] memory) {
+        return _everyone;
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    function _provider(uint256 seed) internal view returns (address) {
+        return providers[seed % providers.length];
+    }
+
+    function _user(uint256 seed) internal view returns (address) {
+        return users[seed % users.length];
+    }
+
+    function _recordId(uint256 seed) internal view returns (uint256) {
+        uint256 n = incentives.recordCount();
+        return n == 0 ? 0 : 1 + seed % n;
+    }
+
+    /// @dev One of the three most recent challenges (older ones are mostly closed).
+    function _challengeId(uint256 seed) internal view returns (uint256) {
+        uint256 n = incentives.challengeCount();
+        if (n == 0) return 0;
+        uint256 back = seed % (n < 3 ? n : 3);
+        return n - back;
+    }
+
+    // ------------------------------------------------------------------ time
+
+    function warp(uint256 secs) external {
+        vm.warp(block.timestamp + bound(secs, 1, 6 hours));
+        calls["warp"]++;
+    }
+
+    function roll(uint256 blocks) external {
+        vm.roll(block.number + bound(blocks, 1, 300));
+        calls["roll"]++;
+    }
+
+    // ------------------------------------------------------------------ registry and records
+
+    function registerModel(uint256 userSeed, uint256 pool) external {
+        address owner = _user(userSeed);
+        pool = bound(pool, 0, 5 ether);
+        uint256 fee = registry.registrationFee();
+        ModelRegistry.ModelInput memory input = ModelRegistry.ModelInput("m", "onnx", "", 0, false);
+        IIPFSIncentives.ContentSpec memory spec = _spec;
+        vm.prank(owner);
+        registry.registerModel{value: fee + pool}(input, "bafymodel", spec);
+        calls["registerModel"]++;
+    }
+
+    function fund(uint256 userSeed, uint256 recordSeed, uint256 amount) external {
+        uint256 id = _recordId(recordSeed);
+        if (id == 0 || incentives.currentEpoch() >= incentives.getRecord(id).endEpoch) return;
+        amount = bound(amount, 1, 5 ether);
+        vm.prank(_user(userSeed));
+        incentives.fund{value: amount}(id);
+        calls["fund"]++;
+    }
+
+    function reclaim(uint256 userSeed, uint256 recordSeed) external {
+        uint256 id = _recordId(recordSeed);
+        address user = _user(userSeed);
+        if (id == 0 || incentives.contributionOf(id, user) == 0) return;
+        if (incentives.currentEpoch() < incentives.getRecord(id).endEpoch) return;
+        vm.prank(user);
+        incentives.reclaim(id);
+        calls["reclaim"]++;
+        vm.prank(user);
+        try incentives.reclaim(id) {
+            doubleWithdrawal = true;
+        } catch {}
+    }
+
+    // ------------------------------------------------------------------ providers and pins
+
+    function registerProvider(uint256 providerSeed, uint256 stake) external {
+        address p = _provider(providerSeed);
+        if (incentives.getProvider(p).registered) return;
+        stake = bound(stake, 1 ether, 3 ether);
+        vm.prank(p);
+        incentives.registerProvider{value: stake}("peer");
+        calls["registerProvider"]++;
+    }
+
+    function addStake(uint256 providerSeed, uint256 amount) external {
+        address p = _provider(providerSeed);
+        if (!incentives.getProvider(p).registered) return;
+        amount = bound(amount, 1, 2 ether);
+        vm.prank(p);
+        incentives.addStake{value: amount}();
+        calls["addStake"]++;
+    }
+
+    function requestUnbond(uint256 providerSeed, uint256 amount) external {
+        address p = _provider(providerSeed);
+        uint256 bonded = incentives.bondedOf(p);
+        if (bonded == 0) return;
+        // mostly stay above the minimum (keep working); now and then leave altogether
+        uint256 min = incentives.params().minStake;
+        amount = amount % 4 == 0 || bonded <= min ? bound(amount, 1, bonded) : bound(amount, 1, bonded - min);
+        vm.prank(p);
+        try incentives.requestUnbond(amount) {
+            calls["requestUnbond"]++;
+        } catch {}
+    }
+
+    /// @dev The provider waits out its unbonding delay and takes its stake.
+    function withdrawStake(uint256 providerSeed) external {
+        address p = _provider(providerSeed);
+        uint64 readyAt = incentives.stakeOf(p).unbondingReadyAt;
+        if (readyAt > block.timestamp) vm.warp(readyAt);
+        vm.prank(p);
+        try incentives.withdrawStake() {
+            calls["withdrawStake"]++;
+            vm.prank(p);
+            try incentives.withdrawStake() {
+                doubleWithdrawal = true;
+            } catch {}
+        } catch {}
+    }
+
+    function commitPin(uint256 providerSeed, uint256 recordSeed) external {
+        uint256 id = _recordId(recordSeed);
+        if (id == 0) return;
+        vm.prank(_provider(providerSeed));
+        try incentives.commitPin(id) {
+            calls["commitPin"]++;
+        } catch {}
+    }
+
+    function unpin(uint256 providerSeed, uint256 recordSeed) external {
+        uint256 id = _recordId(recordSeed);
+        if (id == 0) return;
+        vm.prank(_provider(providerSeed));
+        try incentives.unpin(id) {
+            calls["unpin"]++;
+        } catch {}
+    }
+
+    function reportPin(uint256 providerSeed, uint256 recordSeed) external {
+        uint256 id = _recordId(recordSeed);
+        if (id == 0) return;
+        address p = _provider(providerSeed);
+        vm.prank(p);
+        try incentives.reportPin(id) {
+            calls["reportPin"]++;
+            vm.prank(p);
+            try incentives.reportPin(id) returns (uint256 again) {
+                if (again > 0) doubleWithdrawal = true;
+            } catch {}
+        } catch {}
+    }
+
+    // ------------------------------------------------------------------ challenges
+
+    function challenge(uint256 userSeed, uint256 providerSeed, uint256 recordSeed) external {
+        uint256 id = _recordId(recordSeed);
+        if (id == 0) return;
+        vm.prank(_user(userSeed));
+        try incentives.challenge{value: _bond}(id, _provider(providerSeed)) {
+            calls["challenge"]++;
+        } catch {}
+    }
+
+    function drawLeaf(uint256 challengeSeed) external {
+        uint256 id = _challengeId(challengeSeed);
+        if (id == 0) return;
+        try incentives.drawLeaf(id) {
+            calls["drawLeaf"]++;
+        } catch {}
+    }
+
+    function reseed(uint256 challengeSeed) external {
+        uint256 id = _challengeId(challengeSeed);
+        if (id == 0) return;
+        try incentives.reseed(id) {
+            calls["reseed"]++;
+        } catch {}
+    }
+
+    /// @dev The provider answers honestly, or (when `honest` is false) with a corrupted leaf.
+    function respond(uint256 challengeSeed, bool honest) external {
+        uint256 id = _challengeId(challengeSeed);
+        if (id == 0) return;
+        IPFSIncentives.Challenge memory c = incentives.getChallenge(id);
+        if (c.status != IPFSIncentives.ChallengeStatus.Open || block.timestamp > c.respondBy) return;
+        if (block.number <= c.seedBlock) vm.roll(c.seedBlock + 1); // the provider waits for the seed
+        uint256 index;
+        if (c.drawn) {
+            index = c.leafIndex;
+        } else {
+            bytes32 seed = blockhash(c.seedBlock);
+            if (seed == bytes32(0)) return;
+            index = uint256(keccak256(abi.encode(seed, id))) % _leaves.length;
+        }
+        bytes memory leaf = MerkleTree.chunk(_data, index);
+        bytes32[] memory path = MerkleTree.proof(_leaves, index);
+        if (!honest) leaf[0] = leaf[0] ^ 0xff;
+        vm.prank(c.provider);
+        try incentives.respond(id, leaf, path) returns (bool valid) {
+            if (valid != honest) unauthorizedSuccess = true; // a corrupted proof must never pass
+            calls[honest ? bytes32("respondHonest") : bytes32("respondWrong")]++;
+        } catch {}
+    }
+
+    /// @dev Time runs out on a challenge and someone calls the timeout.
+    function resolveTimeout(uint256 challengeSeed) external {
+        uint256 id = _challengeId(challengeSeed);
+        if (id == 0) return;
+        IPFSIncentives.Challenge memory c = incentives.getChallenge(id);
+        if (c.status != IPFSIncentives.ChallengeStatus.Open) return;
+        if (block.timestamp <= c.respondBy) vm.warp(uint256(c.respondBy) + 1);
+        if (block.number <= c.seedBlock) vm.roll(c.seedBlock + 1);
+        try incentives.resolveTimeout(id) {
+            calls["resolveTimeout"]++;
+        } catch {}
+    }
+
+    /// @dev A whole storage proof in one step: challenge a pin, wait for the seed, then answer
+    ///      honestly, answer wrongly, or let the window run out.
+    function challengeCycle(uint256 userSeed, uint256 providerSeed, uint256 recordSeed, uint8 outcome) external {
+        uint256 before = incentives.challengeCount();
+        this.challenge(userSeed, providerSeed, recordSeed);
+        uint256 id = incentives.challengeCount();
+        if (id == before) return;
+        outcome %= 3;
+        if (outcome == 2) {
+            this.resolveTimeout(0);
+        } else {
+            this.respond(0, outcome == 0);
+        }
+        calls["challengeCycle"]++;
+    }
+
+    // ------------------------------------------------------------------ withdrawals
+
+    function withdraw(uint256 who, bool fromRegistry) external {
+        address account = _everyone[who % _everyone.length];
+        if (fromRegistry) {
+            if (registry.creditOf(account) == 0) return;
+            vm.prank(account);
+            registry.withdraw();
+            vm.prank(account);
+            try registry.withdraw() {
+                doubleWithdrawal = true;
+            } catch {}
+        } else {
+            if (incentives.creditOf(account) == 0) return;
+            vm.prank(account);
+            incentives.withdraw();
+            vm.prank(account);
+            try incentives.withdraw() {
+                doubleWithdrawal = true;
+            } catch {}
+        }
+        calls["withdraw"]++;
+    }
+
+    // ------------------------------------------------------------------ gated calls by the wrong party
+
+    function tryGated(uint256 who, uint8 which) external {
+        address caller = _everyone[who % _everyone.length];
+        IIPFSIncentives.ContentSpec memory spec = _spec;
+        uint256 op = which % 7;
+        address target = op < 4 ? address(incentives) : address(registry);
+        bytes memory call;
+        if (op == 0) {
+            call = abi.encodeCall(IPFSIncentives.openRecord, ("bafyrogue", spec, caller));
+        } else if (op == 1) {
+            call = abi.encodeCall(IPFSIncentives.setParams, (incentives.params()));
+        } else if (op == 2) {
+            call = abi.encodeCall(IPFSIncentives.setTreasury, (caller));
+        } else if (op == 3) {
+            call = abi.encodeCall(IPFSIncentives.pause, ());
+        } else if (op == 4) {
+            call = abi.encodeCall(ModelRegistry.setRegistrationFee, (0));
+        } else if (op == 5) {
+            call = abi.encodeCall(ModelRegistry.setTreasury, (caller));
+        } else if (registry.modelCount() > 0 && registry.ownerOf(1) != caller) {
+            call = abi.encodeCall(ModelRegistry.setPrice, (1, 1));
+        } else {
+            return;
+        }
+        vm.prank(caller);
+        (bool ok,) = target.call(call);
+        if (ok) unauthorizedSuccess = true;
+        calls["tryGated"]++;
+    }
+}

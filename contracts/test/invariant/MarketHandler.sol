@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {ComputeMarketplace} from "../../src/ComputeMarketplace.sol";
+import {ModelRegistry} from "../../src/ModelRegistry.sol";
+import {Test} from "../utils/Test.sol";
+
+/// @notice Drives ComputeMarketplace through random, mostly valid job lifecycles: providers
+///         join, stake and unbond; buyers post and cancel jobs; providers accept, commit and
+///         reveal honest or divergent results or stay silent; anyone finalizes; buyers dispute
+///         and the arbiter decides; everyone withdraws. Records double withdrawals and gated
+///         calls by the wrong party.
+contract MarketHandler is Test {
+    ComputeMarketplace public immutable market;
+    ModelRegistry public immutable registry;
+    address public immutable arbiter;
+    address public immutable treasury;
+    address public immutable modelOwner;
+    uint256 public immutable modelId;
+
+    address[] public gpus;
+    address[] public buyers;
+    address[] internal _everyone;
+
+    bool public doubleWithdrawal;
+    bool public unauthorizedSuccess;
+    mapping(bytes32 action => uint256) public calls;
+
+    /// @dev The result each provider committed to in each job (0 = honest "bafyA", 1 = "bafyB").
+    mapping(uint256 jobId => mapping(address provider => uint8)) internal _choice;
+
+    constructor(
+        ComputeMarketplace market_,
+        ModelRegistry registry_,
+        address arbiter_,
+        address treasury_,
+        address modelOwner_,
+        uint256 modelId_
+    ) {
+        market = market_;
+        registry = registry_;
+        arbiter = arbiter_;
+        treasury = treasury_;
+        modelOwner = modelOwner_;
+        modelId = modelId_;
+        for (uint256 i; i < 4; ++i) {
+            address g = address(uint160(0xC000 + i));
+            gpus.push(g);
+            _everyone.push(g);
+        }
+        for (uint256 i; i < 2; ++i) {
+            address b = address(uint160(0xD000 + i));
+            buyers.push(b);
+            _everyone.push(b);
+        }
+        _everyone.push(treasury_);
+        _everyone.push(modelOwner_);
+    }
+
+    function everyone() external view returns (address[] memory) {
+        return _everyone;
+    }
+
+    function _gpu(uint256 seed) internal view returns (address) {
+        return gpus[seed % gpus.length];
+    }
+
+    /// @dev One of the three most recent jobs.
+    function _jobId(uint256 seed) internal view returns (uint256) {
+        uint256 n = market.jobCount();
+        if (n == 0) return 0;
+        return n - seed % (n < 3 ? n : 3);
+    }
+
+    function _cid(uint8 choice) internal pure returns (string memory) {
+        return choice == 0 ? "bafyA" : "bafyB";
+    }
+
+    // ------------------------------------------------------------------ time
+
+    function warp(uint256 secs) external {
+        vm.warp(block.timestamp + bound(secs, 1, 1 hours));
+        calls["warp"]++;
+    }
+
+    // ------------------------------------------------------------------ providers
+
+    function registerProvider(uint256 seed, uint256 stake, uint128 price) external {
+        address g = _gpu(seed);
+        if (market.getProvider(g).registered) return;
+        stake = bound(stake, 1 ether, 3 ether);
+        price = uint128(bound(price, 0, 1 ether));
+        vm.prank(g);
+        market.registerProvider{value: stake}("gpu", 24, price);
+        calls["registerProvider"]++;
+    }
+
+    function addStake(uint256 seed, uint256 amount) external {
+        address g = _gpu(seed);
+        if (!market.getProvider(g).registered) return;
+        amount = bound(amount, 1, 2 ether);
+        vm.prank(g);
+        market.addStake{value: amount}();
+        calls["addStake"]++;
+    }
+
+    function requestUnbond(uint256 seed, uint256 amount) external {
+        address g = _gpu(seed);
+        uint256 bonded = market.bondedOf(g);
+        if (bonded == 0) return;
+        // mostly stay above the minimum (keep working); now and then leave altogether
+        uint256 min = market.params().minStake;
+        amount = amount % 4 == 0 || bonded <= min ? bound(amount, 1, bonded) : bound(amount, 1, bonded - min);
+        vm.prank(g);
+        try market.requestUnbond(amount) {
+            calls["requestUnbond"]++;
+        } catch {}
+    }
+
+    function withdrawStake(uint256 seed) external {
+        address g = _gpu(seed);
+        uint64 readyAt = market.stakeOf(g).unbondingReadyAt;
+        if (readyAt > block.timestamp && seed % 4 == 0) vm.warp(readyAt); // now and then, wait it out
+        vm.prank(g);
+        try market.withdrawStake() {
+            calls["withdrawStake"]++;
+            vm.prank(g);
+            try market.withdrawStake() {
+                doubleWithdrawal = true;
+            } catch {}
+        } catch {}
+    }
+
+    // ------------------------------------------------------------------ jobs
+
+    function postJob(uint256 buyerSeed, uint8 r, uint128 maxPrice, uint256 duration) external {
+        address buyer = buyers[buyerSeed % buyers.length];
+        r = uint8(bound(r, 1, 3));
+        maxPrice = uint128(bound(maxPrice, 0.5 ether, 1 ether));
+        uint256 escrow = market.quote(modelId, maxPrice, r);
+        vm.prank(buyer);
+        market.postJob{value: escrow}(
+            modelId, "bafyinput", maxPrice, uint64(block.timestamp + bound(duration, 1 hours, 2 days)), r
+        );
+        calls["postJob"]++;
+    }
+
+    function cancelJob(uint256 jobSeed) external {
+        uint256 id = _jobId(jobSeed);
+        if (id == 0 || jobSeed % 4 != 0) return; // buyers rarely cancel
+        vm.prank(market.getJob(id).buyer);
+        try market.cancelJob(id) {
+            calls["cancelJob"]++;
+        } catch {}
+    }
+
+    /// @dev Providers, starting at a random one, accept the job until it is full.
+    function acceptJob(uint256 seed, uint256 jobSeed) external {
+        uint256 id = _jobId(jobSeed);
+        if (id == 0) return;
+        for (uint256 i; i < gpus.length; ++i) {
+            vm.prank(_gpu(seed % gpus.length + i));
+            try market.acceptJob(id) {
+                calls["acceptJob"]++;
+            } catch {}
+        }
+    }
+
+    /// @dev Every assigned provider of a job commits; `divergent` bits pick who commits "bafyB".
+    function commitAll(uint256 jobSeed, uint8 divergent) external {
+        uint256 id = _jobId(jobSeed);
+        if (id == 0) return;
+        ComputeMarketplace.Assignment[] memory as_ = market.getAssignments(id);
+        for (uint256 i; i < as_.length; ++i) {
+            address g = as_[i].provider;
+            if (as_[i].commitment != bytes32(0)) continue;
+            uint8 choice = uint8((divergent >> i) & 1);
+            bytes32 c = market.commitmentFor(id, g, _cid(choice), bytes32(uint256(uint160(g))));
+            vm.prank(g);
+            try market.commitResult(id, c) {
+                _choice[id][g] = choice;
+                calls["commit"]++;
+            } catch {}
+        }
+    }
+
+    /// @dev Every committed provider reveals, except those whose `silent` bit is set.
+    function revealAll(uint256 jobSeed, uint8 silent) external {
+        uint256 id = _jobId(jobSeed);
+        if (id == 0) return;
+        ComputeMarketplace.Assignment[] memory as_ = market.getAssignments(id);
+        for (uint256 i; i < as_.length; ++i) {
+            address g = as_[i].provider;
+            if ((silent >> i) & 1 == 1 || as_[i].commitment == bytes32(0) || as_[i].revealed) continue;
+            vm.prank(g);
+            try market.revealResult(id, _cid(_choice[id][g]), bytes32(uint256(uint160(g)))) {
+                calls["reveal"]++;
+            } catch {}
+        }
+    }
+
+    /// @dev Someone finalizes the job; with `wait`, after letting its current window run out.
+    function finalize(uint256 jobSeed, bool wait) external {
+        uint256 id = _jobId(jobSeed);
+        if (id == 0) return;
+        if (wait) {
+            ComputeMarketplace.Job memory j = market.getJob(id);
+            uint256 until;
+            if (j.status == ComputeMarketplace.JobStatus.Open) until = j.deadline;
+            else if (j.status == ComputeMarketplace.JobStatus.Running) until = j.revealDeadline;
+            else if (j.status == ComputeMarketplace.JobStatus.Verifying) until = j.challengeEnd;
+            if (until >= block.timestamp) vm.warp(until + 1);
+        }
+        try market.finalize(id) {
+            calls["finalize"]++;
+        } catch {}
+    }
+
+    function dispute(uint256 jobSeed) external {
+        uint256 id = _jobId(jobSeed);
+        if (id == 0) return;
+        vm.prank(market.getJob(id).buyer);
+        try market.dispute(id) {
+            calls["dispute"]++;
+        } catch {}
+    }
+
+    function resolveDispute(uint256 jobSeed, bool fault) external {
+        uint256 id = _jobId(jobSeed);
+        if (id == 0) return;
+        vm.prank(arbiter);
+        try market.resolveDispute(id, fault) {
+            calls["resolveDispute"]++;
+        } catch {}
+    }
+
+    /// @dev A whole job in one step, so that every run settles jobs through every path:
+    ///      post, fill, commit (bits of `divergent` pick "bafyB"), reveal (bits of `silent`
+    ///      stay silent), then finalize after the windows, or for r = 1 maybe dispute and
+    ///      let the arbiter decide.
+    function fullJob(uint256 seed, uint8 r, uint8 divergent, uint8 silent, uint8 disputeMode) external {
+        r = uint8(bound(r, 1, 3));
+        this.postJob(seed, r, 1 ether, 1 days);
+        uint256 id = market.jobCount();
+        this.acceptJob(seed, 0);
+        this.commitAll(0, divergent);
+        this.revealAll(0, silent);
+        ComputeMarketplace.Job memory j = market.getJob(id);
+        if (j.status == ComputeMarketplace.JobStatus.Verifying && disputeMode % 3 != 0) {
+            vm.prank(j.buyer);
+            market.dispute(id);
+            vm.prank(arbiter);
+            market.resolveDispute(id, disputeMode % 3 == 1);
+            calls["dispute"]++;
+            calls["resolveDispute"]++;
+        }
+        this.finalize(0, true);
+        this.finalize(0, true); // a Running job may pass through Verifying
+        calls["fullJob"]++;
+    }
+
+    // ------------------------------------------------------------------ withdrawals
+
+    function withdraw(uint256 who) external {
+        address account = _everyone[who % _everyone.length];
+        if (market.creditOf(account) == 0) return;
+        vm.prank(account);
+        market.withdraw();
+        vm.prank(account);
+        try market.withdraw() {
+            doubleWithdrawal = true;
+        } catch {}
+        calls["withdraw"]++;
+    }
+
+    // ------------------------------------------------------------------ gated calls by the wrong party
+
+    function tryGated(uint256 who, uint256 jobSeed, uint8 which) external {
+        address caller = _everyone[who % _everyone.length];
+        uint256 id = _jobId(jobSeed);
+        address buyer = id == 0 ? address(0) : market.getJob(id).buyer;
+        uint256 op = which % 5;
+        bytes memory call;
+        if (op == 0 && id != 0 && caller != arbiter) {
+            call = abi.encodeCall(ComputeMarketplace.resolveDispute, (id, true));
+        } else if (op == 1) {
+            call = abi.encodeCall(ComputeMarketplace.setParams, (market.params()));
+        } else if (op == 2) {
+            call = abi.encodeCall(ComputeMarketplace.pause, ());
+        } else if (op == 3 && id != 0 && caller != buyer) {
+            call = abi.encodeCall(ComputeMarketplace.dispute, (id));
+        } else if (op == 4 && id != 0 && caller != buyer) {
+            call = abi.encodeCall(ComputeMarketplace.cancelJob, (id));
+        } else {
+            return;
+        }
+        vm.prank(caller);
+        (bool ok,) = address(market).call(call);
+        if (ok) unauthorizedSuccess = true;
+        calls["tryGated"]++;
+    }
+}
