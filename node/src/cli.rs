@@ -29,6 +29,13 @@ pub enum Command {
         #[command(subcommand)]
         command: DagCommand,
     },
+    /// Re-executes the stored DAG from genesis in a fresh state, checking every block's rules
+    /// and every committed state root; prints a summary and exits non-zero on a mismatch.
+    /// Takes the same chain flags as the node (e.g. `lattice verify --dev --data-dir D`).
+    Verify {
+        #[command(flatten)]
+        node: NodeArgs,
+    },
 }
 
 /// `lattice dag …`

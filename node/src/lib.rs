@@ -11,6 +11,7 @@ mod local_net;
 pub mod metrics;
 mod producer;
 mod rpc_api;
+pub mod verify;
 
 pub use config::{NodeConfig, ProducerConfig};
 pub use producer::produce_one;

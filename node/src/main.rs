@@ -1,36 +1,73 @@
-//! The `lattice` binary: parse flags, launch the node, stop on Ctrl-C or SIGTERM.
+//! The `lattice` binary: parse flags, then run the node (until Ctrl-C or SIGTERM) or a tool.
 
 use clap::Parser;
-use lattice_node::cli::{Cli, Command, DagCommand};
+use lattice_node::cli::{Cli, Command, DagCommand, NodeArgs};
 use lattice_node::NodeConfig;
 use std::io::Write;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> eyre::Result<()> {
     let cli = Cli::parse();
-    if let Some(Command::Dag { command: DagCommand::Replay { file } }) = cli.command {
-        let json = std::fs::read_to_string(&file)
-            .map_err(|e| eyre::eyre!("cannot read {}: {e}", file.display()))?;
-        let stdout = std::io::stdout().lock();
-        let mut out = std::io::BufWriter::new(stdout);
-        lattice_consensus::replay::replay(&json, &mut out)
-            .map_err(|e| eyre::eyre!("{}: {e}", file.display()))?;
-        out.flush()?;
-        return Ok(());
+    match cli.command {
+        Some(Command::Dag { command: DagCommand::Replay { file } }) => replay(&file),
+        Some(Command::Verify { node }) => {
+            init_logging();
+            verify(node)
+        }
+        None => {
+            init_logging();
+            run(cli.node)
+        }
     }
+}
+
+fn init_logging() {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
-    let args = cli.node.with_config_file().map_err(|e| eyre::eyre!(e))?;
-    let config = NodeConfig::from_args(args)?;
+}
+
+fn config(args: NodeArgs) -> eyre::Result<NodeConfig> {
+    NodeConfig::from_args(args.with_config_file().map_err(|e| eyre::eyre!(e))?)
+}
+
+fn run(args: NodeArgs) -> eyre::Result<()> {
+    let config = config(args)?;
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async move {
         let handle = lattice_node::launch(config).await?;
         wait_for_signal().await;
         tracing::info!(target: "lattice::node", "shutting down");
         handle.stop().await
     })
+}
+
+fn replay(file: &std::path::Path) -> eyre::Result<()> {
+    let json = std::fs::read_to_string(file)
+        .map_err(|e| eyre::eyre!("cannot read {}: {e}", file.display()))?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    lattice_consensus::replay::replay(&json, &mut out)
+        .map_err(|e| eyre::eyre!("{}: {e}", file.display()))?;
+    out.flush()?;
+    Ok(())
+}
+
+fn verify(args: NodeArgs) -> eyre::Result<()> {
+    let report = lattice_node::verify::verify(&config(args)?)?;
+    let verdict = if report.problems.is_empty() {
+        "every state root matches".to_string()
+    } else {
+        format!("{} problems", report.problems.len())
+    };
+    println!(
+        "verified {} blocks, {} chain blocks, {} transactions in {:.2} s: {verdict}",
+        report.blocks, report.chain_blocks, report.transactions, report.seconds
+    );
+    for problem in &report.problems {
+        println!("  {problem}");
+    }
+    std::process::exit(if report.problems.is_empty() { 0 } else { 1 });
 }
 
 async fn wait_for_signal() {

@@ -325,8 +325,13 @@ fn sealing_faster_than_the_spec_allows_is_rejected() {
     let (a, b) = (node(&spec), node(&spec));
     let first = a.chain.produce(&s[0], s[0].address(), vec![], T0).unwrap().block;
     b.chain.import(&first, T0 + 10).unwrap();
-    // Seal a child 100 ms later, directly (bypassing a's own pacing).
-    let second = a.chain.produce(&s[0], s[0].address(), vec![], T0 + 100).unwrap().block;
-    let err = b.chain.import(&second, T0 + 200).unwrap_err();
+    // An honest producer paces itself: its next block is stamped at least 500 ms later.
+    let paced = a.chain.produce(&s[0], s[0].address(), vec![], T0 + 100).unwrap().block;
+    assert!(paced.header.header.timestamp_ms >= T0 + 500);
+    // A misbehaving one stamps it 100 ms after the first and signs it: refused.
+    let mut early = paced.unseal();
+    early.header.timestamp_ms = T0 + 100;
+    early.header.sign(&s[0]).unwrap();
+    let err = b.chain.import(&early.seal(), T0 + 200).unwrap_err();
     assert!(matches!(err, BlockError::TooFast { .. }), "{err}");
 }

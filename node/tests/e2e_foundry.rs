@@ -176,9 +176,10 @@ fn the_ai_layer_contracts_deploy_with_forge_script() {
     let _forge = FORGE.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let node = NodeProcess::start(dir.path(), free_port(), &dir.path().join("node.log"));
-    let out = ok(run(Command::new(repo().join("scripts/deploy_contracts.sh"))
-        .arg(&node.rpc)
-        .env("PATH", format!("{}:{}", repo().join(".tools/bin").display(), std::env::var("PATH").unwrap()))));
+    let out = ok(run(Command::new(repo().join("scripts/deploy_contracts.sh")).arg(&node.rpc).env(
+        "PATH",
+        format!("{}:{}", repo().join(".tools/bin").display(), std::env::var("PATH").unwrap()),
+    )));
     for name in ["IPFSIncentives", "ModelRegistry", "ComputeMarketplace"] {
         let address = out
             .lines()

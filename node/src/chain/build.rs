@@ -102,8 +102,16 @@ impl Chain {
             let ghostdag = dag.ghostdag_of_parents(&parents)?;
             (parents, ghostdag)
         };
+        // Never before the past median, and never sooner after this producer's previous block
+        // than the chain allows (peers would refuse it).
         let median = super::validate::past_median_time(self, head.hash)?;
-        let timestamp_ms = timestamp_ms.max(median);
+        let own_previous = self
+            .dag
+            .read()
+            .latest_by_producer_in_past(&parents, signer.address())
+            .map(|(_, at)| at + self.spec.min_block_interval_ms)
+            .unwrap_or(0);
+        let timestamp_ms = timestamp_ms.max(median).max(own_previous);
         let base_fee = self.next_base_fee();
         let exec = self.execute_acceptance(&head, &ghostdag, coinbase, timestamp_ms, base_fee)?;
         let mut header = Header {

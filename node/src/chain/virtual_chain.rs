@@ -201,7 +201,7 @@ impl Chain {
         batch.put::<tables::Meta>(&super::META_SINK.to_vec(), &parent.to_vec())?;
         batch.commit()?;
         *self.head.write() = self.load_head(parent)?;
-        tracing::info!(target: "lattice::chain", number = n, %hash, "rolled back chain block");
+        tracing::debug!(target: "lattice::chain", number = n, %hash, "rolled back chain block");
         Ok((n, hash))
     }
 
