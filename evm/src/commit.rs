@@ -55,7 +55,7 @@ impl PreparedState {
         for (hashed, change) in changes.accounts {
             let mut storage: BTreeMap<B256, (U256, U256)> = BTreeMap::new();
             let wiped = change.wiped || change.current.is_none();
-            let existing = if change.original.is_some() {
+            let existing = if change.original.is_some() && (wiped || !change.storage.is_empty()) {
                 db.scan_prefix::<tables::Storages>(hashed.as_slice())?
             } else {
                 Vec::new()

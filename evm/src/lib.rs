@@ -6,6 +6,8 @@
 //! - [`commit`]: the Merkle-Patricia state root of a set of changes and their write into a batch
 //!   with change sets and history.
 //! - [`call`]: `eth_call` / `eth_estimateGas` style execution that commits nothing.
+//! - [`trie`]: an in-memory, copy-on-write Merkle-Patricia trie that caches node hashes, so a
+//!   block's root costs O(changes), not O(state).
 //!
 //! This crate decides *how* transactions execute; which blocks are accepted in which order is
 //! the consensus crate's business, and when things are written is the node's.
@@ -16,6 +18,7 @@ pub mod commit;
 mod error;
 pub mod overlay;
 pub mod state;
+pub mod trie;
 mod tx;
 
 pub use accept::{accept_mergeset, AcceptEnv, AcceptanceOutcome, MergedBlock};

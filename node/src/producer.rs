@@ -55,9 +55,14 @@ pub fn produce_one(node: &Node, producer: &ProducerConfig) -> Result<SealedBlock
                 || t.arrived.elapsed() > patience
         },
     );
-    let transactions = picked.iter().map(|t| t.tx.clone()).collect();
+    let transactions = picked.iter().map(|t| (t.sender, t.tx.clone())).collect();
     let timestamp_ms = now_ms().max(chain.head().header.timestamp_ms + 1);
-    let built = chain.produce(&producer.signer, producer.coinbase, transactions, timestamp_ms)?;
+    let built = chain.produce_with_senders(
+        &producer.signer,
+        producer.coinbase,
+        transactions,
+        timestamp_ms,
+    )?;
     let hashes: Vec<_> = picked.iter().map(|t| t.hash).collect();
     node.pool.mark_packed(&hashes);
     node.metrics.txs_carried.inc_by(hashes.len() as u64);

@@ -7,7 +7,7 @@ use crate::codec::{Codec, CodecError};
 use crate::db::Table;
 use crate::rlp_codec;
 use alloy_consensus::TxEnvelope;
-use alloy_primitives::{Bytes, B256, U256};
+use alloy_primitives::{Address, Bytes, B256, U256};
 use alloy_trie::TrieAccount;
 use lattice_primitives::{AcceptanceEntry, Header, StoredReceipt, TxLocation};
 
@@ -17,7 +17,8 @@ rlp_codec!(
     TxLocation,
     Vec<TxEnvelope>,
     Vec<StoredReceipt>,
-    Vec<AcceptanceEntry>
+    Vec<AcceptanceEntry>,
+    Vec<Address>
 );
 
 /// `None` is stored as no bytes; every `T` used here encodes to at least one byte.
@@ -58,6 +59,8 @@ tables! {
     Headers: B256 => Header,
     /// Block hash → the transactions it carries.
     Bodies: B256 => Vec<TxEnvelope>,
+    /// Block hash → the recovered senders of its transactions, in body order.
+    Senders: B256 => Vec<Address>,
     /// Selected-chain position → block hash (the Ethereum block number).
     ChainByNumber: u64 => B256,
     /// Block hash → selected-chain position, for chain blocks only.

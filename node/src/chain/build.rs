@@ -94,6 +94,25 @@ impl Chain {
         transactions: Vec<TxEnvelope>,
         timestamp_ms: u64,
     ) -> Result<BuiltBlock> {
+        let senders = super::recover_senders(&transactions)?;
+        self.produce_with_senders(
+            signer,
+            coinbase,
+            senders.into_iter().zip(transactions).collect(),
+            timestamp_ms,
+        )
+    }
+
+    /// [`Chain::produce`] with the senders already known (the pool recovered them).
+    pub fn produce_with_senders(
+        &self,
+        signer: &PrivateKeySigner,
+        coinbase: Address,
+        transactions: Vec<(Address, TxEnvelope)>,
+        timestamp_ms: u64,
+    ) -> Result<BuiltBlock> {
+        let (senders, transactions): (Vec<Address>, Vec<TxEnvelope>) =
+            transactions.into_iter().unzip();
         let _guard = self.write.lock();
         let head = self.head();
         let (parents, ghostdag) = {
@@ -144,7 +163,7 @@ impl Chain {
             &block.header.header,
             head.number + 1,
             exec,
-            Some(&block),
+            Some((&block, &senders)),
         )?;
         self.dag.write().commit(diff, &block.header.header)?;
         Ok(BuiltBlock { block, ghostdag, applied, state_root_time })
@@ -158,7 +177,7 @@ impl Chain {
         header: &Header,
         number: u64,
         exec: Execution,
-        own: Option<&SealedBlock>,
+        own: Option<(&SealedBlock, &[Address])>,
     ) -> Result<AppliedBlock> {
         let Execution { outcome, prepared, capacity, .. } = exec;
         let mut batch = self.db.batch();
@@ -180,7 +199,7 @@ impl Chain {
         }
         batch.put::<tables::Meta>(&super::META_SINK.to_vec(), &hash.to_vec())?;
         match own {
-            Some(block) => self.store_block(block, Some(batch))?,
+            Some((block, senders)) => self.store_block(block, senders, Some(batch))?,
             None => batch.commit()?,
         }
         *self.head.write() = Head { hash, number, header: header.clone(), capacity };

@@ -273,19 +273,15 @@ impl Chain {
 
     /// The transactions a block carries, with their senders.
     pub fn body_with_senders(&self, hash: B256) -> Result<Vec<(Address, TxEnvelope)>> {
-        use alloy_consensus::transaction::SignerRecoverable;
         let body = self
             .db
             .get::<tables::Bodies>(&hash)?
             .ok_or_else(|| eyre!("block {hash} has no body"))?;
-        body.into_iter()
-            .map(|tx| {
-                let sender = tx
-                    .recover_signer()
-                    .map_err(|e| eyre!("stored transaction with a bad signature: {e}"))?;
-                Ok((sender, tx))
-            })
-            .collect()
+        let senders = match self.db.get::<tables::Senders>(&hash)? {
+            Some(senders) if senders.len() == body.len() => senders,
+            _ => recover_senders(&body)?,
+        };
+        Ok(senders.into_iter().zip(body).collect())
     }
 
     /// Validates `block` and adds it to the DAG, then moves the selected chain if the block
@@ -296,8 +292,8 @@ impl Chain {
         if self.contains(hash) {
             return Ok(ImportOutcome::AlreadyKnown);
         }
-        let diff = validate::validate_block(self, block, now_ms)?;
-        self.store_block(block, None)?;
+        let (diff, senders) = validate::validate_block(self, block, now_ms)?;
+        self.store_block(block, &senders, None)?;
         self.dag.write().commit(diff, &block.header.header).map_err(BlockError::internal)?;
         Ok(ImportOutcome::Imported(self.resolve_virtual().map_err(BlockError::internal)?))
     }
@@ -307,12 +303,14 @@ impl Chain {
     fn store_block(
         &self,
         block: &SealedBlock,
+        senders: &[Address],
         with: Option<lattice_storage::Batch<'_>>,
     ) -> Result<()> {
         let hash = block.hash();
         let mut batch = with.unwrap_or_else(|| self.db.batch());
         batch.put::<tables::Headers>(&hash, &block.header.header)?;
         batch.put::<tables::Bodies>(&hash, &block.transactions)?;
+        batch.put::<tables::Senders>(&hash, &senders.to_vec())?;
         for (i, tx) in block.transactions.iter().enumerate() {
             if !self.db.contains::<tables::CarriedTxs>(tx.tx_hash())? {
                 let loc = TxLocation {
@@ -387,4 +385,15 @@ impl Chain {
             .map(|a| a.balance)
             .unwrap_or_default()
     }
+}
+
+/// Recovers the sender of every transaction (for blocks stored without their senders).
+pub fn recover_senders(body: &[TxEnvelope]) -> Result<Vec<Address>> {
+    use alloy_consensus::transaction::SignerRecoverable;
+    body.iter()
+        .map(|tx| {
+            tx.recover_signer()
+                .map_err(|e| eyre!("transaction {} has a bad signature: {e}", tx.tx_hash()))
+        })
+        .collect()
 }

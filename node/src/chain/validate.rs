@@ -170,7 +170,7 @@ pub fn validate_block(
     chain: &Chain,
     block: &SealedBlock,
     now_ms: u64,
-) -> Result<BlockConsensusDiff, BlockError> {
+) -> Result<(BlockConsensusDiff, Vec<Address>), BlockError> {
     let hash = block.hash();
     let h = &block.header.header;
     let spec = chain.spec();
@@ -258,6 +258,7 @@ pub fn validate_block(
         return Err(wrong(hash, "transactions root", h.transactions_root, root));
     }
     let mut seen = HashSet::with_capacity(block.transactions.len());
+    let mut senders = Vec::with_capacity(block.transactions.len());
     let mut gas = 0u64;
     for (index, tx) in block.transactions.iter().enumerate() {
         let bad = |reason: String| BlockError::BadTransaction { hash, index, reason };
@@ -267,7 +268,7 @@ pub fn validate_block(
         if tx.chain_id() != Some(spec.chain_id) {
             return Err(bad(format!("chain id {:?}, expected {}", tx.chain_id(), spec.chain_id)));
         }
-        tx.recover_signer().map_err(|e| bad(format!("invalid signature: {e}")))?;
+        senders.push(tx.recover_signer().map_err(|e| bad(format!("invalid signature: {e}")))?);
         if !seen.insert(*tx.tx_hash()) {
             return Err(bad(format!("transaction {} appears twice", tx.tx_hash())));
         }
@@ -276,7 +277,7 @@ pub fn validate_block(
     if gas > h.gas_limit {
         return Err(wrong(hash, "summed transaction gas", gas, format!("at most {}", h.gas_limit)));
     }
-    Ok(diff)
+    Ok((diff, senders))
 }
 
 /// Median timestamp of the last [`MEDIAN_TIME_WINDOW`] blocks of the selected chain ending at
