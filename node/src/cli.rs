@@ -141,6 +141,47 @@ pub struct NodeArgs {
     #[serde(default, deserialize_with = "de_duration")]
     pub block_time: Option<Duration>,
 
+    /// This node is a bootstrap node: it starts without peers and others bootstrap from it.
+    #[arg(long, env = "LATTICE_BOOTSTRAP", help_heading = "Network")]
+    #[serde(default)]
+    pub bootstrap: bool,
+
+    /// Nodes to bootstrap from, repeatable or comma-separated: `/ip4/1.2.3.4/tcp/30303/p2p/<peer-id>`
+    /// or `<peer-id>@1.2.3.4:30303`.
+    #[arg(
+        long,
+        env = "LATTICE_BOOTSTRAP_NODES",
+        value_delimiter = ',',
+        value_name = "ADDR",
+        help_heading = "Network"
+    )]
+    pub bootstrap_nodes: Option<Vec<String>>,
+
+    /// P2P listen address [default: /ip4/0.0.0.0/tcp/30303]. The network is on whenever this,
+    /// --bootstrap or --bootstrap-nodes is given, and always outside --dev.
+    #[arg(long, env = "LATTICE_P2P_ADDR", value_name = "MULTIADDR", help_heading = "Network")]
+    pub p2p_addr: Option<String>,
+
+    /// Most connected peers [default: 50].
+    #[arg(long, env = "LATTICE_MAX_PEERS", value_name = "N", help_heading = "Network")]
+    pub max_peers: Option<u32>,
+
+    /// The node's libp2p identity, hex of its protobuf-encoded key [default: a key kept in
+    /// <data-dir>/node-key, created on first start].
+    #[arg(
+        long,
+        env = "LATTICE_NODE_KEY",
+        value_name = "HEX",
+        help_heading = "Network",
+        hide_env_values = true
+    )]
+    pub node_key: Option<String>,
+
+    /// Follow the chain without sealing blocks, even with a producer key or in --dev.
+    #[arg(long, env = "LATTICE_NO_PRODUCE", help_heading = "Producer")]
+    #[serde(default)]
+    pub no_produce: bool,
+
     /// Prometheus metrics listen address (e.g. 127.0.0.1:9100); off when absent.
     #[arg(long, env = "LATTICE_METRICS_ADDR", value_name = "ADDR", help_heading = "Metrics")]
     pub metrics_addr: Option<SocketAddr>,
@@ -201,6 +242,8 @@ impl NodeArgs {
         );
         self.dev |= file.dev;
         self.dev_local_producers |= file.dev_local_producers;
+        self.bootstrap |= file.bootstrap;
+        self.no_produce |= file.no_produce;
         self
     }
 

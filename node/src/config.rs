@@ -28,6 +28,21 @@ pub struct ProducerConfig {
     pub block_time: Duration,
 }
 
+/// Network settings, when the node joins a network.
+#[derive(Clone, Debug)]
+pub struct NetworkSettings {
+    /// Listen address.
+    pub listen: lattice_network::Multiaddr,
+    /// Nodes to bootstrap from.
+    pub bootstrap_nodes: Vec<lattice_network::BootstrapNode>,
+    /// This node is a bootstrap node.
+    pub is_bootstrap: bool,
+    /// Most peers.
+    pub max_peers: u32,
+    /// Explicit identity (hex of the protobuf-encoded key); otherwise kept in the data dir.
+    pub node_key: Option<String>,
+}
+
 /// Everything a node is launched with.
 #[derive(Clone, Debug)]
 pub struct NodeConfig {
@@ -49,6 +64,8 @@ pub struct NodeConfig {
     pub local_producers: bool,
     /// Simulated delay between local producers.
     pub local_delay: Duration,
+    /// The network, when on.
+    pub network: Option<NetworkSettings>,
 }
 
 impl NodeConfig {
@@ -124,6 +141,8 @@ impl NodeConfig {
         if args.dev_local_producers && !args.dev {
             bail!("--dev.local-producers needs --dev");
         }
+        let producer = if args.no_produce { None } else { producer };
+        let network = network_settings(&args)?;
         let data_dir = match args.data_dir {
             Some(d) => d,
             None => {
@@ -151,6 +170,37 @@ impl NodeConfig {
             dev_accounts: if args.dev { dev_signers(DEV_ACCOUNT_COUNT) } else { vec![] },
             local_producers: args.dev_local_producers,
             local_delay: Duration::from_millis(args.dev_delay_ms.unwrap_or(0)),
+            network,
         })
     }
+}
+
+/// The network settings the flags ask for: on outside --dev, or when any network flag is given.
+fn network_settings(args: &NodeArgs) -> Result<Option<NetworkSettings>> {
+    let wanted =
+        !args.dev || args.bootstrap || args.bootstrap_nodes.is_some() || args.p2p_addr.is_some();
+    if !wanted {
+        return Ok(None);
+    }
+    let bootstrap_nodes = args
+        .bootstrap_nodes
+        .iter()
+        .flatten()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            lattice_network::parse_bootstrap_node(s).map_err(|e| eyre!("--bootstrap-nodes: {e}"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if bootstrap_nodes.is_empty() && !args.bootstrap {
+        bail!("no peers to join: pass --bootstrap-nodes ADDR (or --bootstrap for the first node of a network)");
+    }
+    let listen = args.p2p_addr.as_deref().unwrap_or(lattice_network::DEFAULT_P2P_ADDR);
+    let listen = listen.parse().map_err(|e| eyre!("invalid --p2p-addr `{listen}`: {e}"))?;
+    Ok(Some(NetworkSettings {
+        listen,
+        bootstrap_nodes,
+        is_bootstrap: args.bootstrap,
+        max_peers: args.max_peers.unwrap_or(lattice_network::DEFAULT_MAX_PEERS),
+        node_key: args.node_key.clone(),
+    }))
 }

@@ -35,12 +35,19 @@ type Clock = Arc<Vec<(Address, u64, B256)>>;
 pub struct DagView {
     dag: Dag,
     clocks: HashMap<B256, Clock>,
+    /// Every block in (blue work, hash) order: a topological order, served to peers that sync.
+    order: std::collections::BTreeSet<(U256, B256)>,
 }
 
 impl DagView {
     /// Rebuilds the DAG from the headers in `db`.
     pub fn load(db: &Db, spec: &ChainSpec, genesis: B256) -> Result<Self> {
-        let mut view = Self { dag: Dag::new(params(spec), genesis)?, clocks: HashMap::new() };
+        let mut view = Self {
+            dag: Dag::new(params(spec), genesis)?,
+            clocks: HashMap::new(),
+            order: Default::default(),
+        };
+        view.order.insert((U256::ZERO, genesis));
         view.clocks.insert(genesis, Arc::new(Vec::new()));
         let mut headers: Vec<(B256, Header)> = db
             .scan_from::<tables::Headers>(&[], |_| true)?
@@ -90,6 +97,7 @@ impl DagView {
         clock.sort_unstable_by_key(|(p, _, _)| *p);
         let data = self.dag.commit(diff)?;
         self.clocks.insert(hash, Arc::new(clock));
+        self.order.insert((data.blue_work, hash));
         Ok(data)
     }
 
@@ -140,6 +148,16 @@ impl DagView {
     /// GHOSTDAG data of a known block.
     pub fn ghostdag(&self, hash: B256) -> Option<Arc<GhostdagData>> {
         self.dag.ghostdag(hash).ok()
+    }
+
+    /// Up to `limit` blocks after (`blue_work`, `hash`) in (blue work, hash) order.
+    pub fn hashes_after(&self, blue_work: U256, hash: B256, limit: usize) -> Vec<B256> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        self.order
+            .range((Excluded((blue_work, hash)), Unbounded))
+            .take(limit)
+            .map(|(_, h)| *h)
+            .collect()
     }
 
     /// Current tips.

@@ -9,11 +9,12 @@ mod config;
 mod dag;
 mod local_net;
 pub mod metrics;
+pub mod network;
 mod producer;
 mod rpc_api;
 pub mod verify;
 
-pub use config::{NodeConfig, ProducerConfig};
+pub use config::{NetworkSettings, NodeConfig, ProducerConfig};
 pub use producer::produce_one;
 
 use alloy_consensus::TxEnvelope;
@@ -49,6 +50,8 @@ pub struct Node {
     pub sealed_blocks: broadcast::Sender<SealedBlock>,
     /// Transactions this node's RPC accepted, likewise.
     pub new_transactions: broadcast::Sender<TxEnvelope>,
+    /// The network, once started.
+    pub network: std::sync::OnceLock<lattice_network::NetworkHandle>,
     orphans: Mutex<Vec<SealedBlock>>,
 }
 
@@ -71,6 +74,7 @@ impl Node {
             config,
             sealed_blocks: broadcast::channel(1_024).0,
             new_transactions: broadcast::channel(16_384).0,
+            network: std::sync::OnceLock::new(),
             orphans: Mutex::new(Vec::new()),
         }
     }
@@ -286,6 +290,11 @@ pub async fn launch(config: NodeConfig) -> Result<NodeHandle> {
         tracing::info!(target: "lattice::node", producer = %p.signer.address(), coinbase = %p.coinbase,
             block_time_ms = p.block_time.as_millis() as u64, "producing blocks");
         tasks.push(tokio::spawn(producer::run(node.clone(), p, shutdown_rx.clone())));
+    }
+    if let Some((handle, network_tasks)) = network::start(node.clone(), shutdown_rx.clone()).await?
+    {
+        let _ = node.network.set(handle);
+        tasks.extend(network_tasks);
     }
     let mut local = Vec::new();
     if node.config.local_producers {

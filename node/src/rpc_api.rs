@@ -55,7 +55,7 @@ impl NodeApi for Api {
     }
 
     fn peer_count(&self) -> usize {
-        0
+        self.node.network.get().map(|n| n.peer_count()).unwrap_or(0)
     }
 
     fn latest_number(&self) -> Result<u64, RpcError> {
@@ -235,6 +235,45 @@ impl NodeApi for Api {
 
     fn accounts(&self) -> Vec<Address> {
         self.node.config.dev_accounts.iter().map(|s| s.address()).collect()
+    }
+
+    fn node_info(&self) -> Result<serde_json::Value, RpcError> {
+        let chain = &self.node.chain;
+        let head = chain.head();
+        let network = self.node.network.get();
+        Ok(serde_json::json!({
+            "peerId": network.map(|n| n.peer_id().to_string()),
+            "listenAddrs": network.map(|n| n.listen_addrs().iter().map(|a| a.to_string()).collect::<Vec<_>>()).unwrap_or_default(),
+            "chainId": chain.spec().chain_id,
+            "genesis": chain.genesis(),
+            "sink": head.hash,
+            "height": head.number,
+            "tips": chain.tips(),
+            "network": network.is_some(),
+        }))
+    }
+
+    fn peers(&self) -> Result<serde_json::Value, RpcError> {
+        let peers = self.node.network.get().map(|n| n.peers()).unwrap_or_default();
+        Ok(serde_json::Value::Array(
+            peers
+                .into_iter()
+                .map(|p| {
+                    serde_json::json!({
+                        "peerId": p.peer_id.to_string(),
+                        "address": p.addr.to_string(),
+                        "outbound": p.outbound,
+                        "height": p.status.as_ref().map(|s| s.height),
+                        "sink": p.status.as_ref().map(|s| s.sink),
+                    })
+                })
+                .collect(),
+        ))
+    }
+
+    fn syncing(&self) -> Option<(u64, u64, u64)> {
+        let state = self.node.network.get()?.sync_state();
+        state.syncing.then_some((state.starting_block, state.current_block, state.highest_block))
     }
 
     fn dag_tips(&self) -> Result<Vec<B256>, RpcError> {

@@ -202,18 +202,38 @@ fn the_ai_layer_contracts_deploy_with_forge_script() {
 fn cast_works_on_a_wide_dag_of_four_local_producers() {
     let dir = tempfile::tempdir().unwrap();
     let extra = ["--dev.producers", "4", "--dev.local-producers", "--dev.delay-ms", "300"];
-    let node = NodeProcess::start_with(dir.path(), free_port(), &dir.path().join("node.log"), &extra);
+    let node =
+        NodeProcess::start_with(dir.path(), free_port(), &dir.path().join("node.log"), &extra);
     let rpc = node.rpc.clone();
     // Three transfers in a row from one account: nonces come from `pending`, receipts arrive.
     for _ in 0..3 {
-        let receipt = ok(cast(&["send", "--private-key", KEY0, ACCOUNT9, "--value", "1ether", "--rpc-url", &rpc]));
+        let receipt = ok(cast(&[
+            "send",
+            "--private-key",
+            KEY0,
+            ACCOUNT9,
+            "--value",
+            "1ether",
+            "--rpc-url",
+            &rpc,
+        ]));
         assert!(receipt.contains("1 (success)"), "{receipt}");
     }
-    assert_eq!(ok(cast(&["balance", ACCOUNT9, "--ether", "--rpc-url", &rpc])), "10003.000000000000000000");
+    assert_eq!(
+        ok(cast(&["balance", ACCOUNT9, "--ether", "--rpc-url", &rpc])),
+        "10003.000000000000000000"
+    );
     let block = ok(cast(&["rpc", "eth_getBlockByNumber", "latest", "false", "--rpc-url", &rpc]));
     let block: serde_json::Value = serde_json::from_str(&block).unwrap();
-    let blue_score = u64::from_str_radix(block["blueScore"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
-    let number = u64::from_str_radix(block["number"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
-    assert!(blue_score > number, "parallel blocks: blue score {blue_score} above chain height {number}");
+    let blue_score =
+        u64::from_str_radix(block["blueScore"].as_str().unwrap().trim_start_matches("0x"), 16)
+            .unwrap();
+    let number =
+        u64::from_str_radix(block["number"].as_str().unwrap().trim_start_matches("0x"), 16)
+            .unwrap();
+    assert!(
+        blue_score > number,
+        "parallel blocks: blue score {blue_score} above chain height {number}"
+    );
     node.stop();
 }

@@ -129,6 +129,12 @@ pub trait NodeApi: Send + Sync + 'static {
     fn suggested_tip(&self) -> u128;
     /// Accounts the node can sign for (`--dev` only).
     fn accounts(&self) -> Vec<Address>;
+    /// `admin_nodeInfo`: peer id, listen addresses, chain id, tips.
+    fn node_info(&self) -> Result<serde_json::Value, RpcError>;
+    /// `admin_peers`: connected peers.
+    fn peers(&self) -> Result<serde_json::Value, RpcError>;
+    /// `eth_syncing`: `None` when not catching up, else (starting, current, highest) block.
+    fn syncing(&self) -> Option<(u64, u64, u64)>;
     /// Tips of the DAG.
     fn dag_tips(&self) -> Result<Vec<B256>, RpcError>;
     /// A block of the DAG.

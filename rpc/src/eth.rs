@@ -140,7 +140,18 @@ pub fn eth_module<N: NodeApi>(
     register(&mut m, "net_listening", |_, _| Ok(true));
     register(&mut m, "net_peerCount", |_, n| Ok(U64::from(n.peer_count())));
     register(&mut m, "eth_chainId", |_, n| Ok(U64::from(n.chain_id())));
-    register(&mut m, "eth_syncing", |_, _| Ok(false));
+    register(&mut m, "eth_syncing", |_, n| {
+        Ok(match n.syncing() {
+            None => serde_json::Value::Bool(false),
+            Some((starting, current, highest)) => serde_json::json!({
+                "startingBlock": U64::from(starting),
+                "currentBlock": U64::from(current),
+                "highestBlock": U64::from(highest),
+            }),
+        })
+    });
+    register(&mut m, "admin_nodeInfo", |_, n| n.node_info());
+    register(&mut m, "admin_peers", |_, n| n.peers());
     register(&mut m, "eth_accounts", |_, n| Ok(n.accounts()));
     register(&mut m, "eth_blockNumber", |_, n| Ok(U64::from(n.latest_number()?)));
 

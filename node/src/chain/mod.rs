@@ -211,6 +211,12 @@ impl Chain {
         self.dag.read().tips()
     }
 
+    /// Up to `limit` blocks after (`blue_work`, `hash`) in (blue work, hash) order, which is
+    /// topological: what a peer catching up asks for.
+    pub fn hashes_after(&self, blue_work: U256, hash: B256, limit: usize) -> Vec<B256> {
+        self.dag.read().hashes_after(blue_work, hash, limit)
+    }
+
     /// Number of blocks in the DAG.
     pub fn block_count(&self) -> u64 {
         self.dag.read().block_count()

@@ -1,0 +1,79 @@
+//! libp2p networking for Lattice.
+//!
+//! TCP + noise + yamux; gossipsub topics for blocks and transactions (content-addressed message
+//! ids, forwarded only once the node has validated them, size limits); identify; Kademlia
+//! discovery from bootstrap nodes; ping; a request-response protocol for peer status, blocks by
+//! hash (missing parents, fetched recursively) and initial block download in (blue work, hash)
+//! order; peers that send invalid data lose score and are banned for a while.
+//!
+//! The crate knows nothing of validation or storage: the node gives it a [`ChainAccess`] and
+//! gets a [`NetworkHandle`] to publish with.
+
+mod addr;
+mod behaviour;
+mod key;
+mod protocol;
+mod service;
+
+pub use addr::{parse_bootstrap_node, BootstrapNode};
+pub use key::load_or_create_key;
+pub use libp2p::{identity::Keypair, Multiaddr, PeerId};
+pub use protocol::{Cursor, Status};
+pub use service::{start, NetworkHandle, PeerInfo, SyncState};
+
+use alloy_consensus::TxEnvelope;
+use alloy_primitives::B256;
+use lattice_primitives::Block;
+use std::time::Duration;
+
+/// Default P2P listen address.
+pub const DEFAULT_P2P_ADDR: &str = "/ip4/0.0.0.0/tcp/30303";
+/// Default most connected peers.
+pub const DEFAULT_MAX_PEERS: u32 = 50;
+/// How long a misbehaving peer stays banned.
+pub const BAN_DURATION: Duration = Duration::from_secs(600);
+
+/// What the node said about something a peer sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Valid and taken.
+    Accepted,
+    /// Already known; nothing to do.
+    Known,
+    /// Cannot be judged yet: these parents are missing.
+    MissingParents(Vec<B256>),
+    /// Valid-looking but not taken (e.g. a transaction whose nonce is used); not the peer's fault.
+    Ignored(String),
+    /// Invalid: the sender misbehaved.
+    Invalid(String),
+}
+
+/// What the network needs from the node. Calls may block (they validate and write); the
+/// service runs them off its event loop.
+pub trait ChainAccess: Send + Sync + 'static {
+    /// Validates and imports a block.
+    fn import_block(&self, block: Block) -> Verdict;
+    /// Validates and pools a transaction.
+    fn add_transaction(&self, tx: TxEnvelope) -> Verdict;
+    /// The stored blocks among `hashes`.
+    fn blocks(&self, hashes: &[B256]) -> Vec<Block>;
+    /// Up to `limit` stored blocks after `cursor` in (blue work, hash) order.
+    fn blocks_after(&self, cursor: Cursor, limit: usize) -> Vec<Block>;
+    /// This node's status.
+    fn status(&self) -> Status;
+}
+
+/// Network settings.
+#[derive(Clone, Debug)]
+pub struct NetworkConfig {
+    /// This node's identity.
+    pub keypair: Keypair,
+    /// Listen address.
+    pub listen: Multiaddr,
+    /// Nodes to bootstrap from.
+    pub bootstrap_nodes: Vec<BootstrapNode>,
+    /// Most connected peers.
+    pub max_peers: u32,
+    /// Chain id (scopes the gossip topics).
+    pub chain_id: u64,
+}

@@ -1,0 +1,185 @@
+//! Several real nodes on loopback over libp2p: they converge on one DAG, order and state;
+//! a late joiner catches up from genesis; a restarted node rejoins; conflicting transactions
+//! resolve the same way everywhere.
+
+mod common;
+
+use alloy_consensus::{TxEip1559, TypedTransaction};
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{Address, Bytes, TxKind, U256};
+use common::{call, result};
+use lattice_node::{launch, NodeConfig, NodeHandle};
+use lattice_primitives::{dev_signers, sign_transaction};
+use serde_json::json;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+async fn start(dir: &Path, index: u32, bootstrap: Option<&str>, produce: bool) -> NodeHandle {
+    let args = lattice_node::cli::NodeArgs {
+        dev: true,
+        dev_producers: Some(3),
+        dev_producer_index: Some(index),
+        no_produce: !produce,
+        block_time: Some(Duration::from_millis(400)),
+        data_dir: Some(dir.to_path_buf()),
+        rpc_addr: Some("127.0.0.1:0".parse().unwrap()),
+        p2p_addr: Some("/ip4/127.0.0.1/tcp/0".into()),
+        bootstrap: bootstrap.is_none(),
+        bootstrap_nodes: bootstrap.map(|b| vec![b.to_string()]),
+        ..Default::default()
+    };
+    launch(NodeConfig::from_args(args).unwrap()).await.unwrap()
+}
+
+/// `<peer-id>@127.0.0.1:<port>` of a running node.
+async fn address_of(node: &NodeHandle) -> String {
+    let network = node.node.network.get().expect("network on");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(addr) = network.listen_addrs().first() {
+            // "/ip4/127.0.0.1/tcp/<port>"
+            let port = addr.to_string().rsplit('/').next().unwrap().to_string();
+            return format!("{}@127.0.0.1:{port}", network.peer_id());
+        }
+        assert!(Instant::now() < deadline, "node did not start listening");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn transfer(signer_index: usize, nonce: u64, to: Address, value: u64) -> Bytes {
+    let signer = &dev_signers(10)[signer_index];
+    let tx = TxEip1559 {
+        chain_id: 1337,
+        nonce,
+        gas_limit: 21_000,
+        max_fee_per_gas: 3_000_000_000,
+        max_priority_fee_per_gas: 1_000_000_000,
+        to: TxKind::Call(to),
+        value: U256::from(value),
+        access_list: Default::default(),
+        input: Bytes::new(),
+    };
+    sign_transaction(signer, TypedTransaction::Eip1559(tx)).unwrap().encoded_2718().into()
+}
+
+/// Waits until every node has the same chain block at a depth below all their sinks, and
+/// returns that block's number.
+async fn wait_agreement(nodes: &[&NodeHandle], min_height: u64) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let heights: Vec<u64> = nodes.iter().map(|n| n.node.chain.head().number).collect();
+        let low = *heights.iter().min().unwrap();
+        if low >= min_height + 3 {
+            let depth = low - 3;
+            let hashes: Vec<_> =
+                nodes.iter().map(|n| n.node.chain.hash_at(depth).unwrap()).collect();
+            if hashes.iter().all(|h| *h == hashes[0]) {
+                return depth;
+            }
+        }
+        assert!(Instant::now() < deadline, "nodes did not agree: heights {heights:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_nodes_agree_and_late_and_restarted_nodes_catch_up() {
+    let dirs: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    let n0 = start(dirs[0].path(), 0, None, true).await;
+    let boot = address_of(&n0).await;
+    let n1 = start(dirs[1].path(), 1, Some(&boot), true).await;
+    let n2 = start(dirs[2].path(), 2, Some(&boot), true).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while [&n0, &n1, &n2].iter().any(|n| n.node.network.get().unwrap().peer_count() < 2) {
+        assert!(Instant::now() < deadline, "peers did not find each other");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let rpcs = [n0.rpc_addr, n1.rpc_addr, n2.rpc_addr];
+    assert_eq!(result(rpcs[2], "net_peerCount", json!([])).await, "0x2");
+
+    // Conflicting same-nonce transactions to different nodes at the same moment, and one
+    // transaction sent to all three.
+    let (bob, carol) = (Address::repeat_byte(0xb0), Address::repeat_byte(0xca));
+    let x = transfer(5, 0, bob, 10);
+    let y = transfer(5, 0, carol, 20);
+    let everywhere = transfer(6, 0, bob, 1);
+    let (rx, ry) = tokio::join!(
+        call(rpcs[0], "eth_sendRawTransaction", json!([x])),
+        call(rpcs[1], "eth_sendRawTransaction", json!([y]))
+    );
+    for rpc in rpcs {
+        let _ = call(rpc, "eth_sendRawTransaction", json!([everywhere])).await;
+    }
+    // Whichever reached a node second may be refused there (same nonce, same fee): at least
+    // one was accepted somewhere.
+    let sent: Vec<serde_json::Value> =
+        [rx["result"].clone(), ry["result"].clone()].into_iter().filter(|h| !h.is_null()).collect();
+    assert!(!sent.is_empty(), "{rx} {ry}");
+    let everywhere_hash = alloy_primitives::keccak256(&everywhere);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut done = n0.node.chain.tx_location(everywhere_hash).unwrap().is_some();
+        let mut any = false;
+        for h in &sent {
+            any |= !result(rpcs[0], "eth_getTransactionReceipt", json!([h])).await.is_null();
+        }
+        done &= any;
+        if done {
+            break;
+        }
+        assert!(Instant::now() < deadline, "transactions were not executed");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let depth = wait_agreement(&[&n0, &n1, &n2], n0.node.chain.head().number).await;
+    for n in [&n1, &n2] {
+        assert_eq!(
+            n.node
+                .chain
+                .header(n.node.chain.hash_at(depth).unwrap().unwrap())
+                .unwrap()
+                .unwrap()
+                .state_root,
+            n0.node
+                .chain
+                .header(n0.node.chain.hash_at(depth).unwrap().unwrap())
+                .unwrap()
+                .unwrap()
+                .state_root
+        );
+        for a in [bob, carol] {
+            assert_eq!(
+                n.node.chain.latest_balance(a).is_zero(),
+                n0.node.chain.latest_balance(a).is_zero()
+            );
+        }
+    }
+    let bob_balance = n0.node.chain.latest_balance(bob);
+    let carol_balance = n0.node.chain.latest_balance(carol);
+    assert_eq!(
+        bob_balance == U256::from(11),
+        carol_balance.is_zero(),
+        "exactly one same-nonce transaction executed"
+    );
+    assert!(bob_balance == U256::from(11) || carol_balance == U256::from(20));
+
+    // A late joiner that does not produce catches up from genesis.
+    let started = Instant::now();
+    let late = start(dirs[3].path(), 0, Some(&boot), false).await;
+    let target = n0.node.chain.head().number;
+    while late.node.chain.head().number < target {
+        assert!(started.elapsed() < Duration::from_secs(60), "late joiner did not catch up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!("late joiner: {} chain blocks in {:.2} s", target, started.elapsed().as_secs_f64());
+    wait_agreement(&[&n0, &late], target).await;
+
+    // A node stopped and restarted rejoins and follows again.
+    n2.stop().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let n2 = start(dirs[2].path(), 2, Some(&boot), true).await;
+    let now = n0.node.chain.head().number;
+    wait_agreement(&[&n0, &n1, &n2, &late], now).await;
+    for n in [n0, n1, n2, late] {
+        n.stop().await.unwrap();
+    }
+}
