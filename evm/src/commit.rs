@@ -1,12 +1,15 @@
 //! From [`StateChanges`] to a state root and a write batch.
 //!
 //! The root is computed over the stored state with the changes laid on top, before anything is
-//! written, so a producer can commit to it in the header it is about to seal. Storage roots are
-//! recomputed only for accounts whose storage changed.
-// TODO(issue 4): keep trie branch nodes so the account trie is not rebuilt from all accounts.
+//! written, so a producer can commit to it in the header it is about to seal. The account trie
+//! is kept in memory ([`MerkleTrie`], copy-on-write): a block's root updates a clone of the
+//! committed trie along the changed accounts' paths only, and the clone becomes the committed
+//! trie when the block is written. Storage roots are recomputed only for accounts whose storage
+//! changed.
 
 use crate::error::EvmError;
 use crate::overlay::StateChanges;
+use crate::trie::MerkleTrie;
 use alloy_primitives::{keccak256, Address, Bytes, B256, KECCAK256_EMPTY, U256};
 use alloy_trie::{HashBuilder, Nibbles, TrieAccount, EMPTY_ROOT_HASH};
 use lattice_primitives::ChainSpec;
@@ -29,6 +32,13 @@ pub struct PreparedState {
     pub state_root: B256,
     accounts: BTreeMap<B256, AccountWrite>,
     codes: BTreeMap<B256, Bytes>,
+    trie: MerkleTrie,
+}
+
+/// The account trie of every account stored in `db` (O(state): done once, at start-up).
+pub fn load_account_trie(db: &Db) -> Result<MerkleTrie, EvmError> {
+    let accounts = db.scan_from::<tables::Accounts>(&[], |_| true)?;
+    Ok(MerkleTrie::from_sorted(accounts.into_iter().map(|(k, v)| (k, alloy_rlp::encode(v)))))
 }
 
 fn storage_root(slots: impl Iterator<Item = (B256, U256)>) -> B256 {
@@ -49,8 +59,20 @@ fn storage_root(slots: impl Iterator<Item = (B256, U256)>) -> B256 {
 }
 
 impl PreparedState {
-    /// Computes the state root of `db`'s current state with `changes` applied.
+    /// Computes the state root of `db`'s current state with `changes` applied, building the
+    /// account trie from the database (O(state); the node keeps the trie and calls
+    /// [`PreparedState::prepare_on`]).
     pub fn prepare(db: &Db, changes: StateChanges) -> Result<Self, EvmError> {
+        Self::prepare_on(db, &load_account_trie(db)?, changes)
+    }
+
+    /// Computes the state root of `db`'s current state, whose account trie is `committed`, with
+    /// `changes` applied. Costs O(changes · depth) for the account trie.
+    pub fn prepare_on(
+        db: &Db,
+        committed: &MerkleTrie,
+        changes: StateChanges,
+    ) -> Result<Self, EvmError> {
         let mut accounts = BTreeMap::new();
         for (hashed, change) in changes.accounts {
             let mut storage: BTreeMap<B256, (U256, U256)> = BTreeMap::new();
@@ -102,22 +124,22 @@ impl PreparedState {
             }
         }
 
-        let stored = db.scan_from::<tables::Accounts>(&[], |_| true)?;
-        let mut all: BTreeMap<B256, Option<TrieAccount>> =
-            stored.into_iter().map(|(k, v)| (k, Some(v))).collect();
+        let mut trie = committed.clone();
         for (hashed, write) in &accounts {
-            all.insert(*hashed, write.new);
-        }
-        let mut hb = HashBuilder::default();
-        let mut any = false;
-        for (hashed, account) in all {
-            if let Some(account) = account {
-                any = true;
-                hb.add_leaf(Nibbles::unpack(hashed), &alloy_rlp::encode(account));
+            match &write.new {
+                Some(account) => trie.insert(*hashed, alloy_rlp::encode(account)),
+                None => {
+                    trie.remove(*hashed);
+                }
             }
         }
-        let state_root = if any { hb.root() } else { EMPTY_ROOT_HASH };
-        Ok(Self { state_root, accounts, codes: changes.codes })
+        let state_root = trie.root();
+        Ok(Self { state_root, accounts, codes: changes.codes, trie })
+    }
+
+    /// The account trie after these changes: the committed trie once they are written.
+    pub fn into_trie(self) -> MerkleTrie {
+        self.trie
     }
 
     /// Stages the state writes. With `number` (the chain position of the block applying them),

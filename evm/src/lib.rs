@@ -23,7 +23,7 @@ mod tx;
 
 pub use accept::{accept_mergeset, AcceptEnv, AcceptanceOutcome, MergedBlock};
 pub use call::{call, estimate_gas, CallEnv, CallError, CallOutcome, CallRequest};
-pub use commit::{genesis_state, PreparedState};
+pub use commit::{genesis_state, load_account_trie, PreparedState};
 pub use error::EvmError;
 pub use overlay::{Overlay, StateChanges};
 pub use state::{HistoricalState, LatestState, StateReader};

@@ -130,13 +130,8 @@ fn skips_duplicates_nonce_gaps_and_underfunded_transactions() {
     let other_same_nonce = tx(&b, 0, to, 6, 2 * GWEI);
     let unfunded = tx(&poor, 0, to, 1, GWEI);
     let blocks = vec![
-        block(
-            1,
-            Address::repeat_byte(0xc1),
-            true,
-            vec![t0.clone(), t2.clone(), same_nonce.clone()],
-        ),
-        block(2, Address::repeat_byte(0xc2), true, vec![t0.clone(), other_same_nonce, unfunded]),
+        block(1, Address::repeat_byte(0xc1), true, vec![t0.clone(), t2.clone(), same_nonce]),
+        block(2, Address::repeat_byte(0xc2), true, vec![t0, other_same_nonce, unfunded]),
     ];
     let (out, root) = f.accept(&blocks);
     let reasons: Vec<_> = out.entries.iter().map(|e| e.skip_reason()).collect();

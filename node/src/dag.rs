@@ -54,7 +54,7 @@ impl DagView {
             .into_iter()
             .filter(|(h, _)| *h != genesis)
             .collect();
-        headers.sort_by(|a, b| (a.1.blue_work, a.0).cmp(&(b.1.blue_work, b.0)));
+        headers.sort_by_key(|(hash, header)| (header.blue_work, *hash));
         for (hash, header) in headers {
             let diff = view.prepare(hash, &header.parents)?;
             if diff.ghostdag.blue_score != header.blue_score

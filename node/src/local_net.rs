@@ -14,12 +14,12 @@ use std::sync::Arc;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
+/// The other local producers and the tasks to await at shutdown.
+type Started = (Vec<Arc<Node>>, Vec<JoinHandle<()>>);
+
 /// Starts the other local producers beside `main` and wires all of them together. Returns the
 /// other producers' nodes and the tasks to await at shutdown.
-pub fn start(
-    main: Arc<Node>,
-    shutdown: watch::Receiver<bool>,
-) -> Result<(Vec<Arc<Node>>, Vec<JoinHandle<()>>)> {
+pub fn start(main: Arc<Node>, shutdown: watch::Receiver<bool>) -> Result<Started> {
     let config = &main.config;
     let spec = main.chain.spec().clone();
     let count = spec.producers.len();

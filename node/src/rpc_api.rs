@@ -84,12 +84,12 @@ impl NodeApi for Api {
         let mut bodies: HashMap<B256, Vec<TxEnvelope>> = HashMap::new();
         let mut transactions = Vec::with_capacity(receipts.len());
         for (entry, receipt) in entries.iter().filter(|e| e.skip == 0).zip(&receipts) {
-            if !bodies.contains_key(&entry.carrier) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = bodies.entry(entry.carrier) {
                 let body = chain
                     .get::<lattice_storage::tables::Bodies>(&entry.carrier)
                     .map_err(internal)?
                     .unwrap_or_default();
-                bodies.insert(entry.carrier, body);
+                slot.insert(body);
             }
             let tx = bodies[&entry.carrier]
                 .get(entry.carrier_index as usize)

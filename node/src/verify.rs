@@ -51,7 +51,7 @@ pub fn verify(config: &NodeConfig) -> Result<VerifyReport> {
 fn replay(stored: &Chain, fresh: &Chain, started: Instant) -> Result<VerifyReport> {
     let mut headers = stored.db().scan_from::<tables::Headers>(&[], |_| true)?;
     headers.retain(|(h, _)| *h != stored.genesis());
-    headers.sort_by(|a, b| (a.1.blue_work, a.0).cmp(&(b.1.blue_work, b.0)));
+    headers.sort_by_key(|(hash, header)| (header.blue_work, *hash));
     let mut problems = Vec::new();
     let far_future = u64::MAX / 2;
     for (i, (hash, _)) in headers.iter().enumerate() {

@@ -309,7 +309,7 @@ fn a_block_with_a_wrong_state_root_is_disqualified_and_the_chain_goes_on() {
     assert_eq!(a.chain.head().hash, before.hash, "the sink stays on the valid chain");
     // A block from an unknown producer is refused outright.
     let stranger = PrivateKeySigner::random();
-    let mut alien = good.clone().unseal();
+    let mut alien = good.unseal();
     alien.header.sign(&stranger).unwrap();
     let err = a.chain.import(&alien.seal(), T0 + 400).unwrap_err();
     assert!(matches!(err, BlockError::UnknownProducer { .. }), "{err}");

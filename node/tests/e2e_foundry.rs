@@ -7,7 +7,7 @@ mod common;
 
 use common::free_port;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 /// Forge writes one build cache in the repository: tests that run it take turns.

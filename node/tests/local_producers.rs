@@ -79,7 +79,7 @@ async fn four_local_producers_build_a_wide_dag_and_agree() {
         head.number
     );
     let latest = result(rpc, "eth_getBlockByNumber", json!(["latest", false])).await;
-    assert!(latest["mergesetBlues"].as_array().unwrap().len() >= 1);
+    assert!(!latest["mergesetBlues"].as_array().unwrap().is_empty());
 
     // The dag_ namespace.
     let tips = result(rpc, "dag_getTips", json!([])).await;

@@ -88,7 +88,7 @@ mod tests {
     #[test]
     fn revert_reasons_decode_and_map_to_code_3() {
         let data: Bytes = Revert::from("unlucky").abi_encode().into();
-        let obj: ErrorObjectOwned = RpcError::reverted(data.clone()).into();
+        let obj: ErrorObjectOwned = RpcError::reverted(data).into();
         assert_eq!(obj.code(), 3);
         assert_eq!(obj.message(), "execution reverted: unlucky");
         let panic: Bytes = Panic { code: U256::from(0x11) }.abi_encode().into();

@@ -490,7 +490,7 @@ impl Service {
     }
 
     fn serve(
-        &mut self,
+        &self,
         request: Request,
         channel: ResponseChannel<Response>,
         done: &mpsc::UnboundedSender<Done>,

@@ -21,6 +21,17 @@ pub fn dev_signers(n: u32) -> Vec<PrivateKeySigner> {
         .collect()
 }
 
+/// Signs `tx` with `signer` (dev accounts' `eth_sendTransaction`, tests, tools).
+pub fn sign_transaction(
+    signer: &PrivateKeySigner,
+    tx: alloy_consensus::TypedTransaction,
+) -> Result<alloy_consensus::TxEnvelope, alloy_signer::Error> {
+    use alloy_consensus::SignableTransaction;
+    use alloy_signer::SignerSync;
+    let signature = signer.sign_hash_sync(&tx.signature_hash())?;
+    Ok(tx.into_envelope(signature))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -32,15 +43,4 @@ mod tests {
         assert_eq!(s[0].address(), address!("f39Fd6e51aad88F6F4ce6aB8827279cffFb92266"));
         assert_eq!(s[1].address(), address!("70997970C51812dc3A010C7d01b50e0d17dc79C8"));
     }
-}
-
-/// Signs `tx` with `signer` (dev accounts' `eth_sendTransaction`, tests, tools).
-pub fn sign_transaction(
-    signer: &PrivateKeySigner,
-    tx: alloy_consensus::TypedTransaction,
-) -> Result<alloy_consensus::TxEnvelope, alloy_signer::Error> {
-    use alloy_consensus::SignableTransaction;
-    use alloy_signer::SignerSync;
-    let signature = signer.sign_hash_sync(&tx.signature_hash())?;
-    Ok(tx.into_envelope(signature))
 }

@@ -5,6 +5,8 @@
 //! account trie, `keccak256(slot)` for a storage trie) to RLP-encoded values. The nodes and their
 //! encodings are exactly Ethereum's (through alloy-trie's node encoders), so [`MerkleTrie::root`]
 //! equals alloy-trie's [`HashBuilder`](alloy_trie::HashBuilder) over the same sorted entries.
+//! Values are stored as given and only an empty value means "absent": a storage slot set to
+//! zero must be removed, not stored as `rlp(0)` (`0x80`).
 //!
 //! The trie is persistent: nodes sit behind [`Arc`] and are copied on write, so
 //! [`Clone::clone`] is O(1) and an update copies only the nodes on its key's path. Each node

@@ -81,7 +81,9 @@ impl Chain {
             db.contains::<tables::TxLookup>(h).map_err(EvmError::from)
         })?;
         let started = Instant::now();
-        let prepared = PreparedState::prepare(db, std::mem::take(&mut outcome.changes))?;
+        let committed = self.trie.lock().clone();
+        let prepared =
+            PreparedState::prepare_on(db, &committed, std::mem::take(&mut outcome.changes))?;
         Ok(Execution { outcome, prepared, capacity, state_root_time: started.elapsed() })
     }
 
@@ -186,22 +188,21 @@ impl Chain {
         batch.put::<tables::ChainNumbers>(&hash, &number)?;
         batch.put::<tables::Receipts>(&hash, &outcome.receipts)?;
         batch.put::<tables::Acceptance>(&hash, &outcome.entries)?;
-        let mut index = 0u64;
-        for entry in outcome.entries.iter().filter(|e| e.skip == 0) {
+        for (index, entry) in outcome.entries.iter().filter(|e| e.skip == 0).enumerate() {
             let loc = lattice_primitives::TxLocation {
                 block: hash,
-                index,
+                index: index as u64,
                 carrier: entry.carrier,
                 carrier_index: entry.carrier_index,
             };
             batch.put::<tables::TxLookup>(&entry.tx_hash, &loc)?;
-            index += 1;
         }
         batch.put::<tables::Meta>(&super::META_SINK.to_vec(), &hash.to_vec())?;
         match own {
             Some((block, senders)) => self.store_block(block, senders, Some(batch))?,
             None => batch.commit()?,
         }
+        *self.trie.lock() = prepared.into_trie();
         *self.head.write() = Head { hash, number, header: header.clone(), capacity };
         Ok(AppliedBlock {
             number,

@@ -70,6 +70,8 @@ pub struct Chain {
     dag: RwLock<DagView>,
     head: RwLock<Head>,
     disqualified: RwLock<HashSet<B256>>,
+    /// The account trie of the committed (sink) state.
+    trie: Mutex<lattice_evm::trie::MerkleTrie>,
     write: Mutex<()>,
 }
 
@@ -139,6 +141,7 @@ impl Chain {
         )?;
         let placeholder =
             Head { hash: sink, number: 0, header: genesis_header(&spec, B256::ZERO), capacity: 0 };
+        let trie = lattice_evm::load_account_trie(&db)?;
         let chain = Self {
             db,
             spec,
@@ -146,6 +149,7 @@ impl Chain {
             dag: RwLock::new(dag),
             head: RwLock::new(placeholder),
             disqualified: RwLock::new(disqualified),
+            trie: Mutex::new(trie),
             write: Mutex::new(()),
         };
         *chain.head.write() = chain.load_head(sink)?;

@@ -174,10 +174,17 @@ impl Chain {
         let (n, hash) = (head.number, head.hash);
         let parent = self.hash_at(n - 1)?.ok_or_else(|| eyre!("no chain block at {}", n - 1))?;
         let mut batch = self.db.batch();
+        let mut trie = self.trie.lock().clone();
         for ((_, hashed), prior) in self.db.scan_prefix::<tables::AccountChangeSets>(&n.encode())? {
             match prior {
-                Some(account) => batch.put::<tables::Accounts>(&hashed, &account)?,
-                None => batch.delete::<tables::Accounts>(&hashed)?,
+                Some(account) => {
+                    batch.put::<tables::Accounts>(&hashed, &account)?;
+                    trie.insert(hashed, alloy_rlp::encode(account));
+                }
+                None => {
+                    batch.delete::<tables::Accounts>(&hashed)?;
+                    trie.remove(hashed);
+                }
             }
             batch.delete::<tables::AccountChangeSets>(&(n, hashed))?;
             batch.delete::<tables::AccountHistory>(&(hashed, n))?;
@@ -200,6 +207,7 @@ impl Chain {
         batch.delete::<tables::Acceptance>(&hash)?;
         batch.put::<tables::Meta>(&super::META_SINK.to_vec(), &parent.to_vec())?;
         batch.commit()?;
+        *self.trie.lock() = trie;
         *self.head.write() = self.load_head(parent)?;
         tracing::debug!(target: "lattice::chain", number = n, %hash, "rolled back chain block");
         Ok((n, hash))
