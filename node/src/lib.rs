@@ -134,6 +134,9 @@ impl Node {
             Ok(chain::ImportOutcome::AlreadyKnown) => return Ok(()),
             Ok(chain::ImportOutcome::Imported(update)) => {
                 self.after_import(&block, duplicates, &update);
+                if update.disqualified.contains(&block.hash()) {
+                    return Err(chain::BlockError::WrongCommitment { hash: block.hash() });
+                }
             }
             Err(chain::BlockError::MissingParents { hash, missing }) => {
                 let mut orphans = self.orphans.lock();

@@ -183,3 +183,105 @@ async fn three_nodes_agree_and_late_and_restarted_nodes_catch_up() {
         n.stop().await.unwrap();
     }
 }
+
+/// A peer that speaks the protocol but lies: it claims to be on the chain and gossips forged
+/// blocks.
+struct Rogue {
+    genesis: alloy_primitives::B256,
+}
+
+impl lattice_network::ChainAccess for Rogue {
+    fn import_block(&self, _: lattice_primitives::Block) -> lattice_network::Verdict {
+        lattice_network::Verdict::Known
+    }
+    fn add_transaction(&self, _: alloy_consensus::TxEnvelope) -> lattice_network::Verdict {
+        lattice_network::Verdict::Known
+    }
+    fn blocks(&self, _: &[alloy_primitives::B256]) -> Vec<lattice_primitives::Block> {
+        vec![]
+    }
+    fn blocks_after(&self, _: lattice_network::Cursor, _: usize) -> Vec<lattice_primitives::Block> {
+        vec![]
+    }
+    fn status(&self) -> lattice_network::Status {
+        lattice_network::Status {
+            chain_id: 1337,
+            genesis: self.genesis,
+            sink: self.genesis,
+            sink_blue_work: U256::ZERO,
+            height: 0,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn forged_blocks_are_refused_and_their_sender_banned() {
+    let dirs: Vec<_> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    let n0 = start(dirs[0].path(), 0, None, true).await;
+    let boot = address_of(&n0).await;
+    let n1 = start(dirs[1].path(), 1, Some(&boot), true).await;
+    let rogue_key = lattice_network::Keypair::generate_ed25519();
+    let rogue_id = rogue_key.public().to_peer_id();
+    let rogue = lattice_network::start(
+        lattice_network::NetworkConfig {
+            keypair: rogue_key,
+            listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
+            bootstrap_nodes: vec![lattice_network::parse_bootstrap_node(&boot).unwrap()],
+            max_peers: 10,
+            chain_id: 1337,
+        },
+        std::sync::Arc::new(Rogue { genesis: n0.node.chain.genesis() }),
+    )
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !n0.node.network.get().unwrap().peers().iter().any(|p| p.peer_id == rogue_id) {
+        assert!(Instant::now() < deadline, "rogue did not connect");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await; // let the gossip mesh form
+
+    // Forgeries built on a real block of producer 1 (its test key is public).
+    let signer = &dev_signers(2)[1];
+    let base = n0.node.chain.block(n0.node.chain.head().hash).unwrap().unwrap().unseal();
+    let mut bad_signature = base.clone();
+    bad_signature.header.extra_data = Bytes::from_static(b"tampered after signing");
+    let mut bad_ghostdag = base.clone();
+    bad_ghostdag.header.blue_score += 5;
+    bad_ghostdag.header.sign(signer).unwrap();
+    let mut bad_root = base.clone();
+    bad_root.header.parents = vec![n0.node.chain.head().hash];
+    bad_root.header.producer = signer.address();
+    bad_root.header.blue_score = n0.node.chain.head().header.blue_score + 1;
+    bad_root.header.blue_work = n0.node.chain.head().header.blue_work + U256::from(1);
+    bad_root.header.timestamp_ms = n0.node.chain.head().header.timestamp_ms + 1_000;
+    bad_root.header.base_fee = n0.node.chain.next_base_fee();
+    bad_root.header.state_root = alloy_primitives::B256::repeat_byte(0xee);
+    bad_root.header.sign(signer).unwrap();
+    let forged: Vec<_> =
+        [bad_signature, bad_ghostdag, bad_root].into_iter().map(|b| b.seal()).collect();
+    for block in &forged {
+        rogue.publish_block(&block.clone().unseal());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // The rogue is banned (disconnected) and none of its blocks is on anyone's chain.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while n0.node.network.get().unwrap().peers().iter().any(|p| p.peer_id == rogue_id) {
+        assert!(Instant::now() < deadline, "rogue was not banned");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for node in [&n0, &n1] {
+        for block in &forged {
+            assert!(
+                node.node.chain.number_of(block.hash()).unwrap().is_none(),
+                "a forged block is on the chain"
+            );
+        }
+    }
+    // The honest nodes stay healthy and agree.
+    let now = n0.node.chain.head().number;
+    wait_agreement(&[&n0, &n1], now).await;
+    rogue.shutdown();
+    n0.stop().await.unwrap();
+    n1.stop().await.unwrap();
+}

@@ -129,6 +129,13 @@ pub enum BlockError {
         /// Why.
         reason: String,
     },
+    /// The block joined the DAG but its committed state, receipts, gas or bloom are not what
+    /// executing its mergeset gives: it is disqualified from the selected chain.
+    #[error("block {hash} commits to a state its execution does not reach; disqualified")]
+    WrongCommitment {
+        /// The block.
+        hash: B256,
+    },
     /// The node failed to process a valid-looking block.
     #[error("internal error: {0}")]
     Internal(String),
