@@ -37,6 +37,12 @@ if [[ "${LATTICE_SKIP_CLIPPY:-0}" != "1" ]]; then
   if ! cargo clippy --workspace --all-targets -q -- -D warnings; then status=1; failed=$((failed + 1)); fi
 fi
 
+log "multi-node (3 nodes over libp2p)"
+rc=0
+"$ROOT/scripts/test_multinode.sh" >"$logdir/multinode.log" 2>&1 || rc=$?
+tail -n 3 "$logdir/multinode.log"
+if [[ $rc -eq 0 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
+
 log "forge test (contracts)"
 "$ROOT/scripts/test_contracts.sh" 2>&1 | tee "$logdir/forge.log" | tail -n 5
 [[ ${PIPESTATUS[0]} -ne 0 ]] && status=1
