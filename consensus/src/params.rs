@@ -53,10 +53,10 @@ impl GhostdagParams {
 /// integer with `P[Poisson(x) > k] < delta`.
 ///
 /// `calculate_ghostdag_k(10.0, 0.01) == 18` and `calculate_ghostdag_k(100.0, 0.01) == 124`.
-/// Degenerate inputs do not panic: `x ≤ 0` (or NaN) or `delta ≥ 1` give 0, and `delta ≤ 0`
+/// Degenerate inputs do not panic: `x ≤ 0` or `delta ≥ 1` (or NaN) give 0, and `delta ≤ 0`
 /// gives the point where the Poisson tail vanishes in double precision.
 pub fn calculate_ghostdag_k(x: f64, delta: f64) -> u64 {
-    if !(x > 0.0) || !(delta < 1.0) {
+    if x.is_nan() || x <= 0.0 || delta.is_nan() || delta >= 1.0 {
         return 0;
     }
     // Work in log space so that e^-x does not underflow for large x.

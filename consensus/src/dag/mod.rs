@@ -148,9 +148,10 @@ impl<S: ConsensusStore> Dag<S> {
         self.commit(diff)
     }
 
-    /// Validates a block and computes everything it changes, without writing: for a caller
-    /// that persists the diff in a batch together with other stores, then calls
-    /// [`commit`](Self::commit)... or for a dry run.
+    /// Validates a block and computes everything it changes, without writing. Then either
+    /// [`commit`](Self::commit) the diff to this DAG's store, or write it into a batch shared
+    /// with other stores ([`BlockConsensusDiff::write_into`]) and, once that batch is on
+    /// disk, call [`commit_written`](Self::commit_written). Dropping it is a dry run.
     pub fn prepare_block(
         &self,
         hash: BlockHash,
@@ -215,16 +216,23 @@ impl<S: ConsensusStore> Dag<S> {
         Ok(self.commit_written(diff))
     }
 
-    /// Acknowledges a diff that the caller already wrote (e.g. via
+    /// Acknowledges a diff that the caller already wrote to this DAG's store (via
     /// [`BlockConsensusDiff::write_into`] into its own batch, now on disk), so that the
-    /// cached tips and sink follow.
+    /// cached tips and sink follow. The caller must have checked freshness (no other block
+    /// committed since [`prepare_block`](Self::prepare_block)); [`is_fresh`](Self::is_fresh)
+    /// tells.
     pub fn commit_written(&mut self, diff: BlockConsensusDiff) -> Arc<GhostdagData> {
         self.state = diff.dag_state;
         diff.ghostdag
     }
 
+    /// Whether `diff` was prepared against the DAG as it is now.
+    pub fn is_fresh(&self, diff: &BlockConsensusDiff) -> bool {
+        diff.dag_state.block_count == self.state.block_count + 1
+    }
+
     fn check_fresh(&self, diff: &BlockConsensusDiff) -> Result<(), RuleError> {
-        if diff.dag_state.block_count != self.state.block_count + 1 {
+        if !self.is_fresh(diff) {
             return Err(RuleError::StaleDiff {
                 hash: diff.hash,
                 prepared_on: diff.dag_state.block_count.saturating_sub(1),
@@ -305,3 +313,6 @@ impl<S: ConsensusStore> Dag<S> {
         self.store.get_height(hash).map_err(unknown)
     }
 }
+
+#[cfg(test)]
+mod tests;

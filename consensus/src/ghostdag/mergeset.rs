@@ -2,7 +2,7 @@
 
 use crate::{
     errors::StoreError,
-    reachability::is_dag_ancestor_of,
+    reachability::is_dag_ancestor_of_interval,
     stores::{GhostdagStoreReader, ReachabilityStoreReader, RelationsStoreReader},
     types::{BlockHash, BlockHashSet, SortableBlock},
 };
@@ -26,12 +26,13 @@ where
     let mut mergeset: Vec<BlockHash> = queue.iter().copied().collect();
     let mut seen: BlockHashSet = queue.iter().copied().collect();
     let mut in_selected_parent_past = BlockHashSet::default();
+    let selected_parent_interval = store.get_interval(selected_parent)?;
     while let Some(current) = queue.pop_front() {
         for &parent in store.get_parents(current)?.iter() {
             if seen.contains(&parent) || in_selected_parent_past.contains(&parent) {
                 continue;
             }
-            if is_dag_ancestor_of(store, parent, selected_parent)? {
+            if is_dag_ancestor_of_interval(store, parent, selected_parent_interval)? {
                 in_selected_parent_past.insert(parent);
                 continue;
             }

@@ -3,10 +3,11 @@
 use super::{mergeset::mergeset_without_selected_parent, sort_blocks, GhostdagData};
 use crate::{
     errors::{ReachabilityError, RuleError, StoreError},
-    reachability::is_dag_ancestor_of,
+    reachability::{is_dag_ancestor_of_interval, Interval},
     stores::{GhostdagStoreReader, ReachabilityStoreReader, RelationsStoreReader, WorkStoreReader},
-    types::{BlockHash, KType, SortableBlock, ZERO_HASH},
+    types::{BlockHash, BlockHashMap, KType, SortableBlock, ZERO_HASH},
 };
+use std::sync::Arc;
 
 /// The parent with the highest (blue work, hash); zero if `parents` is empty.
 pub fn find_selected_parent<S: GhostdagStoreReader + ?Sized>(
@@ -33,7 +34,7 @@ pub fn find_selected_parent<S: GhostdagStoreReader + ?Sized>(
 ///    `k` blues in its anticone, and no blue in its anticone already having `k` blues in its
 ///    own anticone. Blues in its anticone are found by walking down the selected chain until
 ///    a chain block is in the candidate's past; blue anticone sizes are read from the nearest
-///    view on the chain that recorded them.
+///    view on the chain that recorded them (loaded once per block, see `ChainView`).
 /// 4. Blue score = selected parent's + number of mergeset blues (selected parent included);
 ///    blue work = selected parent's + the work of each mergeset blue.
 pub fn ghostdag<S>(store: &S, k: KType, parents: &[BlockHash]) -> Result<GhostdagData, RuleError>
@@ -52,9 +53,10 @@ where
     let ordered =
         sort_blocks(store, mergeset_without_selected_parent(store, selected_parent, parents)?)?;
 
+    let mut chain = ChainView::new(store, selected_parent);
     let mut affected = Vec::with_capacity(k as usize + 1);
     for candidate in ordered {
-        match colour(store, k, &data, candidate, &mut affected)? {
+        match colour(store, k, &data, &mut chain, candidate, &mut affected)? {
             Some(anticone_size) => data.add_blue(candidate, anticone_size, &affected),
             None => data.add_red(candidate),
         }
@@ -72,6 +74,50 @@ where
     Ok(data)
 }
 
+/// The selected chain below the new block, loaded once per block and shared by every
+/// candidate, with the blue anticone sizes recorded by its views merged nearest-first: the
+/// size of a blue in the view of the block being coloured is its entry in that block's own
+/// map, else the entry of the nearest chain block that has one.
+struct ChainView<'s, S: ?Sized> {
+    store: &'s S,
+    next: BlockHash,
+    blocks: Vec<(BlockHash, Arc<GhostdagData>)>,
+    sizes: BlockHashMap<KType>,
+}
+
+impl<'s, S: GhostdagStoreReader + ?Sized> ChainView<'s, S> {
+    fn new(store: &'s S, selected_parent: BlockHash) -> Self {
+        Self { store, next: selected_parent, blocks: Vec::new(), sizes: BlockHashMap::default() }
+    }
+
+    /// Chain block `level` (0 is the selected parent) with its data.
+    fn level(&mut self, level: usize) -> Result<(BlockHash, Arc<GhostdagData>), RuleError> {
+        while self.blocks.len() <= level {
+            if self.next == ZERO_HASH {
+                return Err(inconsistent("walked below genesis on the selected chain".into()));
+            }
+            let data = self.store.get_ghostdag(self.next)?;
+            for (&blue, &size) in &data.blues_anticone_sizes {
+                self.sizes.entry(blue).or_insert(size);
+            }
+            self.blocks.push((self.next, data.clone()));
+            self.next = data.selected_parent;
+        }
+        Ok(self.blocks[level].clone())
+    }
+
+    /// Blue anticone size of `block` in the view of `context` (the block being coloured).
+    /// Only valid for blues of chain levels already loaded, which is how colouring asks.
+    fn anticone_size(&self, block: BlockHash, context: &GhostdagData) -> Result<KType, RuleError> {
+        context
+            .blues_anticone_sizes
+            .get(&block)
+            .or_else(|| self.sizes.get(&block))
+            .copied()
+            .ok_or_else(|| inconsistent(format!("{block} is not in the blue set being coloured")))
+    }
+}
+
 /// Decides the colour of `candidate` given the blues chosen so far (`data`). Returns its blue
 /// anticone size if blue, filling `affected` with the blues of its anticone and their
 /// current anticone sizes; `None` if red.
@@ -79,6 +125,7 @@ fn colour<S>(
     store: &S,
     k: KType,
     data: &GhostdagData,
+    chain: &mut ChainView<'_, S>,
     candidate: BlockHash,
     affected: &mut Vec<(BlockHash, KType)>,
 ) -> Result<Option<KType>, RuleError>
@@ -91,45 +138,37 @@ where
         return Ok(None);
     }
     let mut anticone_size: KType = 0;
+    let target = store.get_interval(candidate)?;
 
     // First the new block's own blues so far, then down the selected chain.
-    if !check_peers(store, k, data, &data.mergeset_blues, candidate, affected, &mut anticone_size)?
-    {
+    let peers = &data.mergeset_blues;
+    if !check_peers(store, k, data, chain, peers, target, affected, &mut anticone_size)? {
         return Ok(None);
     }
-    let mut chain_block = data.selected_parent;
+    let mut level = 0;
     loop {
+        let (chain_block, chain_data) = chain.level(level)?;
         // Once a chain block is in the candidate's past, so is every blue below it.
-        if is_dag_ancestor_of(store, chain_block, candidate)? {
+        if is_dag_ancestor_of_interval(store, chain_block, target)? {
             return Ok(Some(anticone_size));
         }
-        let chain_data = store.get_ghostdag(chain_block)?;
-        if !check_peers(
-            store,
-            k,
-            data,
-            &chain_data.mergeset_blues,
-            candidate,
-            affected,
-            &mut anticone_size,
-        )? {
+        let peers = &chain_data.mergeset_blues;
+        if !check_peers(store, k, data, chain, peers, target, affected, &mut anticone_size)? {
             return Ok(None);
         }
-        if chain_data.is_genesis() {
-            return Err(inconsistent(format!("genesis is not in the past of {candidate}")));
-        }
-        chain_block = chain_data.selected_parent;
+        level += 1;
     }
 }
 
-/// Checks `candidate` against the blues `peers` of one chain block. Returns `false` on a
-/// k-cluster violation.
+/// Checks the candidate (given by its interval `target`) against the blues `peers` of one
+/// chain block. Returns `false` on a k-cluster violation.
 fn check_peers<S>(
     store: &S,
     k: KType,
     data: &GhostdagData,
+    chain: &ChainView<'_, S>,
     peers: &[BlockHash],
-    candidate: BlockHash,
+    target: Interval,
     affected: &mut Vec<(BlockHash, KType)>,
     anticone_size: &mut KType,
 ) -> Result<bool, RuleError>
@@ -139,10 +178,10 @@ where
     for &peer in peers {
         // Blocks are coloured in topological order, so a peer is never in the candidate's
         // future: it is either in its past or in its anticone.
-        if is_dag_ancestor_of(store, peer, candidate)? {
+        if is_dag_ancestor_of_interval(store, peer, target)? {
             continue;
         }
-        let peer_anticone_size = blue_anticone_size(store, peer, data)?;
+        let peer_anticone_size = chain.anticone_size(peer, data)?;
         affected.push((peer, peer_anticone_size));
         *anticone_size += 1;
         if *anticone_size > k || peer_anticone_size >= k {
@@ -150,27 +189,6 @@ where
         }
     }
     Ok(true)
-}
-
-/// Number of blues in the anticone of the blue `block`, in the view of `context`: the value
-/// recorded by the nearest block on `context`'s selected chain.
-fn blue_anticone_size<S: GhostdagStoreReader + ?Sized>(
-    store: &S,
-    block: BlockHash,
-    context: &GhostdagData,
-) -> Result<KType, RuleError> {
-    if let Some(&size) = context.blues_anticone_sizes.get(&block) {
-        return Ok(size);
-    }
-    let mut current = context.selected_parent;
-    while current != ZERO_HASH {
-        let data = store.get_ghostdag(current)?;
-        if let Some(&size) = data.blues_anticone_sizes.get(&block) {
-            return Ok(size);
-        }
-        current = data.selected_parent;
-    }
-    Err(inconsistent(format!("{block} is not in the blue set of the block being coloured")))
 }
 
 fn inconsistent(msg: String) -> RuleError {

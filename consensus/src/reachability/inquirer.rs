@@ -33,12 +33,21 @@ pub fn is_dag_ancestor_of<S: ReachabilityStoreReader + ?Sized>(
     this: BlockHash,
     queried: BlockHash,
 ) -> Result<bool, StoreError> {
-    let target = store.get_interval(queried)?;
-    if store.get_interval(this)?.contains(target) {
+    is_dag_ancestor_of_interval(store, this, store.get_interval(queried)?)
+}
+
+/// [`is_dag_ancestor_of`] with the queried block given by its interval, for callers that
+/// test many blocks against the same one.
+pub fn is_dag_ancestor_of_interval<S: ReachabilityStoreReader + ?Sized>(
+    store: &S,
+    this: BlockHash,
+    queried: Interval,
+) -> Result<bool, StoreError> {
+    if store.get_interval(this)?.contains(queried) {
         return Ok(true);
     }
     let covering = store.get_future_covering_set(this)?;
-    Ok(matches!(search_covering(store, &covering, target)?, Search::Found(_)))
+    Ok(matches!(search_covering(store, &covering, queried)?, Search::Found(_)))
 }
 
 /// The tree child of `ancestor` that is a chain ancestor of (or equal to) `descendant`.

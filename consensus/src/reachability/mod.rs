@@ -13,6 +13,11 @@
 //!   A is a DAG ancestor of B iff A is a chain ancestor of B or some block of A's covering
 //!   set is; a binary search finds the only candidate. Queries cost O(log |set|).
 //!
+//! The index only has to answer ancestry exactly; how intervals are laid out is free. Ours
+//! follows Kaspa's design with tuning changes for wide DAGs and unstable chains: a reindex
+//! aims for ample spare room rather than any room (also when a branch off the reindex
+//! root's chain reclaims room), and layouts leave slack for every child and at both ends.
+//!
 //! The functions are generic over [`ReachabilityStore`]; the engine runs them on a
 //! [`ReachabilityStaging`](crate::stores::ReachabilityStaging) overlay so that one block's
 //! changes (including a reindex) form one diff.
@@ -23,7 +28,8 @@ mod reindex;
 mod tree;
 
 pub use inquirer::{
-    is_chain_ancestor_of, is_dag_ancestor_of, is_strict_chain_ancestor_of, next_chain_ancestor,
+    is_chain_ancestor_of, is_dag_ancestor_of, is_dag_ancestor_of_interval,
+    is_strict_chain_ancestor_of, next_chain_ancestor,
 };
 pub use interval::Interval;
 pub use tree::{add_block, hint_virtual_selected_parent, init, init_with_interval};

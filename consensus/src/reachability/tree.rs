@@ -148,8 +148,10 @@ fn find_next_reindex_root<S: ReachabilityStore + ?Sized>(
     let mut ancestor = current;
     let mut next = current;
     if !is_chain_ancestor_of(store, current, hint)? {
-        // The selected chain moved to another branch. Follow it only once the new branch is
-        // clearly ahead, so that alternating reorgs cannot make us reindex back and forth.
+        // The selected chain moved to another branch. Follow it only once the new tip is
+        // `reindex_slack` levels above the root (as Kaspa), so that reorgs, even ones that
+        // alternate at every block, do not make us concentrate back and forth; meanwhile the
+        // new branch is served by the earlier-than-root path, which gives it ample room.
         let current_height = store.get_height(current)?;
         if hint_height < current_height.saturating_add(params.reindex_slack) {
             return Ok((current, current));
