@@ -11,5 +11,7 @@ fi
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 "$ROOT/scripts/setup.sh"
 log "building lattice (first build compiles RocksDB and takes a while)"
-cargo build --manifest-path "$ROOT/Cargo.toml" --release --bin lattice
-exec "$CARGO_TARGET_DIR/release/lattice" --dev "$@"
+# The dev profile: dependencies and the EVM are optimised (Cargo.toml), and the test suite
+# shares these artifacts, so the node and the tests compile the dependency tree once.
+cargo build --manifest-path "$ROOT/Cargo.toml" --bin lattice
+exec "$CARGO_TARGET_DIR/debug/lattice" --dev "$@"

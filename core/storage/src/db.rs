@@ -173,11 +173,12 @@ impl Batch<'_> {
         self.inner.is_empty()
     }
 
-    /// Applies every staged write atomically, synced to the write-ahead log.
+    /// Applies every staged write atomically. The write-ahead log is written before this
+    /// returns, so a killed process loses nothing committed; it is not fsynced per batch
+    /// (an operating-system crash may lose the last moments, as with geth and reth), and
+    /// [`Db::flush`] syncs it at shutdown.
     pub fn commit(self) -> Result<(), StorageError> {
-        let mut opts = rocksdb::WriteOptions::default();
-        opts.set_sync(true);
-        self.db.inner.write_opt(self.inner, &opts)?;
+        self.db.inner.write(self.inner)?;
         Ok(())
     }
 }
