@@ -327,3 +327,46 @@ async fn metrics_count_blocks_transactions_and_rpc_calls() {
     assert!(text.contains("lattice_state_root_seconds_count 2"), "{text}");
     node.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_eip7702_transaction_delegates_an_accounts_code() {
+    use alloy_consensus::TxEip7702;
+    use alloy_eips::eip7702::Authorization;
+    use alloy_signer::SignerSync;
+    let dir = tempfile::tempdir().unwrap();
+    let (node, producer) = start(dir.path()).await;
+    let rpc = node.rpc_addr;
+    let accounts = dev_signers(4);
+    let (sender, delegator) = (&accounts[2], &accounts[3]);
+    let target = lattice_primitives::CREATE2_DEPLOYER;
+    let auth = Authorization { chain_id: U256::from(1337), address: target, nonce: 0 };
+    let signature = delegator.sign_hash_sync(&auth.signature_hash()).unwrap();
+    let tx = TxEip7702 {
+        chain_id: 1337,
+        nonce: 0,
+        gas_limit: 100_000,
+        max_fee_per_gas: 3 * GWEI,
+        max_priority_fee_per_gas: GWEI,
+        to: Address::repeat_byte(0x42),
+        value: U256::ZERO,
+        access_list: Default::default(),
+        authorization_list: vec![auth.into_signed(signature)],
+        input: Bytes::new(),
+    };
+    let raw: Bytes =
+        sign_transaction(sender, TypedTransaction::Eip7702(tx)).unwrap().encoded_2718().into();
+    let hash = result(rpc, "eth_sendRawTransaction", json!([raw])).await;
+    seal(&node, &producer);
+    seal(&node, &producer);
+    let receipt = result(rpc, "eth_getTransactionReceipt", json!([hash])).await;
+    assert_eq!(receipt["status"], "0x1");
+    assert_eq!(receipt["type"], "0x4");
+    let code = result(rpc, "eth_getCode", json!([delegator.address(), "latest"])).await;
+    let expected = format!("0xef0100{}", alloy_primitives::hex::encode(target));
+    assert_eq!(
+        code.as_str().unwrap().to_lowercase(),
+        expected.to_lowercase(),
+        "delegation designator"
+    );
+    node.stop().await.unwrap();
+}
