@@ -84,6 +84,20 @@ fn run(dag_params: GhostdagParams, blocks: &[(BlockHash, Vec<BlockHash>)]) -> Da
     dag
 }
 
+/// The same on the RocksDB store: every block's diff is one write batch to a fresh database.
+fn run_rocks(dag_params: GhostdagParams, blocks: &[(BlockHash, Vec<BlockHash>)]) -> usize {
+    use lattice_consensus::stores::rocks::{RocksConsensusStore, TABLES};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = std::sync::Arc::new(lattice_storage::Db::open(dir.path(), TABLES).expect("db"));
+    let store = RocksConsensusStore::load(db).expect("store");
+    let mut dag = lattice_consensus::Dag::open(dag_params, blocks[0].0, BlueWork::from(1), store)
+        .expect("genesis");
+    for (hash, parents) in &blocks[1..] {
+        dag.add_block(*hash, parents, BlueWork::from(1)).expect("valid");
+    }
+    dag.block_count() as usize
+}
+
 /// Shape of the DAG: parents per block, mergeset sizes, and the red share of the blocks
 /// accepted by the sink's selected chain.
 fn describe(s: &Scenario, dag: &Dag, parents: &[Vec<usize>]) -> String {
@@ -183,6 +197,11 @@ fn bench(c: &mut Criterion) {
         group.bench_function(s.name, |b| {
             let blocks = prepared.get_or_insert_with(|| prepare(s));
             b.iter_batched(|| (), |()| run(s.params, blocks), BatchSize::PerIteration)
+        });
+        let mut prepared: Option<Vec<(BlockHash, Vec<BlockHash>)>> = None;
+        group.bench_function(format!("{}_rocksdb", s.name), |b| {
+            let blocks = prepared.get_or_insert_with(|| prepare(s));
+            b.iter_batched(|| (), |()| run_rocks(s.params, blocks), BatchSize::PerIteration)
         });
     }
     group.finish();

@@ -1,13 +1,14 @@
 //! The node's view of the GHOSTDAG engine, plus per-block producer clocks.
 //!
-//! The DAG is kept in memory and rebuilt from the stored headers at start-up: headers sorted
-//! by (blue work, hash) are in topological order, because a block's blue work exceeds that of
-//! each of its parents.
-// TODO(issue 3): persist GHOSTDAG and reachability data in RocksDB instead of rebuilding.
+//! GHOSTDAG and reachability data live in RocksDB (`RocksConsensusStore`, one batch per block)
+//! and are loaded at start-up, not recomputed. A block whose header was written but whose
+//! consensus batch was not (a crash between the two) is added again on open: headers sorted by
+//! (blue work, hash) are in topological order.
 
 use alloy_primitives::{Address, B256, U256};
 use eyre::{bail, Result};
 use lattice_consensus::ghostdag::consensus_order_of_mergeset;
+use lattice_consensus::stores::RocksConsensusStore;
 use lattice_consensus::{BlockConsensusDiff, Dag, GhostdagData, GhostdagParams, RuleError};
 use lattice_primitives::{ChainSpec, Header};
 use lattice_storage::{tables, Db};
@@ -33,22 +34,20 @@ type Clock = Arc<Vec<(Address, u64, B256)>>;
 
 /// The DAG of every stored block.
 pub struct DagView {
-    dag: Dag,
+    dag: Dag<RocksConsensusStore>,
     clocks: HashMap<B256, Clock>,
     /// Every block in (blue work, hash) order: a topological order, served to peers that sync.
     order: std::collections::BTreeSet<(U256, B256)>,
 }
 
 impl DagView {
-    /// Rebuilds the DAG from the headers in `db`.
-    pub fn load(db: &Db, spec: &ChainSpec, genesis: B256) -> Result<Self> {
-        let mut view = Self {
-            dag: Dag::new(params(spec), genesis)?,
-            clocks: HashMap::new(),
-            order: Default::default(),
-        };
-        view.order.insert((U256::ZERO, genesis));
+    /// Opens the DAG stored in `db`, completing any block whose consensus data is missing.
+    pub fn load(db: &Arc<Db>, spec: &ChainSpec, genesis: B256) -> Result<Self> {
+        let store = RocksConsensusStore::load(db.clone())?;
+        let dag = Dag::open(params(spec), genesis, BLOCK_WORK, store)?;
+        let mut view = Self { dag, clocks: HashMap::new(), order: Default::default() };
         view.clocks.insert(genesis, Arc::new(Vec::new()));
+        view.order.insert((U256::ZERO, genesis));
         let mut headers: Vec<(B256, Header)> = db
             .scan_from::<tables::Headers>(&[], |_| true)?
             .into_iter()
@@ -56,6 +55,10 @@ impl DagView {
             .collect();
         headers.sort_by_key(|(hash, header)| (header.blue_work, *hash));
         for (hash, header) in headers {
+            if view.dag.contains(hash)? {
+                view.index(hash, &header);
+                continue;
+            }
             let diff = view.prepare(hash, &header.parents)?;
             if diff.ghostdag.blue_score != header.blue_score
                 || diff.ghostdag.blue_work != header.blue_work
@@ -90,15 +93,20 @@ impl DagView {
         header: &Header,
     ) -> Result<Arc<GhostdagData>, RuleError> {
         let hash = diff.hash;
+        let data = self.dag.commit(diff)?;
+        self.index(hash, header);
+        Ok(data)
+    }
+
+    /// Records a block in the in-memory indexes (producer clocks, (blue work, hash) order).
+    fn index(&mut self, hash: B256, header: &Header) {
         let clock = self.merged_clock(&header.parents);
         let mut clock: Vec<_> =
             clock.into_iter().filter(|(p, _, _)| *p != header.producer).collect();
         clock.push((header.producer, header.timestamp_ms, hash));
         clock.sort_unstable_by_key(|(p, _, _)| *p);
-        let data = self.dag.commit(diff)?;
         self.clocks.insert(hash, Arc::new(clock));
-        self.order.insert((data.blue_work, hash));
-        Ok(data)
+        self.order.insert((header.blue_work, hash));
     }
 
     fn merged_clock(&self, parents: &[B256]) -> Vec<(Address, u64, B256)> {

@@ -5,10 +5,13 @@
 //! column family per store); the writers can be implemented by a separate type that stages
 //! into a write batch, so that one block is one atomic write.
 
+mod codec;
 mod memory;
+pub mod rocks;
 mod staging;
 
 pub use memory::{MemoryConsensusStore, MemoryReachabilityStore};
+pub use rocks::RocksConsensusStore;
 pub use staging::{ReachabilityChanges, ReachabilityStaging};
 
 use crate::{

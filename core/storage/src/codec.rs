@@ -105,6 +105,21 @@ impl Codec for Vec<u8> {
     }
 }
 
+/// A value stored as JSON (for structured values of crates that define no RLP encoding).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Json<T>(pub T);
+
+impl<T: serde::Serialize + serde::de::DeserializeOwned> Codec for Json<T> {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        serde_json::to_writer(out, &self.0).expect("serialising to memory cannot fail");
+    }
+    fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
+        serde_json::from_slice(bytes)
+            .map(Json)
+            .map_err(|e| CodecError::new(std::any::type_name::<T>(), e))
+    }
+}
+
 /// Composite keys: fixed-size parts concatenated, so a prefix of the key is a prefix of the
 /// bytes and iteration orders by the first part, then the second.
 macro_rules! tuple_codec {

@@ -12,5 +12,5 @@ mod codec;
 mod db;
 pub mod tables;
 
-pub use codec::{Codec, CodecError};
+pub use codec::{Codec, CodecError, Json};
 pub use db::{Batch, Db, Entry, StorageError, Table};

@@ -37,7 +37,9 @@ const META_SPEC: &[u8] = b"spec";
 
 /// Every table the node keeps.
 pub fn all_tables() -> Vec<&'static str> {
-    tables::ALL.to_vec()
+    let mut all = tables::ALL.to_vec();
+    all.extend_from_slice(lattice_consensus::stores::rocks::TABLES);
+    all
 }
 
 /// The sink (`latest`) and what the next block needs of it.
