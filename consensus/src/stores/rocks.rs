@@ -13,27 +13,12 @@ use crate::ghostdag::GhostdagData;
 use crate::reachability::ReachabilityData;
 use crate::types::{BlockHash, BlockHashes, BlueWork};
 use crate::BlockConsensusDiff;
-use lattice_storage::{Batch, Db, Json, Table};
+use lattice_storage::{Batch, Db, Json};
 use std::sync::Arc;
 
-macro_rules! consensus_tables {
-    ($( $(#[$doc:meta])* $name:ident : $key:ty => $value:ty ),+ $(,)?) => {
-        $(
-            $(#[$doc])*
-            #[derive(Debug)]
-            pub struct $name;
-            impl Table for $name {
-                const NAME: &'static str = stringify!($name);
-                type Key = $key;
-                type Value = $value;
-            }
-        )+
-        /// Names of the consensus tables, for [`Db::open`].
-        pub const TABLES: &[&str] = &[$(stringify!($name)),+];
-    };
-}
-
-consensus_tables! {
+lattice_storage::tables! {
+    /// Names of the consensus tables, for [`Db::open`].
+    const TABLES;
     /// Block → GHOSTDAG data.
     ConsensusGhostdag: BlockHash => StoredGhostdag,
     /// Block → parents.

@@ -151,6 +151,28 @@ tuple_codec!(a: u64 = 8, b: B256 = 32);
 tuple_codec!(a: B256 = 32, b: B256 = 32, c: u64 = 8);
 tuple_codec!(a: u64 = 8, b: B256 = 32, c: B256 = 32);
 
+/// Declares tables: for each `Name: Key => Value` a type implementing [`Table`](crate::Table)
+/// whose column family is its name, plus a constant listing the names for
+/// [`Db::open`](crate::Db::open).
+#[macro_export]
+macro_rules! tables {
+    ($(#[$list_doc:meta])* const $list:ident;
+     $( $(#[$doc:meta])* $name:ident : $key:ty => $value:ty ),+ $(,)?) => {
+        $(
+            $(#[$doc])*
+            #[derive(Debug)]
+            pub struct $name;
+            impl $crate::Table for $name {
+                const NAME: &'static str = stringify!($name);
+                type Key = $key;
+                type Value = $value;
+            }
+        )+
+        $(#[$list_doc])*
+        pub const $list: &[&str] = &[$(stringify!($name)),+];
+    };
+}
+
 /// Implements [`Codec`] for types that are RLP-encodable.
 #[macro_export]
 macro_rules! rlp_codec {

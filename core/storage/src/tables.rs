@@ -4,8 +4,7 @@
 //! trie, so the state root is computed by walking tables in key order.
 
 use crate::codec::{Codec, CodecError};
-use crate::db::Table;
-use crate::rlp_codec;
+use crate::{rlp_codec, tables};
 use alloy_consensus::TxEnvelope;
 use alloy_primitives::{Address, Bytes, B256, U256};
 use alloy_trie::TrieAccount;
@@ -37,24 +36,9 @@ impl<T: Codec> Codec for Option<T> {
     }
 }
 
-macro_rules! tables {
-    ($( $(#[$doc:meta])* $name:ident : $key:ty => $value:ty ),+ $(,)?) => {
-        $(
-            $(#[$doc])*
-            #[derive(Debug)]
-            pub struct $name;
-            impl Table for $name {
-                const NAME: &'static str = stringify!($name);
-                type Key = $key;
-                type Value = $value;
-            }
-        )+
-        /// Names of every table of this module, for [`crate::Db::open`].
-        pub const ALL: &[&str] = &[$(stringify!($name)),+];
-    };
-}
-
 tables! {
+    /// Names of every node table, for [`crate::Db::open`].
+    const ALL;
     /// Block hash → header, for every block of the DAG.
     Headers: B256 => Header,
     /// Block hash → the transactions it carries.
