@@ -52,6 +52,10 @@ pub struct Node {
     pub new_transactions: broadcast::Sender<TxEnvelope>,
     /// The network, once started.
     pub network: std::sync::OnceLock<lattice_network::NetworkHandle>,
+    /// Changes of the selected chain, for RPC filters and subscriptions.
+    pub chain_events: broadcast::Sender<Arc<lattice_rpc::ChainEvent>>,
+    /// Transactions entering the pool, likewise.
+    pub pending_txs: broadcast::Sender<Arc<lattice_rpc::TxView>>,
     orphans: Mutex<Vec<SealedBlock>>,
 }
 
@@ -75,6 +79,8 @@ impl Node {
             sealed_blocks: broadcast::channel(1_024).0,
             new_transactions: broadcast::channel(16_384).0,
             network: std::sync::OnceLock::new(),
+            chain_events: broadcast::channel(1_024).0,
+            pending_txs: broadcast::channel(16_384).0,
             orphans: Mutex::new(Vec::new()),
         }
     }
@@ -115,10 +121,42 @@ impl Node {
         for sender in senders {
             self.pool.prune_sender(sender, self.chain.latest_nonce(sender));
         }
+        self.publish_chain_event(update);
         let head = self.chain.head();
         m.chain_height.set(head.number as i64);
         m.blue_score.set(head.header.blue_score as i64);
         m.txpool_size.set(self.pool.len() as i64);
+    }
+
+    /// Sends the update to RPC filters and subscriptions, if any listen.
+    fn publish_chain_event(&self, update: &ChainUpdate) {
+        if self.chain_events.receiver_count() == 0
+            || (update.added.is_empty() && update.removed.is_empty())
+        {
+            return;
+        }
+        let view = |b: &chain::AppliedBlock| {
+            rpc_api::assemble_chain_block(
+                &self.chain,
+                b.hash,
+                b.number,
+                b.receipts.clone(),
+                &b.entries,
+            )
+        };
+        let event =
+            update.removed.iter().map(view).collect::<Result<Vec<_>, _>>().and_then(|removed| {
+                let added = update.added.iter().map(view).collect::<Result<Vec<_>, _>>()?;
+                Ok(lattice_rpc::ChainEvent { removed, added })
+            });
+        match event {
+            Ok(event) => {
+                let _ = self.chain_events.send(Arc::new(event));
+            }
+            Err(e) => {
+                tracing::warn!(target: "lattice::rpc", error = %e, "cannot publish a chain event")
+            }
+        }
     }
 
     /// Imports a block from elsewhere (another producer or a peer). A block whose parents are
@@ -205,6 +243,16 @@ impl Node {
             .add(tx, sender, state, &self.pool_context())
             .map_err(|e| lattice_rpc::RpcError::Rejected(e.to_string()))?;
         self.metrics.txpool_size.set(self.pool.len() as i64);
+        if self.pending_txs.receiver_count() > 0 {
+            if let Some(pooled) = self.pool.get(&hash) {
+                let _ = self.pending_txs.send(Arc::new(lattice_rpc::TxView {
+                    tx: pooled.tx.clone(),
+                    sender,
+                    executed: None,
+                    carrier: None,
+                }));
+            }
+        }
         tracing::debug!(target: "lattice::txpool", %hash, %sender, "transaction pooled");
         Ok(hash)
     }

@@ -1,16 +1,19 @@
 //! The node's implementation of the RPC server's [`NodeApi`].
 
+use crate::chain::{Chain, LogQuery};
 use crate::Node;
 use alloy_consensus::transaction::SignerRecoverable;
 use alloy_consensus::TxEnvelope;
 use alloy_primitives::{Address, B256, U256};
 use lattice_evm::{call, estimate_gas, CallEnv, CallError, CallOutcome, CallRequest, StateReader};
+use lattice_primitives::{AcceptanceEntry, StoredReceipt};
 use lattice_rpc::{
-    AcceptanceView, AcceptedTx, AccountView, ChainBlock, DagBlockView, NodeApi, ReceiptView,
-    RpcError, TxView,
+    AcceptanceView, AcceptedTx, AccountView, BlockLogs, ChainBlock, ChainEvent, DagBlockView,
+    NodeApi, ReceiptView, RpcError, TxView,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
+use tokio::sync::broadcast;
 
 /// Default suggested priority fee: 1 gwei.
 pub const SUGGESTED_TIP: u128 = 1_000_000_000;
@@ -49,6 +52,59 @@ fn internal(e: impl std::fmt::Display) -> RpcError {
     RpcError::internal(e)
 }
 
+/// The Ethereum view of chain block `hash` at `number` from what it applied (also used for
+/// blocks a reorg has just rolled back, whose receipts are no longer stored).
+pub(crate) fn assemble_chain_block(
+    chain: &Chain,
+    hash: B256,
+    number: u64,
+    receipts: Vec<StoredReceipt>,
+    entries: &[AcceptanceEntry],
+) -> Result<ChainBlock, RpcError> {
+    let header = chain
+        .header(hash)
+        .map_err(internal)?
+        .ok_or_else(|| internal("chain block without header"))?;
+    let gd = chain.ghostdag(hash);
+    let mut bodies: HashMap<B256, Vec<TxEnvelope>> = HashMap::new();
+    let mut transactions = Vec::with_capacity(receipts.len());
+    for (entry, receipt) in entries.iter().filter(|e| e.skip == 0).zip(&receipts) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = bodies.entry(entry.carrier) {
+            let body = chain
+                .get::<lattice_storage::tables::Bodies>(&entry.carrier)
+                .map_err(internal)?
+                .unwrap_or_default();
+            slot.insert(body);
+        }
+        let tx = bodies[&entry.carrier]
+            .get(entry.carrier_index as usize)
+            .cloned()
+            .ok_or_else(|| internal("accepted transaction missing from its carrier"))?;
+        transactions.push(AcceptedTx { tx, sender: receipt.from });
+    }
+    let size = alloy_rlp::encode(&header).len() as u64
+        + transactions
+            .iter()
+            .map(|t| alloy_eips::eip2718::Encodable2718::encode_2718_len(&t.tx) as u64)
+            .sum::<u64>();
+    Ok(ChainBlock {
+        number,
+        hash,
+        parent_hash: gd
+            .as_ref()
+            .filter(|_| number > 0)
+            .map(|g| g.selected_parent)
+            .unwrap_or_default(),
+        capacity: chain.capacity_of(hash).map_err(internal)?,
+        mergeset_blues: gd.as_ref().map(|g| g.mergeset_blues.clone()).unwrap_or_default(),
+        mergeset_reds: gd.as_ref().map(|g| g.mergeset_reds.clone()).unwrap_or_default(),
+        header,
+        transactions,
+        receipts,
+        size,
+    })
+}
+
 impl NodeApi for Api {
     fn chain_id(&self) -> u64 {
         self.node.chain.spec().chain_id
@@ -74,50 +130,9 @@ impl NodeApi for Api {
     fn chain_block(&self, number: u64) -> Result<Option<ChainBlock>, RpcError> {
         let chain = &self.node.chain;
         let Some(hash) = chain.hash_at(number).map_err(internal)? else { return Ok(None) };
-        let header = chain
-            .header(hash)
-            .map_err(internal)?
-            .ok_or_else(|| internal("chain block without header"))?;
-        let gd = chain.ghostdag(hash);
         let receipts = chain.receipts(hash).map_err(internal)?;
         let entries = chain.acceptance(hash).map_err(internal)?;
-        let mut bodies: HashMap<B256, Vec<TxEnvelope>> = HashMap::new();
-        let mut transactions = Vec::with_capacity(receipts.len());
-        for (entry, receipt) in entries.iter().filter(|e| e.skip == 0).zip(&receipts) {
-            if let std::collections::hash_map::Entry::Vacant(slot) = bodies.entry(entry.carrier) {
-                let body = chain
-                    .get::<lattice_storage::tables::Bodies>(&entry.carrier)
-                    .map_err(internal)?
-                    .unwrap_or_default();
-                slot.insert(body);
-            }
-            let tx = bodies[&entry.carrier]
-                .get(entry.carrier_index as usize)
-                .cloned()
-                .ok_or_else(|| internal("accepted transaction missing from its carrier"))?;
-            transactions.push(AcceptedTx { tx, sender: receipt.from });
-        }
-        let size = alloy_rlp::encode(&header).len() as u64
-            + transactions
-                .iter()
-                .map(|t| alloy_eips::eip2718::Encodable2718::encode_2718_len(&t.tx) as u64)
-                .sum::<u64>();
-        Ok(Some(ChainBlock {
-            number,
-            hash,
-            parent_hash: gd
-                .as_ref()
-                .filter(|_| number > 0)
-                .map(|g| g.selected_parent)
-                .unwrap_or_default(),
-            capacity: chain.capacity_of(hash).map_err(internal)?,
-            mergeset_blues: gd.as_ref().map(|g| g.mergeset_blues.clone()).unwrap_or_default(),
-            mergeset_reds: gd.as_ref().map(|g| g.mergeset_reds.clone()).unwrap_or_default(),
-            header,
-            transactions,
-            receipts,
-            size,
-        }))
+        assemble_chain_block(chain, hash, number, receipts, &entries).map(Some)
     }
 
     fn account(&self, number: u64, address: Address) -> Result<AccountView, RpcError> {
@@ -274,6 +289,33 @@ impl NodeApi for Api {
     fn syncing(&self) -> Option<(u64, u64, u64)> {
         let state = self.node.network.get()?.sync_state();
         state.syncing.then_some((state.starting_block, state.current_block, state.highest_block))
+    }
+
+    fn log_candidates(
+        &self,
+        from: u64,
+        to: u64,
+        addresses: &[Address],
+        topics: &[Vec<B256>],
+    ) -> Result<Vec<u64>, RpcError> {
+        let query = LogQuery { addresses, topics };
+        self.node.chain.log_candidates(from, to, &query).map_err(internal)
+    }
+
+    fn block_logs(&self, number: u64) -> Result<Option<BlockLogs>, RpcError> {
+        let chain = &self.node.chain;
+        let Some(hash) = chain.hash_at(number).map_err(internal)? else { return Ok(None) };
+        let Some(header) = chain.header(hash).map_err(internal)? else { return Ok(None) };
+        let receipts = chain.receipts(hash).map_err(internal)?;
+        Ok(Some(BlockLogs { number, hash, timestamp: header.timestamp_secs(), receipts }))
+    }
+
+    fn chain_events(&self) -> broadcast::Receiver<Arc<ChainEvent>> {
+        self.node.chain_events.subscribe()
+    }
+
+    fn pending_transactions(&self) -> broadcast::Receiver<Arc<TxView>> {
+        self.node.pending_txs.subscribe()
     }
 
     fn dag_tips(&self) -> Result<Vec<B256>, RpcError> {

@@ -5,7 +5,9 @@ use alloy_consensus::TxEnvelope;
 use alloy_primitives::{Address, Bytes, B256, U256};
 use lattice_evm::{CallError, CallOutcome, CallRequest};
 use lattice_primitives::{Header, StoredReceipt};
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::broadcast;
 
 /// A transaction a chain block executed.
 #[derive(Clone, Debug)]
@@ -40,6 +42,29 @@ pub struct ChainBlock {
     pub mergeset_reds: Vec<B256>,
     /// Encoded size of the block in bytes.
     pub size: u64,
+}
+
+/// The receipts of one chain block, as log queries need them.
+#[derive(Clone, Debug)]
+pub struct BlockLogs {
+    /// Chain position.
+    pub number: u64,
+    /// Block hash.
+    pub hash: B256,
+    /// Timestamp in seconds.
+    pub timestamp: u64,
+    /// Receipts of the transactions it executed, in order.
+    pub receipts: Vec<StoredReceipt>,
+}
+
+/// How the selected chain moved: what subscriptions and filters report.
+#[derive(Clone, Debug, Default)]
+pub struct ChainEvent {
+    /// Chain blocks a reorg rolled back, newest first (their logs are re-sent with
+    /// `removed: true`).
+    pub removed: Vec<ChainBlock>,
+    /// Chain blocks applied, oldest first.
+    pub added: Vec<ChainBlock>,
 }
 
 /// An account at some block.
@@ -135,6 +160,21 @@ pub trait NodeApi: Send + Sync + 'static {
     fn peers(&self) -> Result<serde_json::Value, RpcError>;
     /// `eth_syncing`: `None` when not catching up, else (starting, current, highest) block.
     fn syncing(&self) -> Option<(u64, u64, u64)>;
+    /// Chain numbers in `from..=to` whose logs may match `addresses` (empty = any) and the
+    /// topic positions `topics` (an empty position = any), from the log index; ascending.
+    fn log_candidates(
+        &self,
+        from: u64,
+        to: u64,
+        addresses: &[Address],
+        topics: &[Vec<B256>],
+    ) -> Result<Vec<u64>, RpcError>;
+    /// The receipts of chain block `number`.
+    fn block_logs(&self, number: u64) -> Result<Option<BlockLogs>, RpcError>;
+    /// Changes of the selected chain from now on.
+    fn chain_events(&self) -> broadcast::Receiver<Arc<ChainEvent>>;
+    /// Transactions entering the pool from now on.
+    fn pending_transactions(&self) -> broadcast::Receiver<Arc<TxView>>;
     /// Tips of the DAG.
     fn dag_tips(&self) -> Result<Vec<B256>, RpcError>;
     /// A block of the DAG.

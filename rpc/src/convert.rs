@@ -89,6 +89,17 @@ pub fn block(b: &ChainBlock, full: bool) -> RpcBlock {
     }
 }
 
+/// The header of a chain block as `newHeads` sends it: the block without its transaction and
+/// uncle lists, with Lattice's extra fields.
+pub fn header_json(b: &ChainBlock) -> serde_json::Value {
+    let mut value = serde_json::to_value(block(b, false)).unwrap_or_default();
+    if let Some(object) = value.as_object_mut() {
+        object.remove("transactions");
+        object.remove("uncles");
+    }
+    value
+}
+
 /// An RPC transaction.
 pub fn transaction(t: &TxView) -> RpcTransaction {
     let (block_hash, block_number, index, price) = match t.executed {

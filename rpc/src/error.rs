@@ -27,6 +27,9 @@ pub enum RpcError {
     /// Execution halted (out of gas, invalid opcode, ...) (-32000).
     #[error("{0}")]
     Halted(String),
+    /// An unknown or expired filter id (-32000 "filter not found", as geth).
+    #[error("filter not found")]
+    FilterNotFound,
     /// A limit was exceeded (-32005).
     #[error("{0}")]
     LimitExceeded(String),
@@ -69,9 +72,10 @@ impl From<RpcError> for ErrorObjectOwned {
         let msg = e.to_string();
         match e {
             RpcError::InvalidParams(_) => ErrorObjectOwned::owned(-32602, msg, None::<()>),
-            RpcError::Rejected(_) | RpcError::HeaderNotFound | RpcError::Halted(_) => {
-                ErrorObjectOwned::owned(-32000, msg, None::<()>)
-            }
+            RpcError::Rejected(_)
+            | RpcError::HeaderNotFound
+            | RpcError::FilterNotFound
+            | RpcError::Halted(_) => ErrorObjectOwned::owned(-32000, msg, None::<()>),
             RpcError::Reverted { data, .. } => ErrorObjectOwned::owned(3, msg, Some(data)),
             RpcError::LimitExceeded(_) => ErrorObjectOwned::owned(-32005, msg, None::<()>),
             RpcError::Unsupported(_) => ErrorObjectOwned::owned(-32601, msg, None::<()>),

@@ -3,9 +3,12 @@
 use crate::api::{NodeApi, RpcMetrics};
 use crate::convert;
 use crate::error::RpcError;
+use crate::filters::{FilterKind, Filters, Subscription};
+use crate::logs::{get_logs, LogLimits};
+use crate::server::RpcConfig;
 use alloy_eips::eip2718::Decodable2718;
 use alloy_primitives::{keccak256, Address, Bytes, TxKind, B256, U256, U64};
-use alloy_rpc_types_eth::{BlockId, BlockNumberOrTag, FeeHistory, TransactionRequest};
+use alloy_rpc_types_eth::{BlockId, BlockNumberOrTag, FeeHistory, Filter, TransactionRequest};
 use jsonrpsee::types::{ErrorObjectOwned, Params};
 use jsonrpsee::RpcModule;
 use lattice_evm::{CallError, CallOutcome, CallRequest};
@@ -20,6 +23,8 @@ pub const MAX_FEE_HISTORY_BLOCKS: u64 = 1024;
 pub struct Ctx<N> {
     node: Arc<N>,
     metrics: Option<Arc<dyn RpcMetrics>>,
+    filters: Arc<Filters>,
+    log_limits: LogLimits,
 }
 
 type Module<N> = RpcModule<Ctx<N>>;
@@ -30,9 +35,19 @@ where
     R: Serialize + Clone + Send + 'static,
     F: Fn(Params<'_>, &N) -> Result<R, RpcError> + Clone + Send + Sync + 'static,
 {
+    register_ctx(m, name, move |params, ctx| f(params, &ctx.node));
+}
+
+/// Like [`register`], for methods that need more of the context than the node.
+fn register_ctx<N, R, F>(m: &mut Module<N>, name: &'static str, f: F)
+where
+    N: NodeApi,
+    R: Serialize + Clone + Send + 'static,
+    F: Fn(Params<'_>, &Ctx<N>) -> Result<R, RpcError> + Clone + Send + Sync + 'static,
+{
     m.register_blocking_method(name, move |params, ctx, _| {
         let started = Instant::now();
-        let result = f(params, &ctx.node);
+        let result = f(params, &ctx);
         if let Some(metrics) = &ctx.metrics {
             metrics.on_call(name, started.elapsed(), result.is_ok());
         }
@@ -117,12 +132,17 @@ fn failure_error(outcome: CallOutcome) -> RpcError {
     }
 }
 
-/// Builds the RPC module over `node`.
+/// Builds the RPC module over `node`. Call it inside a Tokio runtime: it starts the task that
+/// feeds the polled filters.
 pub fn eth_module<N: NodeApi>(
     node: Arc<N>,
     metrics: Option<Arc<dyn RpcMetrics>>,
+    config: &RpcConfig,
 ) -> RpcModule<Ctx<N>> {
-    let mut m = RpcModule::new(Ctx { node, metrics });
+    let filters = Arc::new(Filters::default());
+    filters.spawn_dispatcher(&*node);
+    let mut m = RpcModule::new(Ctx { node, metrics, filters, log_limits: config.log_limits });
+    register_filters(&mut m);
 
     register(&mut m, "web3_clientVersion", |_, _| {
         Ok(format!(
@@ -286,6 +306,60 @@ pub fn eth_module<N: NodeApi>(
         Ok(out)
     });
     m
+}
+
+/// Log queries, polled filters and subscriptions.
+fn register_filters<N: NodeApi>(m: &mut Module<N>) {
+    register_ctx(m, "eth_getLogs", |p, ctx| {
+        let filter: Filter = p.one().map_err(bad)?;
+        get_logs(&*ctx.node, &filter, &ctx.log_limits)
+    });
+    fn install<N: NodeApi>(ctx: &Ctx<N>, kind: FilterKind) -> Result<String, RpcError> {
+        ctx.filters.install(kind).ok_or_else(|| {
+            RpcError::LimitExceeded(format!(
+                "too many filters installed (at most {})",
+                crate::filters::MAX_FILTERS
+            ))
+        })
+    }
+    register_ctx(m, "eth_newFilter", |p, ctx| {
+        let filter: Filter = p.one().map_err(bad)?;
+        filter.block_option.ensure_valid_block_range().map_err(bad)?;
+        install(ctx, FilterKind::Logs(Box::new(filter)))
+    });
+    register_ctx(m, "eth_newBlockFilter", |_, ctx| install(ctx, FilterKind::Blocks));
+    register_ctx(m, "eth_newPendingTransactionFilter", |p, ctx| {
+        let full: Option<bool> = p.sequence().optional_next().map_err(bad)?;
+        install(ctx, FilterKind::Pending { full: full.unwrap_or(false) })
+    });
+    register_ctx(m, "eth_getFilterChanges", |p, ctx| {
+        let id: String = p.one().map_err(bad)?;
+        ctx.filters.changes(&id).ok_or(RpcError::FilterNotFound)
+    });
+    register_ctx(m, "eth_getFilterLogs", |p, ctx| {
+        let id: String = p.one().map_err(bad)?;
+        let filter = ctx.filters.log_filter(&id).ok_or(RpcError::FilterNotFound)?;
+        get_logs(&*ctx.node, &filter, &ctx.log_limits)
+    });
+    register_ctx(m, "eth_uninstallFilter", |p, ctx| {
+        let id: String = p.one().map_err(bad)?;
+        Ok(ctx.filters.uninstall(&id))
+    });
+    m.register_subscription(
+        "eth_subscribe",
+        "eth_subscription",
+        "eth_unsubscribe",
+        |params, pending, ctx, _| async move {
+            match Subscription::parse(params) {
+                Ok(kind) => crate::filters::run_subscription(&*ctx.node, kind, pending).await,
+                Err(msg) => {
+                    pending.reject(ErrorObjectOwned::from(RpcError::InvalidParams(msg))).await;
+                    Ok(())
+                }
+            }
+        },
+    )
+    .expect("subscription names are unique");
 }
 
 /// Most chain blocks `dag_getVirtualChain` returns at once.

@@ -10,13 +10,16 @@ mod api;
 pub mod convert;
 pub mod error;
 mod eth;
+pub mod filters;
+pub mod logs;
 mod server;
 
 pub use api::{
-    AcceptanceView, AcceptedTx, AccountView, ChainBlock, ChainEntry, DagBlockView, NodeApi,
-    ReceiptView, RpcMetrics, TxView,
+    AcceptanceView, AcceptedTx, AccountView, BlockLogs, ChainBlock, ChainEntry, ChainEvent,
+    DagBlockView, NodeApi, ReceiptView, RpcMetrics, TxView,
 };
 pub use error::RpcError;
 pub use eth::eth_module;
 pub use jsonrpsee::server::ServerHandle;
+pub use logs::LogLimits;
 pub use server::{start_server, RpcConfig, DEFAULT_RPC_ADDR};

@@ -2,6 +2,8 @@
 
 use crate::api::{NodeApi, RpcMetrics};
 use crate::eth::eth_module;
+use crate::filters::HexIdProvider;
+use crate::logs::LogLimits;
 use jsonrpsee::server::{BatchRequestConfig, Server, ServerConfig, ServerHandle};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,6 +27,10 @@ pub struct RpcConfig {
     pub max_batch_len: u32,
     /// Allowed CORS origins; `*` allows any.
     pub cors: Vec<String>,
+    /// Most subscriptions one WebSocket connection may hold.
+    pub max_subscriptions_per_connection: u32,
+    /// Limits on `eth_getLogs` and `eth_getFilterLogs`.
+    pub log_limits: LogLimits,
 }
 
 impl Default for RpcConfig {
@@ -36,6 +42,8 @@ impl Default for RpcConfig {
             max_connections: 500,
             max_batch_len: 100,
             cors: vec!["*".to_string()],
+            max_subscriptions_per_connection: 1024,
+            log_limits: LogLimits::default(),
         }
     }
 }
@@ -63,6 +71,8 @@ pub async fn start_server<N: NodeApi>(
         .max_response_body_size(config.max_response_bytes)
         .max_connections(config.max_connections)
         .set_batch_request_config(BatchRequestConfig::Limit(config.max_batch_len))
+        .max_subscriptions_per_connection(config.max_subscriptions_per_connection)
+        .set_id_provider(HexIdProvider)
         .build();
     let server = Server::builder()
         .set_config(server_config)
@@ -70,6 +80,6 @@ pub async fn start_server<N: NodeApi>(
         .build(config.addr)
         .await?;
     let addr = server.local_addr()?;
-    let handle = server.start(eth_module(node, metrics));
+    let handle = server.start(eth_module(node, metrics, config));
     Ok((addr, handle))
 }

@@ -72,6 +72,13 @@ tables! {
     TxLookup: B256 => TxLocation,
     /// Transaction hash → (carrier block, index) of a carried transaction.
     CarriedTxs: B256 => TxLocation,
+    /// (log address, chain number): a log of that address was emitted in that chain block.
+    LogAddresses: (Address, u64) => (),
+    /// (log topic, chain number): a log with that topic (in any position) was emitted in that
+    /// chain block.
+    LogTopics: (B256, u64) => (),
+    /// Chain number → number of logs its transactions emitted, for chain blocks with logs.
+    LogBlocks: u64 => u64,
     /// Blocks disqualified from the selected chain (a wrong state commitment).
     Disqualified: B256 => (),
     /// Node metadata (sink, genesis hash, chain spec).

@@ -187,6 +187,7 @@ impl Chain {
         batch.put::<tables::ChainByNumber>(&number, &hash)?;
         batch.put::<tables::ChainNumbers>(&hash, &number)?;
         batch.put::<tables::Receipts>(&hash, &outcome.receipts)?;
+        super::logs::index(&mut batch, number, &outcome.receipts)?;
         batch.put::<tables::Acceptance>(&hash, &outcome.entries)?;
         for (index, entry) in outcome.entries.iter().filter(|e| e.skip == 0).enumerate() {
             let loc = lattice_primitives::TxLocation {

@@ -10,12 +10,14 @@
 //! All writes go through one lock, so blocks are applied one at a time; reads run alongside.
 
 mod build;
+mod logs;
 pub mod validate;
 mod virtual_chain;
 
 pub use build::BuiltBlock;
+pub use logs::LogQuery;
 pub use validate::BlockError;
-pub use virtual_chain::ChainUpdate;
+pub use virtual_chain::{AppliedBlock, ChainUpdate};
 
 use crate::dag::DagView;
 use alloy_consensus::TxEnvelope;
@@ -155,6 +157,7 @@ impl Chain {
             write: Mutex::new(()),
         };
         *chain.head.write() = chain.load_head(sink)?;
+        chain.ensure_log_index()?;
         {
             let _guard = chain.write.lock();
             chain.resolve_virtual()?;

@@ -29,8 +29,8 @@ pub struct AppliedBlock {
 /// How the selected chain changed.
 #[derive(Clone, Debug, Default)]
 pub struct ChainUpdate {
-    /// Chain blocks rolled back, newest first.
-    pub removed: Vec<(u64, B256)>,
+    /// Chain blocks rolled back, newest first, with what they had applied.
+    pub removed: Vec<AppliedBlock>,
     /// Chain blocks applied, oldest first.
     pub added: Vec<AppliedBlock>,
     /// Blocks disqualified on the way.
@@ -169,11 +169,14 @@ impl Chain {
     }
 
     /// Rolls the sink's acceptance back, making its selected parent the sink.
-    fn rollback_head(&self) -> Result<(u64, B256)> {
+    fn rollback_head(&self) -> Result<AppliedBlock> {
         let head = self.head();
         let (n, hash) = (head.number, head.hash);
         let parent = self.hash_at(n - 1)?.ok_or_else(|| eyre!("no chain block at {}", n - 1))?;
+        let receipts = self.receipts(hash)?;
+        let entries = self.acceptance(hash)?;
         let mut batch = self.db.batch();
+        super::logs::unindex(&mut batch, n, &receipts)?;
         let mut trie = self.trie.lock().clone();
         for ((_, hashed), prior) in self.db.scan_prefix::<tables::AccountChangeSets>(&n.encode())? {
             match prior {
@@ -198,7 +201,7 @@ impl Chain {
             batch.delete::<tables::StorageChangeSets>(&(n, ha, hs))?;
             batch.delete::<tables::StorageHistory>(&(ha, hs, n))?;
         }
-        for entry in self.acceptance(hash)?.iter().filter(|e| e.skip == 0) {
+        for entry in entries.iter().filter(|e| e.skip == 0) {
             batch.delete::<tables::TxLookup>(&entry.tx_hash)?;
         }
         batch.delete::<tables::ChainByNumber>(&n)?;
@@ -210,7 +213,7 @@ impl Chain {
         *self.trie.lock() = trie;
         *self.head.write() = self.load_head(parent)?;
         tracing::debug!(target: "lattice::chain", number = n, %hash, "rolled back chain block");
-        Ok((n, hash))
+        Ok(AppliedBlock { number: n, hash, gas_used: head.header.gas_used, entries, receipts })
     }
 
     fn disqualify(&self, hash: B256, reason: &str) -> Result<()> {
