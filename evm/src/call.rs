@@ -33,7 +33,8 @@ pub struct CallRequest {
     pub value: Option<U256>,
     /// Call data.
     pub input: Bytes,
-    /// Nonce (not checked when absent).
+    /// Nonce. Never checked against the account's (geth skips nonce checks in calls and
+    /// estimates, so a signer can estimate a transaction queued behind others).
     pub nonce: Option<u64>,
     /// EIP-2930 access list.
     pub access_list: Option<AccessList>,
@@ -159,7 +160,7 @@ fn run<R: StateReader>(
         .modify_cfg_chained(|cfg| {
             cfg.set_spec_and_mainnet_gas_params(SPEC);
             cfg.chain_id = env.chain_id;
-            cfg.disable_nonce_check = req.nonce.is_none();
+            cfg.disable_nonce_check = true;
             cfg.disable_base_fee = !priced;
             cfg.disable_block_gas_limit = true;
             cfg.disable_eip3607 = true;

@@ -4,12 +4,12 @@ use crate::chain::{Chain, LogQuery};
 use crate::Node;
 use alloy_consensus::transaction::SignerRecoverable;
 use alloy_consensus::TxEnvelope;
-use alloy_primitives::{Address, B256, U256};
+use alloy_primitives::{Address, Signature, B256, U256};
 use lattice_evm::{call, estimate_gas, CallEnv, CallError, CallOutcome, CallRequest, StateReader};
 use lattice_primitives::{AcceptanceEntry, StoredReceipt};
 use lattice_rpc::{
     AcceptanceView, AcceptedTx, AccountView, BlockLogs, ChainBlock, ChainEvent, DagBlockView,
-    NodeApi, ReceiptView, RpcError, TxView,
+    NodeApi, PoolGroups, ReceiptView, RpcError, TxView,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -250,6 +250,44 @@ impl NodeApi for Api {
 
     fn accounts(&self) -> Vec<Address> {
         self.node.config.dev_accounts.iter().map(|s| s.address()).collect()
+    }
+
+    fn sign_hash(&self, from: Address, hash: B256) -> Result<Signature, RpcError> {
+        use alloy_signer::SignerSync;
+        let accounts = &self.node.config.dev_accounts;
+        if accounts.is_empty() {
+            return Err(RpcError::Rejected(
+                "no accounts are unlocked: this node signs only with --dev; sign the transaction \
+                 yourself and send it with eth_sendRawTransaction"
+                    .into(),
+            ));
+        }
+        let signer = accounts
+            .iter()
+            .find(|s| s.address() == from)
+            .ok_or_else(|| RpcError::Rejected(format!("unknown account {from}")))?;
+        signer.sign_hash_sync(&hash).map_err(internal)
+    }
+
+    fn txpool_content(&self) -> (PoolGroups, PoolGroups) {
+        let chain = &self.node.chain;
+        let (pending, queued) = self.node.pool.content(|sender| chain.latest_nonce(sender));
+        let view = |groups: std::collections::BTreeMap<
+            Address,
+            Vec<Arc<lattice_txpool::PooledTx>>,
+        >| {
+            groups
+                .into_iter()
+                .map(|(sender, txs)| {
+                    let txs = txs
+                        .into_iter()
+                        .map(|p| TxView { tx: p.tx.clone(), sender, executed: None, carrier: None })
+                        .collect();
+                    (sender, txs)
+                })
+                .collect()
+        };
+        (view(pending), view(queued))
     }
 
     fn node_info(&self) -> Result<serde_json::Value, RpcError> {

@@ -67,6 +67,9 @@ pub struct ChainEvent {
     pub added: Vec<ChainBlock>,
 }
 
+/// Pooled transactions by sender, in nonce order.
+pub type PoolGroups = std::collections::BTreeMap<Address, Vec<TxView>>;
+
 /// An account at some block.
 #[derive(Clone, Debug, Default)]
 pub struct AccountView {
@@ -154,6 +157,12 @@ pub trait NodeApi: Send + Sync + 'static {
     fn suggested_tip(&self) -> u128;
     /// Accounts the node can sign for (`--dev` only).
     fn accounts(&self) -> Vec<Address>;
+    /// Signs `hash` with the unlocked account `from`; an error that says so when the node has
+    /// no such account.
+    fn sign_hash(&self, from: Address, hash: B256)
+        -> Result<alloy_primitives::Signature, RpcError>;
+    /// The pool: (pending, queued) transactions by sender.
+    fn txpool_content(&self) -> (PoolGroups, PoolGroups);
     /// `admin_nodeInfo`: peer id, listen addresses, chain id, tips.
     fn node_info(&self) -> Result<serde_json::Value, RpcError>;
     /// `admin_peers`: connected peers.

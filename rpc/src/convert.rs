@@ -59,20 +59,7 @@ pub fn block(b: &ChainBlock, full: bool) -> RpcBlock {
     };
     let transactions = if full {
         BlockTransactions::Full(
-            b.transactions
-                .iter()
-                .zip(&b.receipts)
-                .enumerate()
-                .map(|(i, (t, r))| {
-                    let view = TxView {
-                        tx: t.tx.clone(),
-                        sender: t.sender,
-                        executed: Some((b.hash, b.number, i as u64, b.header.base_fee)),
-                        carrier: Some(r.carrier),
-                    };
-                    transaction(&view)
-                })
-                .collect(),
+            (0..b.transactions.len()).filter_map(|i| block_transaction(b, i)).collect(),
         )
     } else {
         BlockTransactions::Hashes(b.transactions.iter().map(|t| *t.tx.tx_hash()).collect())
@@ -98,6 +85,17 @@ pub fn header_json(b: &ChainBlock) -> serde_json::Value {
         object.remove("uncles");
     }
     value
+}
+
+/// The `index`-th transaction a chain block executed.
+pub fn block_transaction(b: &ChainBlock, index: usize) -> Option<RpcTransaction> {
+    let (t, r) = (b.transactions.get(index)?, b.receipts.get(index)?);
+    Some(transaction(&TxView {
+        tx: t.tx.clone(),
+        sender: t.sender,
+        executed: Some((b.hash, b.number, index as u64, b.header.base_fee)),
+        carrier: Some(r.carrier),
+    }))
 }
 
 /// An RPC transaction.

@@ -6,6 +6,7 @@ use crate::error::RpcError;
 use crate::filters::{FilterKind, Filters, Subscription};
 use crate::logs::{get_logs, LogLimits};
 use crate::server::RpcConfig;
+use crate::sign;
 use alloy_eips::eip2718::Decodable2718;
 use alloy_primitives::{keccak256, Address, Bytes, TxKind, B256, U256, U64};
 use alloy_rpc_types_eth::{BlockId, BlockNumberOrTag, FeeHistory, Filter, TransactionRequest};
@@ -61,7 +62,7 @@ fn bad(e: impl std::fmt::Display) -> RpcError {
 }
 
 /// Resolves a block parameter to a selected-chain number; `None` means `latest`.
-fn resolve<N: NodeApi>(node: &N, id: Option<BlockId>) -> Result<u64, RpcError> {
+pub(crate) fn resolve<N: NodeApi>(node: &N, id: Option<BlockId>) -> Result<u64, RpcError> {
     let latest = node.latest_number()?;
     match id {
         None => Ok(latest),
@@ -91,7 +92,7 @@ fn resolve_opt<N: NodeApi>(node: &N, id: BlockId) -> Result<Option<u64>, RpcErro
     }
 }
 
-fn call_request(tx: TransactionRequest) -> CallRequest {
+pub(crate) fn call_request(tx: TransactionRequest) -> CallRequest {
     CallRequest {
         from: tx.from,
         to: match tx.to {
@@ -118,7 +119,7 @@ fn call_result(outcome: Result<CallOutcome, CallError>) -> Result<Bytes, RpcErro
     }
 }
 
-fn failure_error(outcome: CallOutcome) -> RpcError {
+pub(crate) fn failure_error(outcome: CallOutcome) -> RpcError {
     match outcome {
         CallOutcome::Revert { output, .. } => RpcError::reverted(output),
         CallOutcome::Halt { reason, gas_used } => {
@@ -143,6 +144,8 @@ pub fn eth_module<N: NodeApi>(
     filters.spawn_dispatcher(&*node);
     let mut m = RpcModule::new(Ctx { node, metrics, filters, log_limits: config.log_limits });
     register_filters(&mut m);
+    register_accounts(&mut m);
+    register_txpool(&mut m);
 
     register(&mut m, "web3_clientVersion", |_, _| {
         Ok(format!(
@@ -249,6 +252,16 @@ pub fn eth_module<N: NodeApi>(
         let Some(number) = n.number_of(hash)? else { return Ok(None) };
         Ok(n.chain_block(number)?.map(|b| U64::from(b.transactions.len())))
     });
+    register(&mut m, "eth_getTransactionByBlockNumberAndIndex", |p, n| {
+        let (id, index): (BlockNumberOrTag, U64) = p.parse().map_err(bad)?;
+        let Some(number) = resolve_opt(n, BlockId::Number(id))? else { return Ok(None) };
+        Ok(n.chain_block(number)?.and_then(|b| convert::block_transaction(&b, index.to())))
+    });
+    register(&mut m, "eth_getTransactionByBlockHashAndIndex", |p, n| {
+        let (hash, index): (B256, U64) = p.parse().map_err(bad)?;
+        let Some(number) = n.number_of(hash)? else { return Ok(None) };
+        Ok(n.chain_block(number)?.and_then(|b| convert::block_transaction(&b, index.to())))
+    });
     register(&mut m, "eth_getUncleCountByBlockNumber", |_, _| Ok(U64::ZERO));
     register(&mut m, "eth_getUncleCountByBlockHash", |_, _| Ok(U64::ZERO));
     register(&mut m, "eth_getBlockReceipts", |p, n| {
@@ -306,6 +319,91 @@ pub fn eth_module<N: NodeApi>(
         Ok(out)
     });
     m
+}
+
+/// Signing with the node's unlocked accounts (the test accounts in `--dev`).
+fn register_accounts<N: NodeApi>(m: &mut Module<N>) {
+    register(m, "eth_sendTransaction", |p, n| {
+        let req: TransactionRequest = p.one().map_err(bad)?;
+        n.send_transaction(sign::sign_request(n, req)?)
+    });
+    register(m, "eth_signTransaction", |p, n| {
+        let req: TransactionRequest = p.one().map_err(bad)?;
+        sign::sign_transaction(n, req)
+    });
+    register(m, "eth_sign", |p, n| {
+        let (address, message): (Address, Bytes) = p.parse().map_err(bad)?;
+        sign::sign_message(n, address, &message)
+    });
+    register(m, "personal_sign", |p, n| {
+        let (message, address): (Bytes, Address) = p.parse().map_err(bad)?;
+        sign::sign_message(n, address, &message)
+    });
+    register(m, "eth_signTypedData_v4", |p, n| {
+        let (address, data): (Address, serde_json::Value) = p.parse().map_err(bad)?;
+        sign::sign_typed_data(n, address, data)
+    });
+}
+
+/// `txpool_status`, `txpool_content` and `txpool_inspect` (geth's shapes).
+fn register_txpool<N: NodeApi>(m: &mut Module<N>) {
+    register(m, "txpool_status", |_, n| {
+        let (pending, queued) = n.txpool_content();
+        let count = |g: &crate::api::PoolGroups| g.values().map(Vec::len).sum::<usize>();
+        Ok(serde_json::json!({
+            "pending": U64::from(count(&pending)),
+            "queued": U64::from(count(&queued)),
+        }))
+    });
+    register(m, "txpool_content", |_, n| {
+        let (pending, queued) = n.txpool_content();
+        let group = |g: crate::api::PoolGroups| {
+            g.into_iter()
+                .map(|(sender, txs)| {
+                    let by_nonce: serde_json::Map<String, serde_json::Value> = txs
+                        .into_iter()
+                        .map(|t| {
+                            let nonce = alloy_consensus::Transaction::nonce(&t.tx).to_string();
+                            (
+                                nonce,
+                                serde_json::to_value(convert::transaction(&t)).unwrap_or_default(),
+                            )
+                        })
+                        .collect();
+                    (sender.to_checksum(None), serde_json::Value::Object(by_nonce))
+                })
+                .collect::<serde_json::Map<_, _>>()
+        };
+        Ok(serde_json::json!({ "pending": group(pending), "queued": group(queued) }))
+    });
+    register(m, "txpool_inspect", |_, n| {
+        use alloy_consensus::Transaction as _;
+        let (pending, queued) = n.txpool_content();
+        let group = |g: crate::api::PoolGroups| {
+            g.into_iter()
+                .map(|(sender, txs)| {
+                    let by_nonce: serde_json::Map<String, serde_json::Value> = txs
+                        .into_iter()
+                        .map(|t| {
+                            let to = match t.tx.to() {
+                                Some(to) => to.to_checksum(None),
+                                None => "contract creation".to_string(),
+                            };
+                            let summary = format!(
+                                "{to}: {} wei + {} gas × {} wei",
+                                t.tx.value(),
+                                t.tx.gas_limit(),
+                                t.tx.max_fee_per_gas()
+                            );
+                            (t.tx.nonce().to_string(), serde_json::Value::String(summary))
+                        })
+                        .collect();
+                    (sender.to_checksum(None), serde_json::Value::Object(by_nonce))
+                })
+                .collect::<serde_json::Map<_, _>>()
+        };
+        Ok(serde_json::json!({ "pending": group(pending), "queued": group(queued) }))
+    });
 }
 
 /// Log queries, polled filters and subscriptions.

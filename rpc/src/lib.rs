@@ -13,10 +13,11 @@ mod eth;
 pub mod filters;
 pub mod logs;
 mod server;
+mod sign;
 
 pub use api::{
     AcceptanceView, AcceptedTx, AccountView, BlockLogs, ChainBlock, ChainEntry, ChainEvent,
-    DagBlockView, NodeApi, ReceiptView, RpcMetrics, TxView,
+    DagBlockView, NodeApi, PoolGroups, ReceiptView, RpcMetrics, TxView,
 };
 pub use error::RpcError;
 pub use eth::eth_module;

@@ -1,0 +1,183 @@
+//! The RPC methods beyond MetaMask's set: node-side signing with the dev accounts, the pool's
+//! view, transactions by block and index.
+
+mod common;
+
+use alloy_consensus::{TxEip1559, TypedTransaction};
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{b256, eip191_hash_message, Address, Bytes, Signature, TxKind, B256, U256};
+use common::{call, qty, result};
+use lattice_node::{launch, produce_one, NodeConfig, NodeHandle, ProducerConfig};
+use lattice_primitives::{dev_signers, sign_transaction};
+use serde_json::{json, Value};
+use std::path::Path;
+use std::time::Duration;
+
+const GWEI: u128 = 1_000_000_000;
+
+async fn start(dir: &Path, dev_accounts: bool) -> (NodeHandle, ProducerConfig) {
+    let mut config =
+        NodeConfig::dev(dir.to_path_buf(), "127.0.0.1:0".parse().unwrap(), Duration::from_secs(1));
+    if !dev_accounts {
+        config.dev_accounts.clear();
+    }
+    let producer = config.producer.take().unwrap();
+    (launch(config).await.unwrap(), producer)
+}
+
+fn recover(signature: &Value, hash: B256) -> Address {
+    let bytes: Bytes = serde_json::from_value(signature.clone()).unwrap();
+    assert_eq!(bytes.len(), 65);
+    assert!(bytes[64] == 27 || bytes[64] == 28, "v is 27 or 28");
+    Signature::try_from(bytes.as_ref()).unwrap().recover_address_from_prehash(&hash).unwrap()
+}
+
+/// EIP-712's own example, whose signing hash the EIP gives.
+fn mail() -> Value {
+    json!({
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"}, {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"}
+            ],
+            "Person": [{"name": "name", "type": "string"}, {"name": "wallet", "type": "address"}],
+            "Mail": [
+                {"name": "from", "type": "Person"}, {"name": "to", "type": "Person"},
+                {"name": "contents", "type": "string"}
+            ]
+        },
+        "primaryType": "Mail",
+        "domain": {
+            "name": "Ether Mail", "version": "1", "chainId": 1,
+            "verifyingContract": "0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC"
+        },
+        "message": {
+            "from": {"name": "Cow", "wallet": "0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826"},
+            "to": {"name": "Bob", "wallet": "0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB"},
+            "contents": "Hello, Bob!"
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dev_accounts_sign_messages_typed_data_and_transactions() {
+    let dir = tempfile::tempdir().unwrap();
+    let (node, producer) = start(dir.path(), true).await;
+    let rpc = node.rpc_addr;
+    let accounts = dev_signers(10);
+    let (alice, bob) = (accounts[0].address(), accounts[9].address());
+    assert_eq!(result(rpc, "eth_accounts", json!([])).await.as_array().unwrap().len(), 10);
+
+    let message = Bytes::from_static(b"hello lattice");
+    let signed = result(rpc, "eth_sign", json!([alice, message])).await;
+    assert_eq!(recover(&signed, eip191_hash_message(&message)), alice);
+    let personal = result(rpc, "personal_sign", json!([message, alice])).await;
+    assert_eq!(personal, signed, "personal_sign takes the same arguments the other way round");
+
+    let mail_hash = b256!("be609aee343fb3c4b28e1df9e632fca64fcfaede20f02e86244efddf30957bd2");
+    let typed = result(rpc, "eth_signTypedData_v4", json!([alice, mail()])).await;
+    assert_eq!(recover(&typed, mail_hash), alice);
+    let as_string = result(rpc, "eth_signTypedData_v4", json!([alice, mail().to_string()])).await;
+    assert_eq!(as_string, typed, "MetaMask sends the typed data as a JSON string");
+    let bad = call(rpc, "eth_signTypedData_v4", json!([alice, {"types": {}}])).await;
+    assert_eq!(bad["error"]["code"], -32602, "{bad}");
+    let stranger = call(rpc, "eth_sign", json!([Address::repeat_byte(7), message])).await;
+    assert!(stranger["error"]["message"].as_str().unwrap().starts_with("unknown account"));
+
+    // eth_sendTransaction fills nonce, fees and gas.
+    let hash =
+        result(rpc, "eth_sendTransaction", json!([{"from": alice, "to": bob, "value": "0x10"}]))
+            .await;
+    let pooled = result(rpc, "eth_getTransactionByHash", json!([hash])).await;
+    assert_eq!(pooled["type"], "0x2");
+    assert_eq!(qty(&pooled["gas"]), 21_000);
+    assert_eq!(pooled["nonce"], "0x0");
+    let raw = result(
+        rpc,
+        "eth_signTransaction",
+        json!([{"from": alice, "to": bob, "nonce": "0x1", "gasPrice": "0x77359400"}]),
+    )
+    .await;
+    assert!(raw.as_str().unwrap().len() > 100);
+    produce_one(&node.node, &producer).unwrap();
+    produce_one(&node.node, &producer).unwrap();
+    let receipt = result(rpc, "eth_getTransactionReceipt", json!([hash])).await;
+    assert_eq!(receipt["status"], "0x1");
+    assert_eq!(receipt["from"], json!(alice));
+
+    // Transactions by block and index.
+    let number = receipt["blockNumber"].clone();
+    let by_number =
+        result(rpc, "eth_getTransactionByBlockNumberAndIndex", json!([number, "0x0"])).await;
+    let by_hash =
+        result(rpc, "eth_getTransactionByBlockHashAndIndex", json!([receipt["blockHash"], "0x0"]))
+            .await;
+    let by_tx = result(rpc, "eth_getTransactionByHash", json!([hash])).await;
+    assert_eq!(by_number, by_tx);
+    assert_eq!(by_hash, by_tx);
+    assert!(result(rpc, "eth_getTransactionByBlockNumberAndIndex", json!([number, "0x5"]))
+        .await
+        .is_null());
+    node.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_dev_no_account_is_unlocked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (node, _) = start(dir.path(), false).await;
+    let rpc = node.rpc_addr;
+    assert_eq!(result(rpc, "eth_accounts", json!([])).await, json!([]));
+    let alice = dev_signers(1)[0].address();
+    for (method, params) in [
+        ("eth_sendTransaction", json!([{"from": alice, "to": alice}])),
+        ("eth_sign", json!([alice, "0x00"])),
+        ("personal_sign", json!(["0x00", alice])),
+        ("eth_signTypedData_v4", json!([alice, mail()])),
+    ] {
+        let resp = call(rpc, method, params).await;
+        let message = resp["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.starts_with("no accounts are unlocked"), "{method}: {resp}");
+    }
+    node.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_pool_reports_pending_and_queued_transactions() {
+    let dir = tempfile::tempdir().unwrap();
+    let (node, _) = start(dir.path(), true).await;
+    let rpc = node.rpc_addr;
+    let signer = &dev_signers(3)[2];
+    let to = Address::repeat_byte(0x42);
+    for nonce in [0u64, 1, 5] {
+        let tx = TxEip1559 {
+            chain_id: 1337,
+            nonce,
+            gas_limit: 21_000,
+            max_fee_per_gas: 3 * GWEI,
+            max_priority_fee_per_gas: GWEI,
+            to: TxKind::Call(to),
+            value: U256::from(7),
+            access_list: Default::default(),
+            input: Bytes::new(),
+        };
+        let raw: Bytes =
+            sign_transaction(signer, TypedTransaction::Eip1559(tx)).unwrap().encoded_2718().into();
+        result(rpc, "eth_sendRawTransaction", json!([raw])).await;
+    }
+    assert_eq!(
+        result(rpc, "txpool_status", json!([])).await,
+        json!({"pending": "0x2", "queued": "0x1"})
+    );
+    let content = result(rpc, "txpool_content", json!([])).await;
+    let sender = signer.address().to_checksum(None);
+    assert_eq!(content["pending"][&sender]["0"]["nonce"], "0x0");
+    assert_eq!(content["pending"][&sender]["1"]["nonce"], "0x1");
+    assert_eq!(content["queued"][&sender]["5"]["nonce"], "0x5");
+    assert_eq!(content["queued"][&sender]["5"]["from"], json!(signer.address()));
+    let inspect = result(rpc, "txpool_inspect", json!([])).await;
+    assert_eq!(
+        inspect["pending"][&sender]["0"],
+        format!("{}: 7 wei + 21000 gas × 3000000000 wei", to.to_checksum(None))
+    );
+    node.stop().await.unwrap();
+}
