@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs Foundry (forge, cast, anvil), solc-js and OpenZeppelin into this checkout.
+# Installs Foundry (forge, cast, anvil), solc-js, OpenZeppelin and the JavaScript clients of
+# the client suite (ethers, viem) into this checkout.
 #
 # Everything comes from the npm registry through package.json / package-lock.json into
 # node_modules/ (git-ignored); .tools/bin/{forge,cast,anvil} (git-ignored) point at the
@@ -66,6 +67,7 @@ installed_ok() {
     [[ -x "$BIN/$tool" ]] || return 1
   done
   [[ -f "$ROOT/node_modules/solc/soljson.js" && -d "$ROOT/node_modules/@openzeppelin/contracts" ]] || return 1
+  [[ -f "$ROOT/node_modules/ethers/package.json" && -f "$ROOT/node_modules/viem/package.json" ]] || return 1
   "$BIN/forge" --version >/dev/null 2>&1
 }
 
@@ -106,4 +108,4 @@ done
 "$ROOT/scripts/solc-shim" --version >/dev/null
 
 lock_hash >"$STAMP"
-echo "install_foundry: installed $("$BIN/forge" --version | head -1 | sed 's/^forge Version: /forge /'), cast, anvil, solc-js $(node -p "require('./node_modules/solc/package.json').version"), @openzeppelin/contracts $(node -p "require('./node_modules/@openzeppelin/contracts/package.json').version") into node_modules/ and .tools/bin/"
+echo "install_foundry: installed $("$BIN/forge" --version | head -1 | sed 's/^forge Version: /forge /'), cast, anvil, solc-js $(node -p "require('./node_modules/solc/package.json').version"), @openzeppelin/contracts $(node -p "require('./node_modules/@openzeppelin/contracts/package.json').version"), ethers $(node -p "require('./node_modules/ethers/package.json').version"), viem $(node -p "require('./node_modules/viem/package.json').version") into node_modules/ and .tools/bin/"

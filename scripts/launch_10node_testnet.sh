@@ -105,16 +105,6 @@ TESTNET_DIR="$(cd "$TESTNET_DIR" && pwd)"
 STATE="$TESTNET_DIR/testnet.json"
 STATE_ENV="$TESTNET_DIR/testnet.env"
 
-running() { # PID: alive and not a zombie
-  local st
-  if [[ -r "/proc/$1/stat" ]]; then
-    st="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
-    st="${st##*) }"; st="${st%% *}"
-    [[ -n "$st" && "$st" != Z && "$st" != X ]]
-  else
-    kill -0 "$1" 2>/dev/null
-  fi
-}
 start_time() { # PID -> start time in clock ticks since boot (field 22 of /proc/PID/stat), or ""
   local st
   st="$(cat "/proc/$1/stat" 2>/dev/null)" || { echo ""; return 0; }
@@ -152,17 +142,6 @@ if [[ "$CLEAN" == 1 ]]; then
 fi
 
 # --- ports --------------------------------------------------------------------------------------
-free_ports() { # N -> N distinct free TCP ports on 127.0.0.1
-  python3 - "$1" <<'EOF'
-import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-EOF
-}
 check_free() { # PORT...: fail if any is in use on 127.0.0.1
   python3 - "$@" <<'EOF'
 import socket, sys
@@ -196,20 +175,9 @@ PEERS=()
 LOG_OFF=()
 LAUNCHED=0
 stop_started() {
-  local pid i any
   [[ ${#PIDS[@]} -gt 0 ]] || return 0
   log "stopping the ${#PIDS[@]} node(s) started so far: ${PIDS[*]}"
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for ((i = 0; i < 150; i++)); do
-    any=0
-    for pid in "${PIDS[@]}"; do if running "$pid"; then any=1; fi; done
-    [[ $any -eq 1 ]] || break
-    sleep 0.1
-  done
-  for pid in "${PIDS[@]}"; do
-    if running "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
-  done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  stop_pids "${PIDS[@]}"
 }
 on_exit() {
   local rc=$?

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, then runs every test: the Rust workspace (unit, integration and
 # end-to-end tests that drive a real `lattice --dev` with Foundry's cast and forge), clippy,
-# and the Solidity contracts' Foundry suite. Ends with one summary line and fails on any failure.
+# the multi-node network test, the ethers/viem client suite, and the Solidity contracts'
+# Foundry suite. Ends with one summary line and fails on any failure.
 set -uo pipefail
 if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
   echo "Usage: scripts/test.sh   (set LATTICE_SKIP_CLIPPY=1 to skip clippy)"
@@ -42,6 +43,13 @@ rc=0
 "$ROOT/scripts/test_multinode.sh" >"$logdir/multinode.log" 2>&1 || rc=$?
 tail -n 3 "$logdir/multinode.log"
 if [[ $rc -eq 0 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
+
+log "client suite (ethers and viem against lattice --dev, then a wide DAG)"
+"$ROOT/scripts/test_clients.sh" 2>&1 | tee "$logdir/clients.log" | grep -E '✖|^clients:|^\[' 
+[[ ${PIPESTATUS[0]} -ne 0 ]] && status=1
+cp=$(grep -Eo '^clients: [0-9]+ passed' "$logdir/clients.log" | awk '{print $2+0}')
+cf=$(grep -Eo 'passed, [0-9]+ failed' "$logdir/clients.log" | tail -1 | awk '{print $2+0}')
+passed=$((passed + ${cp:-0})); failed=$((failed + ${cf:-1}))
 
 log "forge test (contracts)"
 "$ROOT/scripts/test_contracts.sh" 2>&1 | tee "$logdir/forge.log" | tail -n 5

@@ -63,13 +63,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 T0=$SECONDS
 
 # --- binaries ---------------------------------------------------------------------------------
-if [[ -z "${LATTICE_BIN:-}" ]]; then
-  LATTICE_BIN="$CARGO_TARGET_DIR/debug/lattice"
-  if [[ ! -x "$LATTICE_BIN" ]]; then
-    log "no lattice binary at $LATTICE_BIN; building it"
-    cargo build --bin lattice --manifest-path "$ROOT/Cargo.toml"
-  fi
-fi
+LATTICE_BIN="$(lattice_bin)" || { echo "FAIL: cannot build the lattice binary" >&2; exit 1; }
 [[ -x "$LATTICE_BIN" ]] || { echo "FAIL: lattice binary not found: $LATTICE_BIN" >&2; exit 1; }
 CAST="${CAST:-$ROOT/.tools/bin/cast}"
 if [[ ! -x "$CAST" ]]; then CAST="$(command -v cast || true)"; fi
@@ -81,33 +75,6 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/lattice-multinode.XXXXXX")"
 NODE_PIDS=()    # lattice nodes
 AUX_PIDS=()     # background helpers (propagation probe, cast senders)
 VERDICT=""
-
-running() { # PID: is it alive (a zombie is not)?
-  local st
-  if [[ -r "/proc/$1/stat" ]]; then
-    st="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
-    st="${st##*) }"; st="${st%% *}"
-    [[ -n "$st" && "$st" != Z && "$st" != X ]]
-  else
-    kill -0 "$1" 2>/dev/null
-  fi
-}
-
-stop_pids() { # PIDs: SIGTERM, up to 10 s, then SIGKILL; reaps them
-  local pid i any
-  [[ $# -gt 0 ]] || return 0
-  for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for ((i = 0; i < 100; i++)); do
-    any=0
-    for pid in "$@"; do if running "$pid"; then any=1; fi; done
-    [[ $any -eq 1 ]] || break
-    sleep 0.1
-  done
-  for pid in "$@"; do
-    if running "$pid"; then log "pid $pid ignored SIGTERM; SIGKILL"; kill -KILL "$pid" 2>/dev/null || true; fi
-  done
-  for pid in "$@"; do wait "$pid" 2>/dev/null || true; done
-}
 
 cleanup() {
   local rc=$?

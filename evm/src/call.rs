@@ -222,11 +222,17 @@ pub fn estimate_gas<R: StateReader + Clone>(
         CallOutcome::Success { gas_spent, .. } => *gas_spent,
         _ => return Ok(Err(first)),
     };
-    // A plain transfer to an account without code costs exactly the intrinsic gas (geth).
+    // A plain transfer to an account without code: try exactly 21,000 first, as geth does
+    // (an access list or other fields can make it cost more, then the search below runs).
     if req.input.is_empty() {
         if let Some(to) = req.to {
             let code_hash = base.account(to)?.map(|a| a.code_hash);
-            if code_hash.is_none_or(|h| h == KECCAK256_EMPTY) {
+            if code_hash.is_none_or(|h| h == KECCAK256_EMPTY)
+                && matches!(
+                    run(base.clone(), env, req, TX_BASE_GAS),
+                    Ok(CallOutcome::Success { .. })
+                )
+            {
                 return Ok(Ok(TX_BASE_GAS));
             }
         }

@@ -194,6 +194,23 @@ fn the_ai_layer_contracts_deploy_with_forge_script() {
             .to_string();
         let code = ok(cast(&["code", &address, "--rpc-url", &node.rpc]));
         assert!(code.len() > 1_000, "{name} has code on chain");
+        // The constructors grant roles (OpenZeppelin's RoleGranted event); cast reads them
+        // back through eth_getLogs.
+        let logs = ok(cast(&[
+            "logs",
+            "--rpc-url",
+            &node.rpc,
+            "--from-block",
+            "0",
+            "--address",
+            &address,
+            "--json",
+            "RoleGranted(bytes32,address,address)",
+        ]));
+        let logs: serde_json::Value = serde_json::from_str(&logs).expect("cast logs --json");
+        let logs = logs.as_array().expect("an array of logs");
+        assert!(!logs.is_empty(), "{name} emitted RoleGranted");
+        assert!(logs.iter().all(|l| l["address"].as_str().unwrap().eq_ignore_ascii_case(&address)));
     }
     node.stop();
 }
