@@ -20,7 +20,9 @@ use revm::context::{BlockEnv, Context, ContextTr};
 use revm::context_interface::block::BlobExcessGasAndPrice;
 use revm::context_interface::result::{EVMError, ExecutionResult};
 use revm::database_interface::DatabaseCommit;
-use revm::{ExecuteEvm, MainBuilder, MainContext};
+use revm::handler::MainnetContext;
+use revm::inspector::NoOpInspector;
+use revm::{ExecuteEvm, InspectEvm, Inspector, MainBuilder, MainContext};
 
 /// The accepting chain block's environment.
 #[derive(Clone, Debug)]
@@ -94,6 +96,51 @@ pub fn accept_mergeset<R: StateReader>(
     mergeset: &[MergedBlock],
     executed_before: impl Fn(&B256) -> Result<bool, EvmError>,
 ) -> Result<AcceptanceOutcome, EvmError> {
+    let no_target = |_: &mut NoOpInspector, _: Target<'_, R>| ();
+    match accept_with(base, env, mergeset, executed_before, NoOpInspector, None, no_target)? {
+        Accepted::Completed(out) => Ok(out),
+        Accepted::Target(()) => Err(EvmError::Evm("no target to trace".into())),
+    }
+}
+
+/// The transaction a traced acceptance stopped at, just executed (not committed).
+pub(crate) struct Target<'a, R> {
+    /// Its index among the executed transactions of the accepting block.
+    pub index: u64,
+    /// The environment it ran with.
+    pub tx: &'a revm::context::TxEnv,
+    /// The block environment (beneficiary: the carrier's coinbase).
+    pub block: &'a BlockEnv,
+    /// Its result and touched state.
+    pub result: &'a revm::context_interface::result::ResultAndState,
+    /// The state just before it.
+    pub db: &'a mut Overlay<R>,
+}
+
+/// How an acceptance run ended.
+pub(crate) enum Accepted<T> {
+    /// Every transaction ran.
+    Completed(AcceptanceOutcome),
+    /// The target ran through the inspector; what `on_target` made of it.
+    Target(T),
+}
+
+/// The acceptance loop. When `target` is given, that transaction runs through `inspector` and
+/// the run stops there with `on_target`'s result.
+pub(crate) fn accept_with<R, I, T>(
+    base: R,
+    env: &AcceptEnv,
+    mergeset: &[MergedBlock],
+    executed_before: impl Fn(&B256) -> Result<bool, EvmError>,
+    inspector: I,
+    target: Option<B256>,
+    on_target: impl FnOnce(&mut I, Target<'_, R>) -> T,
+) -> Result<Accepted<T>, EvmError>
+where
+    R: StateReader,
+    I: Inspector<MainnetContext<Overlay<R>>>,
+{
+    let mut on_target = Some(on_target);
     let block_env = BlockEnv {
         number: U256::from(env.number),
         beneficiary: env.coinbase,
@@ -112,7 +159,7 @@ pub fn accept_mergeset<R: StateReader>(
             cfg.chain_id = env.chain_id;
         })
         .with_block(block_env)
-        .build_mainnet();
+        .build_mainnet_with_inspector(inspector);
 
     let mut out = AcceptanceOutcome::default();
     let mut executed_here: HashSet<B256> = HashSet::default();
@@ -136,6 +183,23 @@ pub fn accept_mergeset<R: StateReader>(
                 continue;
             }
             evm.ctx.modify_block(|b| b.beneficiary = block.coinbase);
+            if target == Some(hash) {
+                let tx = tx_env(tx, *sender);
+                let result = evm.inspect_tx(tx.clone()).map_err(|e| match e {
+                    EVMError::Database(e) => e,
+                    e => EvmError::Evm(e.to_string()),
+                })?;
+                let block_env = evm.ctx.block.clone();
+                let at = Target {
+                    index: out.receipts.len() as u64,
+                    tx: &tx,
+                    block: &block_env,
+                    result: &result,
+                    db: &mut evm.ctx.journaled_state.database,
+                };
+                let on_target = on_target.take().expect("one target");
+                return Ok(Accepted::Target(on_target(&mut evm.inspector, at)));
+            }
             let result = match evm.transact(tx_env(tx, *sender)) {
                 Ok(r) => r,
                 Err(EVMError::Transaction(_)) | Err(EVMError::Header(_)) => {
@@ -174,7 +238,7 @@ pub fn accept_mergeset<R: StateReader>(
     out.changes = overlay.into_changes();
     out.logs_bloom = logs_bloom(out.receipts.iter().flat_map(|r| r.logs.iter()));
     out.receipts_root = receipts_root(&out.receipts);
-    Ok(out)
+    Ok(Accepted::Completed(out))
 }
 
 /// The skip rules that depend on state at the transaction's place in the order.

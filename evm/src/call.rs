@@ -11,8 +11,10 @@ use alloy_primitives::{Address, Bytes, Log, TxKind, B256, KECCAK256_EMPTY, U256}
 const TX_BASE_GAS: u64 = 21_000;
 use revm::context::{BlockEnv, Context, TxEnv};
 use revm::context_interface::block::BlobExcessGasAndPrice;
-use revm::context_interface::result::{EVMError, ExecutionResult};
-use revm::{ExecuteEvm, MainBuilder, MainContext};
+use revm::context_interface::result::{EVMError, ExecutionResult, ResultAndState};
+use revm::handler::MainnetContext;
+use revm::inspector::NoOpInspector;
+use revm::{ExecuteEvm, InspectEvm, Inspector, MainBuilder, MainContext};
 
 /// A call as `eth_call` receives it; absent fields take geth's defaults.
 #[derive(Clone, Debug, Default)]
@@ -118,6 +120,37 @@ fn run<R: StateReader>(
     req: &CallRequest,
     gas: u64,
 ) -> Result<CallOutcome, CallError> {
+    let ran = run_with(base, env, req, gas, NoOpInspector, false)?;
+    Ok(outcome_of(ran.result.result))
+}
+
+/// What one inspected (or plain) run of a call left behind.
+pub(crate) struct Ran<R, I> {
+    /// Result and touched state.
+    pub result: ResultAndState,
+    /// The inspector after the run.
+    pub inspector: I,
+    /// The state before the call (nothing is committed).
+    pub db: Overlay<R>,
+    /// The transaction environment the call ran with.
+    pub tx: TxEnv,
+    /// The block environment.
+    pub block: BlockEnv,
+}
+
+/// Runs `req` with `gas`; through `inspector` when `inspect` is set.
+pub(crate) fn run_with<R, I>(
+    base: R,
+    env: &CallEnv,
+    req: &CallRequest,
+    gas: u64,
+    inspector: I,
+    inspect: bool,
+) -> Result<Ran<R, I>, CallError>
+where
+    R: StateReader,
+    I: Inspector<MainnetContext<Overlay<R>>>,
+{
     let priced = req.gas_price.is_some() || req.max_fee_per_gas.is_some();
     let (gas_price, priority) = match (req.gas_price, req.max_fee_per_gas) {
         (Some(p), _) => (p, None),
@@ -166,10 +199,11 @@ fn run<R: StateReader>(
             cfg.disable_eip3607 = true;
             cfg.tx_gas_limit_cap = Some(env.gas_cap.max(gas));
         })
-        .with_block(block)
-        .build_mainnet();
-    let result = match evm.transact(tx) {
-        Ok(r) => r.result,
+        .with_block(block.clone())
+        .build_mainnet_with_inspector(inspector);
+    let result = if inspect { evm.inspect_tx(tx.clone()) } else { evm.transact(tx.clone()) };
+    let result = match result {
+        Ok(r) => r,
         Err(EVMError::Transaction(e)) => {
             return Err(CallError::Invalid(invalid_message(&e.to_string())))
         }
@@ -177,7 +211,11 @@ fn run<R: StateReader>(
         Err(EVMError::Database(e)) => return Err(CallError::Internal(e)),
         Err(e) => return Err(CallError::Internal(EvmError::Evm(e.to_string()))),
     };
-    Ok(match result {
+    Ok(Ran { result, inspector: evm.inspector, db: evm.ctx.journaled_state.database, tx, block })
+}
+
+fn outcome_of(result: ExecutionResult) -> CallOutcome {
+    match result {
         ExecutionResult::Success { gas, logs, output, .. } => CallOutcome::Success {
             gas_used: gas.tx_gas_used(),
             gas_spent: gas.total_gas_spent(),
@@ -190,7 +228,35 @@ fn run<R: StateReader>(
         ExecutionResult::Halt { reason, gas, .. } => {
             CallOutcome::Halt { gas_used: gas.tx_gas_used(), reason: format!("{reason:?}") }
         }
-    })
+    }
+}
+
+/// `eth_createAccessList`: the addresses and slots `req` touches (the sender, recipient and
+/// precompiles are not listed as addresses, as geth), and the gas it uses with that list. Runs until the list
+/// stops changing, since adding a list changes the gas and possibly the path.
+pub fn create_access_list<R: StateReader + Clone>(
+    base: R,
+    env: &CallEnv,
+    req: &CallRequest,
+) -> Result<(AccessList, CallOutcome), CallError> {
+    let gas = req.gas.unwrap_or(env.gas_cap).min(env.gas_cap);
+    let mut list = req.access_list.clone().unwrap_or_default();
+    for _ in 0..8 {
+        let mut attempt = req.clone();
+        attempt.access_list = Some(list.clone());
+        let inspector = revm_inspectors::access_list::AccessListInspector::new(list.clone());
+        let ran = run_with(base.clone(), env, &attempt, gas, inspector, true)?;
+        // The inspector leaves out the sender, the recipient and precompiles, as geth does.
+        let found = ran.inspector.into_access_list();
+        if found == list {
+            return Ok((list, outcome_of(ran.result.result)));
+        }
+        list = found;
+    }
+    let mut last = req.clone();
+    last.access_list = Some(list.clone());
+    let outcome = run(base, env, &last, gas)?;
+    Ok((list, outcome))
 }
 
 /// revm's wording of transaction errors, mapped to geth's where clients match on it.

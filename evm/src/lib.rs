@@ -6,6 +6,7 @@
 //! - [`commit`]: the Merkle-Patricia state root of a set of changes and their write into a batch
 //!   with change sets and history.
 //! - [`call`]: `eth_call` / `eth_estimateGas` style execution that commits nothing.
+//! - [`trace`]: `debug_traceTransaction` / `debug_traceCall` through geth's tracers.
 //! - [`trie`]: an in-memory, copy-on-write Merkle-Patricia trie that caches node hashes, so a
 //!   block's root costs O(changes), not O(state).
 //!
@@ -18,11 +19,14 @@ pub mod commit;
 mod error;
 pub mod overlay;
 pub mod state;
+pub mod trace;
 pub mod trie;
 mod tx;
 
 pub use accept::{accept_mergeset, AcceptEnv, AcceptanceOutcome, MergedBlock};
-pub use call::{call, estimate_gas, CallEnv, CallError, CallOutcome, CallRequest};
+pub use call::{
+    call, create_access_list, estimate_gas, CallEnv, CallError, CallOutcome, CallRequest,
+};
 pub use commit::{genesis_state, load_account_trie, PreparedState};
 pub use error::EvmError;
 pub use overlay::{Overlay, StateChanges};

@@ -5,7 +5,7 @@ use crate::state::StateReader;
 use alloy_primitives::{keccak256, map::HashMap, Address, Bytes, B256, KECCAK256_EMPTY, U256};
 use alloy_trie::{TrieAccount, EMPTY_ROOT_HASH};
 use revm::bytecode::Bytecode;
-use revm::database_interface::{Database, DatabaseCommit};
+use revm::database_interface::{Database, DatabaseCommit, DatabaseRef};
 use revm::state::{AccountInfo, EvmState};
 use std::collections::BTreeMap;
 
@@ -179,6 +179,48 @@ impl<R: StateReader> Database for Overlay<R> {
     }
 
     fn block_hash(&mut self, number: u64) -> Result<B256, Self::Error> {
+        Ok(self.base.block_hash(number)?.unwrap_or_default())
+    }
+}
+
+/// Reads without caching (what tracers use to look at the state before a transaction).
+impl<R: StateReader> DatabaseRef for Overlay<R> {
+    type Error = EvmError;
+
+    fn basic_ref(&self, address: Address) -> Result<Option<AccountInfo>, Self::Error> {
+        match self.accounts.get(&address) {
+            Some(acc) => Ok(acc.current.clone()),
+            None => Ok(self.base.account(address)?.as_ref().map(info_of)),
+        }
+    }
+
+    fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, Self::Error> {
+        if code_hash == KECCAK256_EMPTY || code_hash == B256::ZERO {
+            return Ok(Bytecode::default());
+        }
+        if let Some(code) = self.codes.get(&code_hash) {
+            return Ok(Bytecode::new_raw(code.clone()));
+        }
+        let code = self
+            .base
+            .code(code_hash)?
+            .ok_or_else(|| EvmError::Inconsistent(format!("no code for hash {code_hash}")))?;
+        Ok(Bytecode::new_raw(code))
+    }
+
+    fn storage_ref(&self, address: Address, index: U256) -> Result<U256, Self::Error> {
+        if let Some(acc) = self.accounts.get(&address) {
+            if let Some((_, cur)) = acc.storage.get(&index) {
+                return Ok(*cur);
+            }
+            if acc.wiped || acc.current.is_none() {
+                return Ok(U256::ZERO);
+            }
+        }
+        self.base.storage(address, B256::from(index))
+    }
+
+    fn block_hash_ref(&self, number: u64) -> Result<B256, Self::Error> {
         Ok(self.base.block_hash(number)?.unwrap_or_default())
     }
 }

@@ -4,8 +4,13 @@ use crate::chain::{Chain, LogQuery};
 use crate::Node;
 use alloy_consensus::transaction::SignerRecoverable;
 use alloy_consensus::TxEnvelope;
+use alloy_eips::eip2930::AccessList;
 use alloy_primitives::{Address, Signature, B256, U256};
-use lattice_evm::{call, estimate_gas, CallEnv, CallError, CallOutcome, CallRequest, StateReader};
+use lattice_evm::trace::{GethDebugTracingOptions, GethTrace};
+use lattice_evm::{
+    call, create_access_list, estimate_gas, CallEnv, CallError, CallOutcome, CallRequest,
+    StateReader,
+};
 use lattice_primitives::{AcceptanceEntry, StoredReceipt};
 use lattice_rpc::{
     AcceptanceView, AcceptedTx, AccountView, BlockLogs, ChainBlock, ChainEvent, DagBlockView,
@@ -171,6 +176,39 @@ impl NodeApi for Api {
         let env = self.call_env(number)?;
         let state = self.node.chain.state_at(number);
         Ok(estimate_gas(&*state, &env, req))
+    }
+
+    fn create_access_list(
+        &self,
+        number: u64,
+        req: &CallRequest,
+    ) -> Result<Result<(AccessList, CallOutcome), CallError>, RpcError> {
+        let env = self.call_env(number)?;
+        let state = self.node.chain.state_at(number);
+        Ok(create_access_list(&*state, &env, req))
+    }
+
+    fn trace_call(
+        &self,
+        number: u64,
+        req: &CallRequest,
+        opts: GethDebugTracingOptions,
+    ) -> Result<Result<GethTrace, CallError>, RpcError> {
+        let env = self.call_env(number)?;
+        let state = self.node.chain.state_at(number);
+        Ok(lattice_evm::trace::trace_call(&*state, &env, req, opts))
+    }
+
+    fn trace_transaction(
+        &self,
+        hash: B256,
+        opts: GethDebugTracingOptions,
+    ) -> Result<Option<GethTrace>, RpcError> {
+        match self.node.chain.trace_transaction(hash, opts).map_err(internal)? {
+            None => Ok(None),
+            Some(Ok(trace)) => Ok(Some(trace)),
+            Some(Err(bad_options)) => Err(RpcError::InvalidParams(bad_options)),
+        }
     }
 
     fn send_transaction(&self, tx: TxEnvelope) -> Result<B256, RpcError> {

@@ -18,18 +18,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const GWEI: u128 = 1_000_000_000;
-const TOPIC0: B256 = B256::repeat_byte(0xee);
+const TOPIC0: B256 = common::EMITTER_TOPIC0;
 
-/// A contract whose code emits `LOG2(topic0 = 0xee…, topic1 = calldata[0..32])` with
-/// `calldata[32..64]` as data.
 fn emitter_initcode() -> Bytes {
-    let mut runtime = vec![0x60, 0x20, 0x35, 0x60, 0x00, 0x52, 0x60, 0x00, 0x35, 0x7f];
-    runtime.extend_from_slice(TOPIC0.as_slice());
-    runtime.extend_from_slice(&[0x60, 0x20, 0x60, 0x00, 0xa2, 0x00]);
-    let len = runtime.len() as u8;
-    let mut init = vec![0x60, len, 0x60, 0x0c, 0x60, 0x00, 0x39, 0x60, len, 0x60, 0x00, 0xf3];
-    init.extend(runtime);
-    init.into()
+    common::deploy_code(&common::emitter_runtime())
 }
 
 fn tx(signer: &PrivateKeySigner, nonce: u64, to: TxKind, input: Bytes) -> Bytes {

@@ -181,3 +181,101 @@ async fn the_pool_reports_pending_and_queued_transactions() {
     );
     node.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn traces_and_access_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let (node, producer) = start(dir.path(), true).await;
+    let rpc = node.rpc_addr;
+    let alice = dev_signers(1)[0].address();
+    let seal = || produce_one(&node.node, &producer).unwrap();
+
+    // A contract that reads its slot 0 and another account's balance.
+    let other = Address::repeat_byte(0x77);
+    let mut runtime = vec![0x60, 0x00, 0x54, 0x50, 0x73];
+    runtime.extend_from_slice(other.as_slice());
+    runtime.extend_from_slice(&[0x31, 0x50, 0x00]);
+    let deploy = result(
+        rpc,
+        "eth_sendTransaction",
+        json!([{"from": alice, "data": common::deploy_code(&runtime)}]),
+    )
+    .await;
+    let emit = result(rpc, "eth_sendTransaction", json!([{"from": alice, "data": common::deploy_code(&common::emitter_runtime()), "nonce": "0x1", "gas": "0x30000"}])).await;
+    seal();
+    seal();
+    let reader =
+        result(rpc, "eth_getTransactionReceipt", json!([deploy])).await["contractAddress"].clone();
+    let emitter =
+        result(rpc, "eth_getTransactionReceipt", json!([emit])).await["contractAddress"].clone();
+
+    // eth_createAccessList lists the other account and the slot, not the sender or callee.
+    let list = result(rpc, "eth_createAccessList", json!([{"from": alice, "to": reader}])).await;
+    assert_eq!(
+        list["accessList"],
+        json!([
+            {"address": reader, "storageKeys": [B256::ZERO]},
+            {"address": other, "storageKeys": []}
+        ])
+        .as_array()
+        .map(|items| {
+            let mut items = items.clone();
+            items.sort_by_key(|i| i["address"].as_str().unwrap().to_lowercase());
+            Value::Array(items)
+        })
+        .unwrap(),
+    );
+    assert!(qty(&list["gasUsed"]) > 21_000);
+    assert!(list.get("error").is_none());
+
+    // An emitting call, sent and traced.
+    let mut input = B256::with_last_byte(5).to_vec();
+    input.extend_from_slice(B256::with_last_byte(6).as_slice());
+    let input = Bytes::from(input);
+    let sent =
+        result(rpc, "eth_sendTransaction", json!([{"from": alice, "to": emitter, "data": input}]))
+            .await;
+    seal();
+    seal();
+    let receipt = result(rpc, "eth_getTransactionReceipt", json!([sent])).await;
+    assert_eq!(receipt["status"], "0x1");
+
+    let structs = result(rpc, "debug_traceTransaction", json!([sent])).await;
+    assert_eq!(structs["failed"], false);
+    assert_eq!(u128::from(structs["gas"].as_u64().unwrap()), qty(&receipt["gasUsed"]));
+    let ops: Vec<&str> = structs["structLogs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["op"].as_str().unwrap())
+        .collect();
+    assert_eq!(ops.first(), Some(&"PUSH1"));
+    assert!(ops.contains(&"LOG2"));
+    assert_eq!(ops.last(), Some(&"STOP"));
+
+    let calls = result(
+        rpc,
+        "debug_traceTransaction",
+        json!([sent, {"tracer": "callTracer", "tracerConfig": {"withLog": true}}]),
+    )
+    .await;
+    assert_eq!(calls["type"], "CALL");
+    assert_eq!(calls["from"].as_str().unwrap().to_lowercase(), alice.to_string().to_lowercase());
+    assert_eq!(calls["to"], emitter);
+    assert_eq!(calls["input"], json!(input));
+    assert_eq!(calls["logs"][0]["topics"][1], json!(B256::with_last_byte(5)));
+
+    let traced_call = result(
+        rpc,
+        "debug_traceCall",
+        json!([{"from": alice, "to": emitter, "data": input}, "latest", {"tracer": "callTracer"}]),
+    )
+    .await;
+    assert_eq!(traced_call["type"], "CALL");
+    assert_eq!(traced_call["to"], emitter);
+    let missing = call(rpc, "debug_traceTransaction", json!([B256::repeat_byte(3)])).await;
+    assert!(missing["error"]["message"].as_str().unwrap().contains("not found"), "{missing}");
+    let bad = call(rpc, "debug_traceTransaction", json!([sent, {"tracer": "noSuchTracer"}])).await;
+    assert!(bad.get("error").is_some(), "{bad}");
+    node.stop().await.unwrap();
+}

@@ -2,7 +2,9 @@
 
 use crate::error::RpcError;
 use alloy_consensus::TxEnvelope;
+use alloy_eips::eip2930::AccessList;
 use alloy_primitives::{Address, Bytes, B256, U256};
+use lattice_evm::trace::{GethDebugTracingOptions, GethTrace};
 use lattice_evm::{CallError, CallOutcome, CallRequest};
 use lattice_primitives::{Header, StoredReceipt};
 use std::sync::Arc;
@@ -145,6 +147,26 @@ pub trait NodeApi: Send + Sync + 'static {
         number: u64,
         req: &CallRequest,
     ) -> Result<Result<Result<u64, CallOutcome>, CallError>, RpcError>;
+    /// `eth_createAccessList` on top of chain block `number`: the list and the outcome with it.
+    fn create_access_list(
+        &self,
+        number: u64,
+        req: &CallRequest,
+    ) -> Result<Result<(AccessList, CallOutcome), CallError>, RpcError>;
+    /// `debug_traceCall` on top of chain block `number`.
+    fn trace_call(
+        &self,
+        number: u64,
+        req: &CallRequest,
+        opts: GethDebugTracingOptions,
+    ) -> Result<Result<GethTrace, CallError>, RpcError>;
+    /// `debug_traceTransaction`: `None` when the transaction did not execute on the selected
+    /// chain.
+    fn trace_transaction(
+        &self,
+        hash: B256,
+        opts: GethDebugTracingOptions,
+    ) -> Result<Option<GethTrace>, RpcError>;
     /// Validates, pools and announces a signed transaction.
     fn send_transaction(&self, tx: TxEnvelope) -> Result<B256, RpcError>;
     /// A transaction by hash (pooled, carried or executed).

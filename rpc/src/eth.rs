@@ -12,6 +12,7 @@ use alloy_primitives::{keccak256, Address, Bytes, TxKind, B256, U256, U64};
 use alloy_rpc_types_eth::{BlockId, BlockNumberOrTag, FeeHistory, Filter, TransactionRequest};
 use jsonrpsee::types::{ErrorObjectOwned, Params};
 use jsonrpsee::RpcModule;
+use lattice_evm::trace::GethDebugTracingOptions;
 use lattice_evm::{CallError, CallOutcome, CallRequest};
 use serde::Serialize;
 use std::sync::Arc;
@@ -230,6 +231,46 @@ pub fn eth_module<N: NodeApi>(
             Err(CallError::Invalid(msg)) => Err(RpcError::Rejected(msg)),
             Err(CallError::Internal(e)) => Err(RpcError::internal(e)),
         }
+    });
+
+    register(&mut m, "eth_createAccessList", |p, n| {
+        let mut seq = p.sequence();
+        let tx: TransactionRequest = seq.next().map_err(bad)?;
+        let number = resolve(n, seq.optional_next().map_err(bad)?)?;
+        let (list, outcome) = match n.create_access_list(number, &call_request(tx))? {
+            Ok(found) => found,
+            Err(CallError::Invalid(msg)) => return Err(RpcError::Rejected(msg)),
+            Err(CallError::Internal(e)) => return Err(RpcError::internal(e)),
+        };
+        let (gas_used, error) = match &outcome {
+            CallOutcome::Success { gas_used, .. } => (*gas_used, None),
+            CallOutcome::Revert { gas_used, .. } | CallOutcome::Halt { gas_used, .. } => {
+                (*gas_used, Some(failure_error(outcome.clone()).to_string()))
+            }
+        };
+        let mut out = serde_json::json!({ "accessList": list, "gasUsed": U64::from(gas_used) });
+        if let Some(error) = error {
+            out["error"] = serde_json::Value::String(error);
+        }
+        Ok(out)
+    });
+    register(&mut m, "debug_traceCall", |p, n| {
+        let mut seq = p.sequence();
+        let tx: TransactionRequest = seq.next().map_err(bad)?;
+        let number = resolve(n, seq.optional_next().map_err(bad)?)?;
+        let opts: Option<GethDebugTracingOptions> = seq.optional_next().map_err(bad)?;
+        match n.trace_call(number, &call_request(tx), opts.unwrap_or_default())? {
+            Ok(trace) => Ok(trace),
+            Err(CallError::Invalid(msg)) => Err(RpcError::Rejected(msg)),
+            Err(CallError::Internal(e)) => Err(RpcError::internal(e)),
+        }
+    });
+    register(&mut m, "debug_traceTransaction", |p, n| {
+        let mut seq = p.sequence();
+        let hash: B256 = seq.next().map_err(bad)?;
+        let opts: Option<GethDebugTracingOptions> = seq.optional_next().map_err(bad)?;
+        n.trace_transaction(hash, opts.unwrap_or_default())?
+            .ok_or_else(|| RpcError::Rejected(format!("transaction {hash} not found")))
     });
 
     register(&mut m, "eth_getBlockByNumber", |p, n| {

@@ -50,6 +50,23 @@ impl Chain {
         if gd.selected_parent != head.hash {
             bail!("selected parent {} is not the sink {}", gd.selected_parent, head.hash);
         }
+        let (merged, capacity) = self.merged_blocks(gd)?;
+        let env =
+            self.accept_env(head.number + 1, head.hash, coinbase, timestamp_ms, base_fee, capacity);
+        let db = &*self.db;
+        let mut outcome = accept_mergeset(LatestState::new(db), &env, &merged, |h| {
+            db.contains::<tables::TxLookup>(h).map_err(EvmError::from)
+        })?;
+        let started = Instant::now();
+        let committed = self.trie.lock().clone();
+        let prepared =
+            PreparedState::prepare_on(db, &committed, std::mem::take(&mut outcome.changes))?;
+        Ok(Execution { outcome, prepared, capacity, state_root_time: started.elapsed() })
+    }
+
+    /// The blocks a chain block with GHOSTDAG data `gd` accepts, in consensus order, with the
+    /// acceptance capacity (the sum of their gas limits).
+    pub(super) fn merged_blocks(&self, gd: &GhostdagData) -> Result<(Vec<MergedBlock>, u64)> {
         let order = self.dag.read().consensus_order(gd)?;
         let mut merged = Vec::with_capacity(order.len());
         let mut capacity = 0u64;
@@ -65,26 +82,30 @@ impl Chain {
                 transactions: self.body_with_senders(*hash)?,
             });
         }
-        let env = AcceptEnv {
+        Ok((merged, capacity))
+    }
+
+    /// The environment of chain block `number`'s acceptance.
+    pub(super) fn accept_env(
+        &self,
+        number: u64,
+        selected_parent: B256,
+        coinbase: Address,
+        timestamp_ms: u64,
+        base_fee: u64,
+        capacity: u64,
+    ) -> AcceptEnv {
+        AcceptEnv {
             chain_id: self.spec.chain_id,
-            number: head.number + 1,
+            number,
             timestamp: timestamp_ms / 1000,
             base_fee,
             capacity,
             coinbase,
-            prevrandao: head.hash,
+            prevrandao: selected_parent,
             block_reward: self.spec.block_reward,
             base_fee_recipient: self.spec.base_fee_recipient,
-        };
-        let db = &*self.db;
-        let mut outcome = accept_mergeset(LatestState::new(db), &env, &merged, |h| {
-            db.contains::<tables::TxLookup>(h).map_err(EvmError::from)
-        })?;
-        let started = Instant::now();
-        let committed = self.trie.lock().clone();
-        let prepared =
-            PreparedState::prepare_on(db, &committed, std::mem::take(&mut outcome.changes))?;
-        Ok(Execution { outcome, prepared, capacity, state_root_time: started.elapsed() })
+        }
     }
 
     /// Builds a block on the current tips carrying `transactions`, seals it with `signer` and

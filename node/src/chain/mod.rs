@@ -11,6 +11,7 @@
 
 mod build;
 mod logs;
+mod trace;
 pub mod validate;
 mod virtual_chain;
 

@@ -46,3 +46,23 @@ pub fn qty(v: &Value) -> u128 {
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
+
+/// Init code that deploys `runtime` as the contract's code.
+pub fn deploy_code(runtime: &[u8]) -> alloy_primitives::Bytes {
+    let len = u8::try_from(runtime.len()).expect("runtime under 256 bytes");
+    let mut init = vec![0x60, len, 0x60, 0x0c, 0x60, 0x00, 0x39, 0x60, len, 0x60, 0x00, 0xf3];
+    init.extend_from_slice(runtime);
+    init.into()
+}
+
+/// Topic 0 of the logs [`emitter_runtime`] emits.
+pub const EMITTER_TOPIC0: alloy_primitives::B256 = alloy_primitives::B256::repeat_byte(0xee);
+
+/// Code that emits `LOG2(topic0 = 0xee…, topic1 = calldata[0..32])` with `calldata[32..64]`
+/// as data.
+pub fn emitter_runtime() -> Vec<u8> {
+    let mut runtime = vec![0x60, 0x20, 0x35, 0x60, 0x00, 0x52, 0x60, 0x00, 0x35, 0x7f];
+    runtime.extend_from_slice(EMITTER_TOPIC0.as_slice());
+    runtime.extend_from_slice(&[0x60, 0x20, 0x60, 0x00, 0xa2, 0x00]);
+    runtime
+}
