@@ -6,6 +6,8 @@ use alloy_consensus::transaction::SignerRecoverable;
 use alloy_consensus::TxEnvelope;
 use alloy_eips::eip2930::AccessList;
 use alloy_primitives::{Address, Signature, B256, U256};
+use alloy_rpc_types_eth::{EIP1186AccountProofResponse, EIP1186StorageProof};
+use alloy_serde::storage::JsonStorageKey;
 use lattice_evm::trace::{GethDebugTracingOptions, GethTrace};
 use lattice_evm::{
     call, create_access_list, estimate_gas, CallEnv, CallError, CallOutcome, CallRequest,
@@ -176,6 +178,35 @@ impl NodeApi for Api {
         let env = self.call_env(number)?;
         let state = self.node.chain.state_at(number);
         Ok(estimate_gas(&*state, &env, req))
+    }
+
+    fn proof(
+        &self,
+        number: u64,
+        address: Address,
+        keys: Vec<JsonStorageKey>,
+    ) -> Result<EIP1186AccountProofResponse, RpcError> {
+        let slots: Vec<B256> = keys.iter().map(|k| k.as_b256()).collect();
+        let proof = self.node.chain.account_proof(address, &slots).map_err(internal)?;
+        if proof.number != number {
+            return Err(RpcError::Rejected(format!(
+                "proofs are served for the latest block only ({}); block {number} was asked for",
+                proof.number
+            )));
+        }
+        Ok(EIP1186AccountProofResponse {
+            address,
+            balance: proof.account.balance,
+            code_hash: proof.account.code_hash,
+            nonce: proof.account.nonce,
+            storage_hash: proof.account.storage_root,
+            account_proof: proof.proof,
+            storage_proof: keys
+                .into_iter()
+                .zip(proof.storage)
+                .map(|(key, (_, value, proof))| EIP1186StorageProof { key, value, proof })
+                .collect(),
+        })
     }
 
     fn create_access_list(

@@ -279,3 +279,61 @@ async fn traces_and_access_lists() {
     assert!(bad.get("error").is_some(), "{bad}");
     node.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn proofs_verify_against_the_state_root() {
+    use alloy_trie::{proof::verify_proof, Nibbles, TrieAccount};
+    let dir = tempfile::tempdir().unwrap();
+    let (node, producer) = start(dir.path(), true).await;
+    let rpc = node.rpc_addr;
+    let alice = dev_signers(1)[0].address();
+    // Init code that stores 42 at slot 1 and 7 at slot 2, and deploys no code.
+    let init =
+        Bytes::from_static(&[0x60, 0x2a, 0x60, 0x01, 0x55, 0x60, 0x07, 0x60, 0x02, 0x55, 0x00]);
+    let hash = result(rpc, "eth_sendTransaction", json!([{"from": alice, "data": init}])).await;
+    produce_one(&node.node, &producer).unwrap();
+    produce_one(&node.node, &producer).unwrap();
+    let receipt = result(rpc, "eth_getTransactionReceipt", json!([hash])).await;
+    let contract: Address = serde_json::from_value(receipt["contractAddress"].clone()).unwrap();
+    let latest = result(rpc, "eth_getBlockByNumber", json!(["latest", false])).await;
+    let state_root: B256 = serde_json::from_value(latest["stateRoot"].clone()).unwrap();
+
+    let slot = |n: u8| B256::with_last_byte(n);
+    let proof =
+        result(rpc, "eth_getProof", json!([contract, [slot(1), slot(2), slot(3)], "latest"])).await;
+    let parse = |v: &Value| -> Vec<Bytes> { serde_json::from_value(v.clone()).unwrap() };
+    let account = TrieAccount {
+        nonce: qty(&proof["nonce"]) as u64,
+        balance: U256::from(qty(&proof["balance"])),
+        storage_root: serde_json::from_value(proof["storageHash"].clone()).unwrap(),
+        code_hash: serde_json::from_value(proof["codeHash"].clone()).unwrap(),
+    };
+    assert_eq!(account.nonce, 1);
+    let key = Nibbles::unpack(alloy_primitives::keccak256(contract));
+    verify_proof(
+        state_root,
+        key,
+        Some(alloy_rlp::encode(account)),
+        parse(&proof["accountProof"]).iter(),
+    )
+    .expect("the account proof verifies against the block's state root");
+    let values = [42u64, 7, 0];
+    for (i, item) in proof["storageProof"].as_array().unwrap().iter().enumerate() {
+        assert_eq!(qty(&item["value"]), values[i] as u128);
+        let expected = (values[i] != 0).then(|| alloy_rlp::encode(U256::from(values[i])));
+        let key = Nibbles::unpack(alloy_primitives::keccak256(slot(i as u8 + 1)));
+        verify_proof(account.storage_root, key, expected, parse(&item["proof"]).iter())
+            .unwrap_or_else(|e| panic!("slot {}: {e}", i + 1));
+    }
+    // An absent account is proven absent.
+    let nobody = Address::repeat_byte(0x99);
+    let absent = result(rpc, "eth_getProof", json!([nobody, [], "latest"])).await;
+    assert_eq!(absent["balance"], "0x0");
+    let key = Nibbles::unpack(alloy_primitives::keccak256(nobody));
+    verify_proof(state_root, key, None, parse(&absent["accountProof"]).iter())
+        .expect("absence proof");
+    // Older blocks: a clear error.
+    let old = call(rpc, "eth_getProof", json!([contract, [], "0x1"])).await;
+    assert!(old["error"]["message"].as_str().unwrap().contains("latest block only"), "{old}");
+    node.stop().await.unwrap();
+}

@@ -147,6 +147,13 @@ pub trait NodeApi: Send + Sync + 'static {
         number: u64,
         req: &CallRequest,
     ) -> Result<Result<Result<u64, CallOutcome>, CallError>, RpcError>;
+    /// `eth_getProof`: the account and storage proofs of `address` at chain block `number`.
+    fn proof(
+        &self,
+        number: u64,
+        address: Address,
+        keys: Vec<alloy_serde::storage::JsonStorageKey>,
+    ) -> Result<alloy_rpc_types_eth::EIP1186AccountProofResponse, RpcError>;
     /// `eth_createAccessList` on top of chain block `number`: the list and the outcome with it.
     fn create_access_list(
         &self,

@@ -233,6 +233,19 @@ pub fn eth_module<N: NodeApi>(
         }
     });
 
+    register(&mut m, "eth_getProof", |p, n| {
+        let mut seq = p.sequence();
+        let address: Address = seq.next().map_err(bad)?;
+        let keys: Vec<alloy_serde::storage::JsonStorageKey> = seq.next().map_err(bad)?;
+        if keys.len() > MAX_PROOF_KEYS {
+            return Err(RpcError::LimitExceeded(format!(
+                "too many storage keys: {} (at most {MAX_PROOF_KEYS})",
+                keys.len()
+            )));
+        }
+        let number = resolve(n, seq.optional_next().map_err(bad)?)?;
+        n.proof(number, address, keys)
+    });
     register(&mut m, "eth_createAccessList", |p, n| {
         let mut seq = p.sequence();
         let tx: TransactionRequest = seq.next().map_err(bad)?;
@@ -500,6 +513,9 @@ fn register_filters<N: NodeApi>(m: &mut Module<N>) {
     )
     .expect("subscription names are unique");
 }
+
+/// Most storage keys one `eth_getProof` may ask for.
+pub const MAX_PROOF_KEYS: usize = 1_000;
 
 /// Most chain blocks `dag_getVirtualChain` returns at once.
 pub const MAX_VIRTUAL_CHAIN: u64 = 1_000;

@@ -30,8 +30,9 @@
 //! ```
 //!
 //! It is not a database: it holds the whole trie in memory (a few hundred bytes per key, see
-//! `benches/trie.rs`), persists nothing and produces no proofs; loading it from the stored state
-//! is the caller's business ([`MerkleTrie::from_sorted`]).
+//! `benches/trie.rs`) and persists nothing; loading it from the stored state is the caller's
+//! business ([`MerkleTrie::from_sorted`]). [`MerkleTrie::proof`] gives `eth_getProof`'s node
+//! lists.
 
 mod node;
 #[cfg(test)]
@@ -150,6 +151,13 @@ impl MerkleTrie {
                 true
             }
         }
+    }
+
+    /// The Merkle proof of `key` (present or absent): the encodings of the nodes on its path,
+    /// root first, as `eth_getProof` returns them. Empty for an empty trie.
+    pub fn proof(&self, key: B256) -> Vec<alloy_primitives::Bytes> {
+        let Some(root) = &self.root else { return Vec::new() };
+        node::proof(root, &Nibbles::unpack(key)).into_iter().map(Into::into).collect()
     }
 
     /// The root hash. Hashes only the nodes changed since they were last hashed (all of them

@@ -171,6 +171,43 @@ pub(super) fn get<'a>(mut node: &'a Node, key: &Nibbles) -> Option<&'a [u8]> {
     }
 }
 
+/// The encodings of the nodes on `key`'s path from `node` (the root) down, as `eth_getProof`
+/// lists them: the root always, then every node referenced by hash (nodes shorter than 32
+/// bytes are inlined in their parent). Ends where the path leaves the trie, so it also proves
+/// absence.
+pub(super) fn proof(mut node: &Node, key: &Nibbles) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut buf = Vec::with_capacity(600);
+    let mut depth = 0;
+    loop {
+        // Children's references are cached by `rlp`; `encode` then leaves the node's own
+        // encoding in `buf`.
+        node.rlp(&mut buf);
+        node.encode(&mut buf);
+        if out.is_empty() || buf.len() >= 32 {
+            out.push(buf.clone());
+        }
+        match &node.kind {
+            NodeKind::Leaf { .. } => return out,
+            NodeKind::Extension { path, child } => {
+                if !key.slice(depth..).starts_with(path) {
+                    return out;
+                }
+                depth += path.len();
+                node = child;
+            }
+            NodeKind::Branch { mask, children } => {
+                let nibble = key.get_unchecked(depth);
+                if !mask.is_bit_set(nibble) {
+                    return out;
+                }
+                node = &children[child_index(*mask, nibble)];
+                depth += 1;
+            }
+        }
+    }
+}
+
 /// Sets `key` to `value` below `slot`, which sits at nibble `depth` of the key. Returns whether
 /// the key is new. Every node on the key's path is unshared and its cache cleared.
 pub(super) fn insert(slot: &mut Arc<Node>, key: &Nibbles, depth: usize, value: Box<[u8]>) -> bool {

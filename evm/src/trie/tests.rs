@@ -461,3 +461,36 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn proofs_verify_against_the_root_for_present_and_absent_keys() {
+    use alloy_trie::proof::verify_proof;
+    let mut rng_state = 7u64;
+    let mut next = || {
+        rng_state = rng_state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        rng_state
+    };
+    let mut trie = MerkleTrie::new();
+    let mut keys = Vec::new();
+    for i in 0..500u64 {
+        let key = keccak256(i.to_be_bytes());
+        // Short values too, so some leaves are inlined in their parents.
+        let value = if i % 3 == 0 { vec![0x01] } else { alloy_rlp::encode(U256::from(next())) };
+        trie.insert(key, value.clone());
+        keys.push((key, value));
+    }
+    let root = trie.root();
+    for (key, value) in &keys {
+        let proof = trie.proof(*key);
+        assert_eq!(alloy_primitives::keccak256(&proof[0]), root);
+        verify_proof(root, Nibbles::unpack(*key), Some(value.clone()), proof.iter())
+            .unwrap_or_else(|e| panic!("proof of {key} fails: {e}"));
+    }
+    for i in 1000..1100u64 {
+        let absent = keccak256(i.to_be_bytes());
+        let proof = trie.proof(absent);
+        verify_proof(root, Nibbles::unpack(absent), None, proof.iter())
+            .unwrap_or_else(|e| panic!("absence of {absent} fails: {e}"));
+    }
+    assert!(MerkleTrie::new().proof(B256::ZERO).is_empty());
+}

@@ -17,6 +17,7 @@ mod virtual_chain;
 
 pub use build::BuiltBlock;
 pub use logs::LogQuery;
+pub use trace::AccountProof;
 pub use validate::BlockError;
 pub use virtual_chain::{AppliedBlock, ChainUpdate};
 

@@ -49,3 +49,59 @@ impl Chain {
         }
     }
 }
+
+/// An account and its Merkle proofs against the sink's state root (`eth_getProof`).
+#[derive(Clone, Debug)]
+pub struct AccountProof {
+    /// Chain number of the state the proofs are against.
+    pub number: u64,
+    /// The account (an empty one when absent).
+    pub account: alloy_trie::TrieAccount,
+    /// Nodes from the state root to the account's leaf (or to where its path ends).
+    pub proof: Vec<alloy_primitives::Bytes>,
+    /// Per requested slot: its value and the nodes from the storage root.
+    pub storage: Vec<(B256, alloy_primitives::U256, Vec<alloy_primitives::Bytes>)>,
+}
+
+impl Chain {
+    /// Proofs of `address` and `slots` in the sink's state. Holds the write lock, so the state
+    /// root, the account trie and the storage agree.
+    pub fn account_proof(
+        &self,
+        address: alloy_primitives::Address,
+        slots: &[B256],
+    ) -> Result<AccountProof> {
+        use alloy_primitives::{keccak256, U256};
+        use lattice_storage::Codec;
+        let _guard = self.write.lock();
+        let head = self.head();
+        let hashed = keccak256(address);
+        let proof = self.trie.lock().proof(hashed);
+        let account = self.db.get::<tables::Accounts>(&hashed)?.unwrap_or_default();
+        let stored = self.db.scan_prefix::<tables::Storages>(&hashed.encode())?;
+        let storage_trie = lattice_evm::trie::MerkleTrie::from_sorted(
+            stored.into_iter().map(|((_, slot), value)| (slot, alloy_rlp::encode(value))),
+        );
+        if storage_trie.root() != account.storage_root {
+            return Err(eyre!(
+                "storage of {address} gives root {} but the account commits to {}",
+                storage_trie.root(),
+                account.storage_root
+            ));
+        }
+        let storage = slots
+            .iter()
+            .map(|slot| {
+                let key = keccak256(slot);
+                let value = storage_trie
+                    .get(key)
+                    .map(|mut rlp| alloy_rlp::Decodable::decode(&mut rlp))
+                    .transpose()
+                    .map_err(|e| eyre!("corrupt storage value: {e}"))?
+                    .unwrap_or(U256::ZERO);
+                Ok((*slot, value, storage_trie.proof(key)))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(AccountProof { number: head.number, account, proof, storage })
+    }
+}
