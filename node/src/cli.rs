@@ -119,6 +119,30 @@ pub struct NodeArgs {
     #[arg(long, env = "LATTICE_RPC_GAS_CAP", help_heading = "RPC")]
     pub rpc_gas_cap: Option<u64>,
 
+    /// Largest JSON-RPC request body in bytes [default: 15 MiB].
+    #[arg(long, env = "LATTICE_RPC_MAX_REQUEST_BYTES", value_name = "BYTES", help_heading = "RPC")]
+    pub rpc_max_request_bytes: Option<u32>,
+
+    /// Most calls in one JSON-RPC batch [default: 100].
+    #[arg(long, env = "LATTICE_RPC_MAX_BATCH", value_name = "N", help_heading = "RPC")]
+    pub rpc_max_batch: Option<u32>,
+
+    /// Most open RPC connections, HTTP and WebSocket [default: 500].
+    #[arg(long, env = "LATTICE_RPC_MAX_CONNECTIONS", value_name = "N", help_heading = "RPC")]
+    pub rpc_max_connections: Option<u32>,
+
+    /// Most subscriptions one WebSocket connection may hold [default: 1024].
+    #[arg(long, env = "LATTICE_RPC_MAX_SUBSCRIPTIONS", value_name = "N", help_heading = "RPC")]
+    pub rpc_max_subscriptions: Option<u32>,
+
+    /// Most blocks one eth_getLogs query may span [default: 100000].
+    #[arg(long, env = "LATTICE_RPC_MAX_LOG_BLOCKS", value_name = "N", help_heading = "RPC")]
+    pub rpc_max_log_blocks: Option<u64>,
+
+    /// Most logs one eth_getLogs response may hold [default: 20000].
+    #[arg(long, env = "LATTICE_RPC_MAX_LOGS", value_name = "N", help_heading = "RPC")]
+    pub rpc_max_logs: Option<usize>,
+
     /// Secp256k1 private key (hex) this node seals blocks with; it must be a producer of the
     /// chain specification. Without it (and without --dev) the node does not produce.
     #[arg(
@@ -235,6 +259,12 @@ impl NodeArgs {
             data_dir,
             rpc_cors,
             rpc_gas_cap,
+            rpc_max_request_bytes,
+            rpc_max_batch,
+            rpc_max_connections,
+            rpc_max_subscriptions,
+            rpc_max_log_blocks,
+            rpc_max_logs,
             producer_key,
             coinbase,
             block_time,

@@ -160,6 +160,17 @@ impl NodeConfig {
         if let Some(cors) = args.rpc_cors {
             rpc.cors = cors;
         }
+        macro_rules! set {
+            ($($field:expr => $arg:ident),* $(,)?) => {$( if let Some(v) = args.$arg { $field = v; } )*};
+        }
+        set!(
+            rpc.max_request_bytes => rpc_max_request_bytes,
+            rpc.max_batch_len => rpc_max_batch,
+            rpc.max_connections => rpc_max_connections,
+            rpc.max_subscriptions_per_connection => rpc_max_subscriptions,
+            rpc.log_limits.max_blocks => rpc_max_log_blocks,
+            rpc.log_limits.max_logs => rpc_max_logs,
+        );
         Ok(Self {
             spec,
             data_dir,

@@ -337,3 +337,29 @@ async fn proofs_verify_against_the_state_root() {
     assert!(old["error"]["message"].as_str().unwrap().contains("latest block only"), "{old}");
     node.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn batch_and_body_limits_are_enforced() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = lattice_node::cli::NodeArgs {
+        dev: true,
+        data_dir: Some(dir.path().to_path_buf()),
+        rpc_addr: Some("127.0.0.1:0".parse().unwrap()),
+        rpc_max_batch: Some(2),
+        rpc_max_request_bytes: Some(1_000),
+        no_produce: true,
+        ..Default::default()
+    };
+    let node = launch(NodeConfig::from_args(args).unwrap()).await.unwrap();
+    let rpc = node.rpc_addr;
+    let one = json!({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []});
+    let ok = common::post(rpc, &json!([one, one]).to_string()).await;
+    assert_eq!(ok.as_array().unwrap().len(), 2);
+    let over = common::post(rpc, &json!([one, one, one]).to_string()).await;
+    assert_eq!(over["error"]["code"], -32010, "a batch of 3 over a limit of 2: {over}");
+    assert_eq!(over["error"]["data"], "Exceeded max limit of 2");
+    let big = json!({"jsonrpc": "2.0", "id": 1, "method": "web3_sha3", "params": [format!("0x{}", "ab".repeat(600))]});
+    let too_big = common::post(rpc, &big.to_string()).await;
+    assert_eq!(too_big["error"]["code"], -32007, "{too_big}");
+    node.stop().await.unwrap();
+}
