@@ -24,6 +24,9 @@ Exit status: 0 when every recorded node is stopped (or was not running), 1 other
 EOF
 }
 
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 TESTNET_DIR="${TESTNET_DIR:-/tmp/lattice-testnet}"
 STATE=""
 TIMEOUT="${STOP_TIMEOUT:-15}"
@@ -52,16 +55,6 @@ for n in doc.get("nodes", []):
 EOF
 )"
 
-running() { # PID: alive and not a zombie
-  local st
-  if [[ -r "/proc/$1/stat" ]]; then
-    st="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
-    st="${st##*) }"; st="${st%% *}"
-    [[ -n "$st" && "$st" != Z && "$st" != X ]]
-  else
-    kill -0 "$1" 2>/dev/null
-  fi
-}
 is_our_node() { # PID STARTTIME DATADIR: is PID still the node recorded with that data dir?
   local pid="$1" start="$2" dir="$3" st
   [[ -r "/proc/$pid/cmdline" ]] || { kill -0 "$pid" 2>/dev/null; return; } # no /proc: trust the PID

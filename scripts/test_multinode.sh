@@ -413,17 +413,6 @@ if __name__ == "__main__":
 PY
 py() { python3 "$HELPER" "$@"; }
 
-free_ports() { # N -> N distinct free TCP ports on 127.0.0.1
-  python3 - "$1" <<'EOF'
-import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-EOF
-}
 
 # --- nodes ------------------------------------------------------------------------------------
 read -r -a PORTS <<<"$(free_ports 9)"

@@ -153,17 +153,7 @@ impl<R: StateReader> Database for Overlay<R> {
     }
 
     fn code_by_hash(&mut self, code_hash: B256) -> Result<Bytecode, Self::Error> {
-        if code_hash == KECCAK256_EMPTY || code_hash == B256::ZERO {
-            return Ok(Bytecode::default());
-        }
-        if let Some(code) = self.codes.get(&code_hash) {
-            return Ok(Bytecode::new_raw(code.clone()));
-        }
-        let code = self
-            .base
-            .code(code_hash)?
-            .ok_or_else(|| EvmError::Inconsistent(format!("no code for hash {code_hash}")))?;
-        Ok(Bytecode::new_raw(code))
+        self.code_by_hash_ref(code_hash)
     }
 
     fn storage(&mut self, address: Address, index: U256) -> Result<U256, Self::Error> {

@@ -58,7 +58,8 @@ impl Conn {
     }
 
     async fn call(&mut self, method: &str, params: Value) -> Value {
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
+        let body =
+            json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
         let req = format!(
             "POST / HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             self.addr,
@@ -107,7 +108,10 @@ async fn start_anvil() -> Option<(Anvil, SocketAddr)> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let bin = root.join(".tools/bin/anvil");
     if !bin.exists() {
-        println!("anvil not found at {} (run scripts/install_foundry.sh); Lattice only", bin.display());
+        println!(
+            "anvil not found at {} (run scripts/install_foundry.sh); Lattice only",
+            bin.display()
+        );
         return None;
     }
     let port = free_port();
@@ -133,10 +137,18 @@ async fn fill_anvil(addr: SocketAddr, blocks: u64) -> Address {
     let mut c = Conn::open(addr).await;
     let from = dev_signers(1)[0].address();
     let hash = c.call("eth_sendTransaction", json!([{"from": from, "data": init_code()}])).await;
-    let receipt = c.call("eth_getTransactionReceipt", json!([hash])).await;
-    let emitter: Address = serde_json::from_value(receipt["contractAddress"].clone()).expect("address");
+    let receipt = loop {
+        let receipt = c.call("eth_getTransactionReceipt", json!([hash])).await;
+        if !receipt.is_null() {
+            break receipt;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let emitter: Address =
+        serde_json::from_value(receipt["contractAddress"].clone()).expect("address");
     for _ in 0..blocks {
-        c.call("eth_sendTransaction", json!([{"from": from, "to": emitter, "gas": "0x20000"}])).await;
+        c.call("eth_sendTransaction", json!([{"from": from, "to": emitter, "gas": "0x20000"}]))
+            .await;
     }
     emitter
 }
@@ -190,7 +202,13 @@ struct Figures {
 
 async fn measure(addr: SocketAddr, emitter: Address, secs: u64) -> Figures {
     let topic = |i: u8| B256::from(U256::from(i));
+    let mut c = Conn::open(addr).await;
+    let latest = c.call("eth_blockNumber", json!([])).await;
+    let latest = u64::from_str_radix(latest.as_str().expect("hex").trim_start_matches("0x"), 16)
+        .expect("number");
+    let last_thousand = format!("0x{:x}", latest.saturating_sub(999));
     let queries = [
+        json!({"fromBlock": last_thousand, "toBlock": "latest", "address": emitter}),
         json!({"fromBlock": "0x0", "toBlock": "latest", "address": emitter}),
         json!({"fromBlock": "0x0", "toBlock": "latest", "topics": [topic(3)]}),
         json!({"fromBlock": "0x0", "toBlock": "latest", "address": emitter, "topics": [topic(200)]}),
@@ -208,7 +226,8 @@ async fn measure(addr: SocketAddr, emitter: Address, secs: u64) -> Figures {
 fn main() {
     let blocks: u64 =
         std::env::var("LATTICE_BENCH_BLOCKS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
-    let secs: u64 = std::env::var("LATTICE_BENCH_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
+    let secs: u64 =
+        std::env::var("LATTICE_BENCH_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     rt.block_on(async move {
         let dir = tempfile::tempdir().expect("dir");
@@ -254,7 +273,12 @@ fn main() {
         seal(vec![]);
         let logs: u64 = (0..=chain.head().number)
             .filter_map(|n| chain.hash_at(n).ok().flatten())
-            .map(|h| chain.receipts(h).map(|r| r.iter().map(|r| r.logs.len() as u64).sum::<u64>()).unwrap_or(0))
+            .map(|h| {
+                chain
+                    .receipts(h)
+                    .map(|r| r.iter().map(|r| r.logs.len() as u64).sum::<u64>())
+                    .unwrap_or(0)
+            })
             .sum();
         println!(
             "lattice: built {} blocks with {logs} logs in {:.1} s",
@@ -275,16 +299,34 @@ fn main() {
             None => None,
         };
 
-        let names = ["eth_getLogs, every log of the address", "eth_getLogs, one topic (a tenth)", "eth_getLogs, no match"];
+        let names = [
+            "eth_getLogs, last 1,000 blocks of the address",
+            "eth_getLogs, every log of the address",
+            "eth_getLogs, one topic (a tenth)",
+            "eth_getLogs, no match",
+        ];
         println!("\n| measure | lattice | anvil |\n|---|---|---|");
         for (i, name) in names.iter().enumerate() {
             let (ms, n) = lattice.logs[i];
-            let other = anvil.as_ref().map(|a| format!("{:.1} ms ({} logs)", a.logs[i].0, a.logs[i].1)).unwrap_or_default();
+            let other = anvil
+                .as_ref()
+                .map(|a| format!("{:.1} ms ({} logs)", a.logs[i].0, a.logs[i].1))
+                .unwrap_or_default();
             println!("| {name} | {ms:.1} ms ({n} logs) | {other} |");
         }
-        let other = |f: fn(&Figures) -> f64| anvil.as_ref().map(|a| format!("{:.0} req/s", f(a))).unwrap_or_default();
-        println!("| eth_getBalance, {CLIENTS} clients | {:.0} req/s | {} |", lattice.balance_rps, other(|f| f.balance_rps));
-        println!("| eth_call, {CLIENTS} clients | {:.0} req/s | {} |", lattice.call_rps, other(|f| f.call_rps));
+        let other = |f: fn(&Figures) -> f64| {
+            anvil.as_ref().map(|a| format!("{:.0} req/s", f(a))).unwrap_or_default()
+        };
+        println!(
+            "| eth_getBalance, {CLIENTS} clients | {:.0} req/s | {} |",
+            lattice.balance_rps,
+            other(|f| f.balance_rps)
+        );
+        println!(
+            "| eth_call, {CLIENTS} clients | {:.0} req/s | {} |",
+            lattice.call_rps,
+            other(|f| f.call_rps)
+        );
         node.stop().await.expect("stop");
     });
 }

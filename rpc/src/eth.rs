@@ -411,53 +411,49 @@ fn register_txpool<N: NodeApi>(m: &mut Module<N>) {
     });
     register(m, "txpool_content", |_, n| {
         let (pending, queued) = n.txpool_content();
-        let group = |g: crate::api::PoolGroups| {
-            g.into_iter()
-                .map(|(sender, txs)| {
-                    let by_nonce: serde_json::Map<String, serde_json::Value> = txs
-                        .into_iter()
-                        .map(|t| {
-                            let nonce = alloy_consensus::Transaction::nonce(&t.tx).to_string();
-                            (
-                                nonce,
-                                serde_json::to_value(convert::transaction(&t)).unwrap_or_default(),
-                            )
-                        })
-                        .collect();
-                    (sender.to_checksum(None), serde_json::Value::Object(by_nonce))
-                })
-                .collect::<serde_json::Map<_, _>>()
+        let view = |t: crate::api::TxView| {
+            serde_json::to_value(convert::transaction(&t)).unwrap_or_default()
         };
-        Ok(serde_json::json!({ "pending": group(pending), "queued": group(queued) }))
+        Ok(
+            serde_json::json!({ "pending": by_sender(pending, view), "queued": by_sender(queued, view) }),
+        )
     });
     register(m, "txpool_inspect", |_, n| {
         use alloy_consensus::Transaction as _;
         let (pending, queued) = n.txpool_content();
-        let group = |g: crate::api::PoolGroups| {
-            g.into_iter()
-                .map(|(sender, txs)| {
-                    let by_nonce: serde_json::Map<String, serde_json::Value> = txs
-                        .into_iter()
-                        .map(|t| {
-                            let to = match t.tx.to() {
-                                Some(to) => to.to_checksum(None),
-                                None => "contract creation".to_string(),
-                            };
-                            let summary = format!(
-                                "{to}: {} wei + {} gas × {} wei",
-                                t.tx.value(),
-                                t.tx.gas_limit(),
-                                t.tx.max_fee_per_gas()
-                            );
-                            (t.tx.nonce().to_string(), serde_json::Value::String(summary))
-                        })
-                        .collect();
-                    (sender.to_checksum(None), serde_json::Value::Object(by_nonce))
-                })
-                .collect::<serde_json::Map<_, _>>()
+        let summary = |t: crate::api::TxView| {
+            let to = match t.tx.to() {
+                Some(to) => to.to_checksum(None),
+                None => "contract creation".to_string(),
+            };
+            serde_json::Value::String(format!(
+                "{to}: {} wei + {} gas × {} wei",
+                t.tx.value(),
+                t.tx.gas_limit(),
+                t.tx.max_fee_per_gas()
+            ))
         };
-        Ok(serde_json::json!({ "pending": group(pending), "queued": group(queued) }))
+        Ok(
+            serde_json::json!({ "pending": by_sender(pending, summary), "queued": by_sender(queued, summary) }),
+        )
     });
+}
+
+/// geth's txpool layout: sender (checksummed) → nonce (decimal) → `item(tx)`.
+fn by_sender(
+    groups: crate::api::PoolGroups,
+    item: impl Fn(crate::api::TxView) -> serde_json::Value,
+) -> serde_json::Map<String, serde_json::Value> {
+    groups
+        .into_iter()
+        .map(|(sender, txs)| {
+            let by_nonce = txs
+                .into_iter()
+                .map(|t| (alloy_consensus::Transaction::nonce(&t.tx).to_string(), item(t)))
+                .collect();
+            (sender.to_checksum(None), serde_json::Value::Object(by_nonce))
+        })
+        .collect()
 }
 
 /// Log queries, polled filters and subscriptions.

@@ -87,17 +87,25 @@ impl Chain {
     pub fn log_candidates(&self, from: u64, to: u64, query: &LogQuery<'_>) -> Result<Vec<u64>> {
         let db = &self.db;
         let mut dimensions: Vec<BTreeSet<u64>> = Vec::new();
+        // Topic positions first (usually the most selective); an empty dimension ends the query
+        // before the others are read.
+        for position in query.topics.iter().filter(|p| !p.is_empty()) {
+            let mut set = BTreeSet::new();
+            for topic in position {
+                numbers_in::<tables::LogTopics, _>(db, topic, from, to, &mut set)?;
+            }
+            if set.is_empty() {
+                return Ok(Vec::new());
+            }
+            dimensions.push(set);
+        }
         if !query.addresses.is_empty() {
             let mut set = BTreeSet::new();
             for address in query.addresses {
                 numbers_in::<tables::LogAddresses, _>(db, address, from, to, &mut set)?;
             }
-            dimensions.push(set);
-        }
-        for position in query.topics.iter().filter(|p| !p.is_empty()) {
-            let mut set = BTreeSet::new();
-            for topic in position {
-                numbers_in::<tables::LogTopics, _>(db, topic, from, to, &mut set)?;
+            if set.is_empty() {
+                return Ok(Vec::new());
             }
             dimensions.push(set);
         }
