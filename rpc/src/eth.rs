@@ -47,16 +47,45 @@ where
     R: Serialize + Clone + Send + 'static,
     F: Fn(Params<'_>, &Ctx<N>) -> Result<R, RpcError> + Clone + Send + Sync + 'static,
 {
-    m.register_blocking_method(name, move |params, ctx, _| {
+    let run = move |params: Params<'_>, ctx: &Ctx<N>| {
         let started = Instant::now();
-        let result = f(params, &ctx);
+        let result = f(params, ctx);
         if let Some(metrics) = &ctx.metrics {
             metrics.on_call(name, started.elapsed(), result.is_ok());
         }
         result.map_err(ErrorObjectOwned::from)
-    })
+    };
+    if BLOCKING.contains(&name) {
+        m.register_blocking_method(name, move |params, ctx, _| run(params, &ctx))
+    } else {
+        m.register_method(name, move |params, ctx, _| run(params, ctx))
+    }
     .expect("method names are unique");
 }
+
+/// Methods that may run long (execution, scans over many blocks, signing with estimation):
+/// they run on Tokio's blocking pool. Every other method is a few point reads and answers on
+/// the connection's task, without the hop to another thread.
+const BLOCKING: &[&str] = &[
+    "eth_call",
+    "eth_estimateGas",
+    "eth_createAccessList",
+    "eth_getLogs",
+    "eth_getFilterLogs",
+    "eth_getProof",
+    "eth_feeHistory",
+    "eth_getBlockReceipts",
+    "eth_getBlockByNumber",
+    "eth_getBlockByHash",
+    "eth_sendRawTransaction",
+    "eth_sendTransaction",
+    "eth_signTransaction",
+    "debug_traceTransaction",
+    "debug_traceCall",
+    "dag_getVirtualChain",
+    "txpool_content",
+    "txpool_inspect",
+];
 
 fn bad(e: impl std::fmt::Display) -> RpcError {
     RpcError::InvalidParams(e.to_string())
