@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
+import {Administered} from "./common/Administered.sol";
 import {CreditLedger} from "./common/CreditLedger.sol";
 import {StakeLedger} from "./common/StakeLedger.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
@@ -27,13 +26,13 @@ import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 ///         On success the platform fee goes to the treasury, the model's price to the model's
 ///         owner, and the unused escrow back to the buyer. Slashed stake goes partly to the
 ///         buyer (compensation) and the rest to the treasury. All payments are pull payments.
-contract ComputeMarketplace is AccessControl, Pausable, CreditLedger, StakeLedger {
+///         Pausing stops new providers, jobs and acceptances; running jobs, settlement, disputes,
+///         withdrawals and unbonding keep working.
+contract ComputeMarketplace is Administered, CreditLedger, StakeLedger {
     // ------------------------------------------------------------------ roles, constants
 
     /// @notice Decides disputes of single-provider jobs.
     bytes32 public constant ARBITER_ROLE = keccak256("ARBITER_ROLE");
-    /// @notice May pause and unpause.
-    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
 
     uint8 public constant MAX_REDUNDANCY = 9;
     uint16 public constant MAX_FEE_BPS = 2_000;
@@ -111,7 +110,6 @@ contract ComputeMarketplace is AccessControl, Pausable, CreditLedger, StakeLedge
 
     IModelRegistry public immutable registry;
     Params private _params;
-    address public treasury;
     uint256 public jobCount;
     /// @notice Escrow held for all jobs.
     uint256 public totalEscrow;
@@ -124,7 +122,6 @@ contract ComputeMarketplace is AccessControl, Pausable, CreditLedger, StakeLedge
     // ------------------------------------------------------------------ events
 
     event ParamsUpdated(Params params);
-    event TreasuryUpdated(address indexed previous, address indexed current);
     event ProviderRegistered(
         address indexed provider, string hardware, uint32 memoryGB, uint128 pricePerJob, uint256 stake
     );
@@ -155,7 +152,6 @@ contract ComputeMarketplace is AccessControl, Pausable, CreditLedger, StakeLedge
 
     // ------------------------------------------------------------------ errors
 
-    error ZeroAddress();
     error InvalidParams();
     error AlreadyRegistered(address provider);
     error NotRegistered(address provider);
@@ -195,38 +191,17 @@ contract ComputeMarketplace is AccessControl, Pausable, CreditLedger, StakeLedge
         IModelRegistry registry_,
         uint64 unbondingDelay_,
         Params memory params_
-    ) StakeLedger(unbondingDelay_) {
-        if (admin == address(0) || treasury_ == address(0) || address(registry_) == address(0)) {
-            revert ZeroAddress();
-        }
+    ) Administered(admin, treasury_) StakeLedger(unbondingDelay_) {
+        if (address(registry_) == address(0)) revert ZeroAddress();
         registry = registry_;
-        treasury = treasury_;
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
-        _grantRole(PAUSER_ROLE, admin);
         _grantRole(ARBITER_ROLE, admin);
         _setParams(params_);
-        emit TreasuryUpdated(address(0), treasury_);
     }
 
     function setParams(Params calldata params_) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _setParams(params_);
     }
 
-    function setTreasury(address treasury_) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (treasury_ == address(0)) revert ZeroAddress();
-        emit TreasuryUpdated(treasury, treasury_);
-        treasury = treasury_;
-    }
-
-    /// @notice Stops new providers, jobs and acceptances. Running jobs, settlement, disputes,
-    ///         withdrawals and unbonding keep working.
-    function pause() external onlyRole(PAUSER_ROLE) {
-        _pause();
-    }
-
-    function unpause() external onlyRole(PAUSER_ROLE) {
-        _unpause();
-    }
 
     // ------------------------------------------------------------------ providers
 

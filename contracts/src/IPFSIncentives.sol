@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
+import {Administered} from "./common/Administered.sol";
 import {CreditLedger} from "./common/CreditLedger.sol";
 import {Sha256Merkle} from "./common/Sha256Merkle.sol";
 import {StakeLedger} from "./common/StakeLedger.sol";
@@ -27,13 +26,13 @@ import {IIPFSIncentives} from "./interfaces/IIPFSIncentives.sol";
 ///         the provider (part to the challenger, the rest to the treasury) and drops the pin;
 ///         a right answer pays the bond to the provider. After a record expires, its funders
 ///         reclaim the unspent pool pro rata. All payments are pull payments (`withdraw`).
-contract IPFSIncentives is IIPFSIncentives, AccessControl, Pausable, CreditLedger, StakeLedger {
+///         Pausing stops new records, funding, pins, reports and challenges; withdrawals, refunds,
+///         unbonding and answers to open challenges keep working.
+contract IPFSIncentives is IIPFSIncentives, Administered, CreditLedger, StakeLedger {
     // ------------------------------------------------------------------ roles, constants
 
     /// @notice May open content records (granted to the ModelRegistry).
     bytes32 public constant REGISTRAR_ROLE = keccak256("REGISTRAR_ROLE");
-    /// @notice May pause and unpause.
-    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
 
     /// @notice Blocks between a challenge and the block whose hash draws the leaf.
     uint256 public constant SEED_DELAY = 2;
@@ -116,8 +115,6 @@ contract IPFSIncentives is IIPFSIncentives, AccessControl, Pausable, CreditLedge
     uint64 public immutable epochLength;
 
     Params private _params;
-    /// @notice Receives the slashed stake not paid to challengers.
-    address public treasury;
 
     uint256 public recordCount;
     uint256 public challengeCount;
@@ -135,7 +132,6 @@ contract IPFSIncentives is IIPFSIncentives, AccessControl, Pausable, CreditLedge
     // ------------------------------------------------------------------ events
 
     event ParamsUpdated(Params params);
-    event TreasuryUpdated(address indexed previous, address indexed current);
     event RecordOpened(
         uint256 indexed recordId,
         address indexed funder,
@@ -166,7 +162,6 @@ contract IPFSIncentives is IIPFSIncentives, AccessControl, Pausable, CreditLedge
 
     // ------------------------------------------------------------------ errors
 
-    error ZeroAddress();
     error InvalidParams();
     error EmptyCid();
     error CidTooLong(uint256 length, uint256 max);
@@ -204,16 +199,12 @@ contract IPFSIncentives is IIPFSIncentives, AccessControl, Pausable, CreditLedge
     // ------------------------------------------------------------------ setup
 
     constructor(address admin, address treasury_, uint64 epochLength_, uint64 unbondingDelay_, Params memory params_)
+        Administered(admin, treasury_)
         StakeLedger(unbondingDelay_)
     {
-        if (admin == address(0) || treasury_ == address(0)) revert ZeroAddress();
         if (epochLength_ == 0) revert InvalidParams();
         epochLength = epochLength_;
-        treasury = treasury_;
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
-        _grantRole(PAUSER_ROLE, admin);
         _setParams(params_);
-        emit TreasuryUpdated(address(0), treasury_);
     }
 
     /// @notice Replaces the parameters (admin).
@@ -221,22 +212,6 @@ contract IPFSIncentives is IIPFSIncentives, AccessControl, Pausable, CreditLedge
         _setParams(params_);
     }
 
-    /// @notice Changes the treasury (admin).
-    function setTreasury(address treasury_) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (treasury_ == address(0)) revert ZeroAddress();
-        emit TreasuryUpdated(treasury, treasury_);
-        treasury = treasury_;
-    }
-
-    /// @notice Stops new records, funding, pins, reports and challenges. Withdrawals, refunds,
-    ///         unbonding and answers to open challenges keep working.
-    function pause() external onlyRole(PAUSER_ROLE) {
-        _pause();
-    }
-
-    function unpause() external onlyRole(PAUSER_ROLE) {
-        _unpause();
-    }
 
     // ------------------------------------------------------------------ records
 

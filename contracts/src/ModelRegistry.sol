@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
 
+import {Administered} from "./common/Administered.sol";
 import {CreditLedger} from "./common/CreditLedger.sol";
 import {IIPFSIncentives} from "./interfaces/IIPFSIncentives.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
@@ -16,11 +15,10 @@ import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 ///         model's files. Registering a model or a version costs the registration fee (credited
 ///         to the treasury) and opens a pinning record for the CID in IPFSIncentives, funded
 ///         with whatever the caller sent above the fee.
-contract ModelRegistry is IModelRegistry, AccessControl, Pausable, CreditLedger {
+///         Pausing stops registrations and new versions; everything else keeps working.
+contract ModelRegistry is IModelRegistry, Administered, CreditLedger {
     using EnumerableSet for EnumerableSet.UintSet;
 
-    /// @notice May pause and unpause.
-    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
 
     uint256 public constant MAX_NAME_LENGTH = 128;
     uint256 public constant MAX_FRAMEWORK_LENGTH = 64;
@@ -60,8 +58,6 @@ contract ModelRegistry is IModelRegistry, AccessControl, Pausable, CreditLedger 
 
     /// @notice The pinning incentives contract that gets a record per version.
     IIPFSIncentives public immutable incentives;
-    /// @notice Receives the registration fees.
-    address public treasury;
     /// @notice Wei per registration (model or version).
     uint256 public registrationFee;
     uint256 public modelCount;
@@ -89,9 +85,7 @@ contract ModelRegistry is IModelRegistry, AccessControl, Pausable, CreditLedger 
     event AccessRevoked(uint256 indexed modelId, address indexed user);
     event ModelOwnershipTransferred(uint256 indexed modelId, address indexed previousOwner, address indexed newOwner);
     event RegistrationFeeUpdated(uint256 previous, uint256 current);
-    event TreasuryUpdated(address indexed previous, address indexed current);
 
-    error ZeroAddress();
     error UnknownModel(uint256 modelId);
     error NotModelOwner(uint256 modelId, address caller);
     error UnknownVersion(uint256 modelId, uint256 version);
@@ -101,16 +95,12 @@ contract ModelRegistry is IModelRegistry, AccessControl, Pausable, CreditLedger 
     error AlreadyInState(uint256 modelId);
     error PageTooLarge(uint256 limit, uint256 max);
 
-    constructor(address admin, address treasury_, IIPFSIncentives incentives_, uint256 registrationFee_) {
-        if (admin == address(0) || treasury_ == address(0) || address(incentives_) == address(0)) {
-            revert ZeroAddress();
-        }
+    constructor(address admin, address treasury_, IIPFSIncentives incentives_, uint256 registrationFee_)
+        Administered(admin, treasury_)
+    {
+        if (address(incentives_) == address(0)) revert ZeroAddress();
         incentives = incentives_;
-        treasury = treasury_;
         registrationFee = registrationFee_;
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
-        _grantRole(PAUSER_ROLE, admin);
-        emit TreasuryUpdated(address(0), treasury_);
         emit RegistrationFeeUpdated(0, registrationFee_);
     }
 
@@ -121,20 +111,6 @@ contract ModelRegistry is IModelRegistry, AccessControl, Pausable, CreditLedger 
         registrationFee = fee;
     }
 
-    function setTreasury(address treasury_) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (treasury_ == address(0)) revert ZeroAddress();
-        emit TreasuryUpdated(treasury, treasury_);
-        treasury = treasury_;
-    }
-
-    /// @notice Stops registrations and new versions; everything else keeps working.
-    function pause() external onlyRole(PAUSER_ROLE) {
-        _pause();
-    }
-
-    function unpause() external onlyRole(PAUSER_ROLE) {
-        _unpause();
-    }
 
     // ------------------------------------------------------------------ owners
 

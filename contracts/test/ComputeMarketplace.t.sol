@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+import {Administered} from "../src/common/Administered.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 
 import {StakeLedger} from "../src/common/StakeLedger.sol";
@@ -105,11 +106,11 @@ contract ComputeMarketplaceTest is MarketFixtures {
         assertEq(market.unbondingDelay(), UNBONDING, "unbonding");
         ComputeMarketplace.Params memory p = DeployConfig.marketParams();
         IModelRegistry reg = IModelRegistry(address(registry));
-        vm.expectRevert(ComputeMarketplace.ZeroAddress.selector);
+        vm.expectRevert(Administered.ZeroAddress.selector);
         new ComputeMarketplace(address(0), treasury, reg, UNBONDING, p);
-        vm.expectRevert(ComputeMarketplace.ZeroAddress.selector);
+        vm.expectRevert(Administered.ZeroAddress.selector);
         new ComputeMarketplace(admin, address(0), reg, UNBONDING, p);
-        vm.expectRevert(ComputeMarketplace.ZeroAddress.selector);
+        vm.expectRevert(Administered.ZeroAddress.selector);
         new ComputeMarketplace(admin, treasury, IModelRegistry(address(0)), UNBONDING, p);
     }
 
@@ -150,7 +151,7 @@ contract ComputeMarketplaceTest is MarketFixtures {
         market.setTreasury(bob);
         assertEq(market.treasury(), bob, "treasury");
         vm.prank(admin);
-        vm.expectRevert(ComputeMarketplace.ZeroAddress.selector);
+        vm.expectRevert(Administered.ZeroAddress.selector);
         market.setTreasury(address(0));
         vm.expectRevert(_unauthorized(stranger, market.DEFAULT_ADMIN_ROLE()));
         vm.prank(stranger);

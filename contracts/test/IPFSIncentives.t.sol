@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+import {Administered} from "../src/common/Administered.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 
 import {CreditLedger} from "../src/common/CreditLedger.sol";
@@ -72,9 +73,9 @@ contract IPFSIncentivesTest is Fixtures {
         assertEq(incentives.treasury(), treasury, "treasury");
         assertEq(incentives.params().minStake, MIN_STAKE, "min stake");
         IPFSIncentives.Params memory p = DeployConfig.incentivesParams();
-        vm.expectRevert(IPFSIncentives.ZeroAddress.selector);
+        vm.expectRevert(Administered.ZeroAddress.selector);
         new IPFSIncentives(address(0), treasury, EPOCH, UNBONDING, p);
-        vm.expectRevert(IPFSIncentives.ZeroAddress.selector);
+        vm.expectRevert(Administered.ZeroAddress.selector);
         new IPFSIncentives(admin, address(0), EPOCH, UNBONDING, p);
         vm.expectRevert(IPFSIncentives.InvalidParams.selector);
         new IPFSIncentives(admin, treasury, 0, UNBONDING, p);
@@ -111,7 +112,7 @@ contract IPFSIncentivesTest is Fixtures {
         incentives.setTreasury(bob);
         assertEq(incentives.treasury(), bob, "treasury");
         vm.prank(admin);
-        vm.expectRevert(IPFSIncentives.ZeroAddress.selector);
+        vm.expectRevert(Administered.ZeroAddress.selector);
         incentives.setTreasury(address(0));
         vm.expectRevert(_unauthorized(stranger, incentives.DEFAULT_ADMIN_ROLE()));
         vm.prank(stranger);
@@ -193,7 +194,7 @@ contract IPFSIncentivesTest is Fixtures {
         incentives.grantRole(incentives.REGISTRAR_ROLE(), admin);
         IIPFSIncentives.ContentSpec memory s = _defaultSpec();
 
-        vm.expectRevert(IPFSIncentives.ZeroAddress.selector);
+        vm.expectRevert(Administered.ZeroAddress.selector);
         incentives.openRecord("bafy", s, address(0));
         vm.expectRevert(IPFSIncentives.EmptyCid.selector);
         incentives.openRecord("", s, alice);

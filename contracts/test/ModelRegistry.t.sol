@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+import {Administered} from "../src/common/Administered.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 
 import {CreditLedger} from "../src/common/CreditLedger.sol";
@@ -46,11 +47,11 @@ contract ModelRegistryTest is Fixtures {
     }
 
     function test_constructor_revertsOnZeroAddresses() public {
-        vm.expectRevert(ModelRegistry.ZeroAddress.selector);
+        vm.expectRevert(Administered.ZeroAddress.selector);
         new ModelRegistry(address(0), treasury, incentives, FEE);
-        vm.expectRevert(ModelRegistry.ZeroAddress.selector);
+        vm.expectRevert(Administered.ZeroAddress.selector);
         new ModelRegistry(admin, address(0), incentives, FEE);
-        vm.expectRevert(ModelRegistry.ZeroAddress.selector);
+        vm.expectRevert(Administered.ZeroAddress.selector);
         new ModelRegistry(admin, treasury, IIPFSIncentives(address(0)), FEE);
     }
 
@@ -78,7 +79,7 @@ contract ModelRegistryTest is Fixtures {
 
     function test_setTreasury_reverts() public {
         vm.prank(admin);
-        vm.expectRevert(ModelRegistry.ZeroAddress.selector);
+        vm.expectRevert(Administered.ZeroAddress.selector);
         registry.setTreasury(address(0));
         vm.expectRevert(_unauthorized(stranger, registry.DEFAULT_ADMIN_ROLE()));
         vm.prank(stranger);
@@ -320,7 +321,7 @@ contract ModelRegistryTest is Fixtures {
         vm.startPrank(alice);
         vm.expectRevert(abi.encodeWithSelector(ModelRegistry.AlreadyInState.selector, id));
         registry.setPermissioned(id, false);
-        vm.expectRevert(ModelRegistry.ZeroAddress.selector);
+        vm.expectRevert(Administered.ZeroAddress.selector);
         registry.grantAccess(id, address(0));
         registry.grantAccess(id, bob);
         vm.expectRevert(abi.encodeWithSelector(ModelRegistry.AlreadyInState.selector, id));
@@ -357,7 +358,7 @@ contract ModelRegistryTest is Fixtures {
     function test_transferModelOwnership_reverts() public {
         (uint256 id,) = _registerModel(alice, 0, 0);
         vm.startPrank(alice);
-        vm.expectRevert(ModelRegistry.ZeroAddress.selector);
+        vm.expectRevert(Administered.ZeroAddress.selector);
         registry.transferModelOwnership(id, address(0));
         vm.expectRevert(abi.encodeWithSelector(ModelRegistry.AlreadyInState.selector, id));
         registry.transferModelOwnership(id, alice);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {Administered} from "../../src/common/Administered.sol";
 import {IPFSIncentives} from "../../src/IPFSIncentives.sol";
 import {ModelRegistry} from "../../src/ModelRegistry.sol";
 import {IIPFSIncentives} from "../../src/interfaces/IIPFSIncentives.sol";
@@ -332,13 +333,13 @@ contract IPFSHandler is Test {
         } else if (op == 1) {
             call = abi.encodeCall(IPFSIncentives.setParams, (incentives.params()));
         } else if (op == 2) {
-            call = abi.encodeCall(IPFSIncentives.setTreasury, (caller));
+            call = abi.encodeCall(Administered.setTreasury, (caller));
         } else if (op == 3) {
-            call = abi.encodeCall(IPFSIncentives.pause, ());
+            call = abi.encodeCall(Administered.pause, ());
         } else if (op == 4) {
             call = abi.encodeCall(ModelRegistry.setRegistrationFee, (0));
         } else if (op == 5) {
-            call = abi.encodeCall(ModelRegistry.setTreasury, (caller));
+            call = abi.encodeCall(Administered.setTreasury, (caller));
         } else if (registry.modelCount() > 0 && registry.ownerOf(1) != caller) {
             call = abi.encodeCall(ModelRegistry.setPrice, (1, 1));
         } else {

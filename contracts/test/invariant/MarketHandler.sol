@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {Administered} from "../../src/common/Administered.sol";
 import {ComputeMarketplace} from "../../src/ComputeMarketplace.sol";
 import {ModelRegistry} from "../../src/ModelRegistry.sol";
 import {Test} from "../utils/Test.sol";
@@ -286,7 +287,7 @@ contract MarketHandler is Test {
         } else if (op == 1) {
             call = abi.encodeCall(ComputeMarketplace.setParams, (market.params()));
         } else if (op == 2) {
-            call = abi.encodeCall(ComputeMarketplace.pause, ());
+            call = abi.encodeCall(Administered.pause, ());
         } else if (op == 3 && id != 0 && caller != buyer) {
             call = abi.encodeCall(ComputeMarketplace.dispute, (id));
         } else if (op == 4 && id != 0 && caller != buyer) {
