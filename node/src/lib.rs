@@ -128,35 +128,26 @@ impl Node {
         m.txpool_size.set(self.pool.len() as i64);
     }
 
-    /// Sends the update to RPC filters and subscriptions, if any listen.
+    /// Sends the update to RPC filters and subscriptions, if any listen. Only what the update
+    /// already holds is copied; nothing is read.
     fn publish_chain_event(&self, update: &ChainUpdate) {
         if self.chain_events.receiver_count() == 0
             || (update.added.is_empty() && update.removed.is_empty())
         {
             return;
         }
-        let view = |b: &chain::AppliedBlock| {
-            rpc_api::assemble_chain_block(
-                &self.chain,
-                b.hash,
-                b.number,
-                b.receipts.clone(),
-                &b.entries,
-            )
+        let view = |b: &chain::AppliedBlock| lattice_rpc::EventBlock {
+            number: b.number,
+            hash: b.hash,
+            header: b.header.clone(),
+            receipts: b.receipts.clone(),
+            entries: b.entries.clone(),
         };
-        let event =
-            update.removed.iter().map(view).collect::<Result<Vec<_>, _>>().and_then(|removed| {
-                let added = update.added.iter().map(view).collect::<Result<Vec<_>, _>>()?;
-                Ok(lattice_rpc::ChainEvent { removed, added })
-            });
-        match event {
-            Ok(event) => {
-                let _ = self.chain_events.send(Arc::new(event));
-            }
-            Err(e) => {
-                tracing::warn!(target: "lattice::rpc", error = %e, "cannot publish a chain event")
-            }
-        }
+        let event = lattice_rpc::ChainEvent {
+            removed: update.removed.iter().map(view).collect(),
+            added: update.added.iter().map(view).collect(),
+        };
+        let _ = self.chain_events.send(Arc::new(event));
     }
 
     /// Imports a block from elsewhere (another producer or a peer). A block whose parents are

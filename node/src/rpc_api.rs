@@ -13,10 +13,10 @@ use lattice_evm::{
     call, create_access_list, estimate_gas, CallEnv, CallError, CallOutcome, CallRequest,
     StateReader,
 };
-use lattice_primitives::{AcceptanceEntry, StoredReceipt};
+use lattice_primitives::{AcceptanceEntry, Header, StoredReceipt};
 use lattice_rpc::{
     AcceptanceView, AcceptedTx, AccountView, BlockLogs, ChainBlock, ChainEvent, DagBlockView,
-    NodeApi, PoolGroups, ReceiptView, RpcError, TxView,
+    EventBlock, NodeApi, PoolGroups, ReceiptView, RpcError, TxView,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -61,17 +61,14 @@ fn internal(e: impl std::fmt::Display) -> RpcError {
 
 /// The Ethereum view of chain block `hash` at `number` from what it applied (also used for
 /// blocks a reorg has just rolled back, whose receipts are no longer stored).
-pub(crate) fn assemble_chain_block(
+fn assemble_chain_block(
     chain: &Chain,
     hash: B256,
     number: u64,
+    header: Header,
     receipts: Vec<StoredReceipt>,
     entries: &[AcceptanceEntry],
 ) -> Result<ChainBlock, RpcError> {
-    let header = chain
-        .header(hash)
-        .map_err(internal)?
-        .ok_or_else(|| internal("chain block without header"))?;
     let gd = chain.ghostdag(hash);
     let mut bodies: HashMap<B256, Vec<TxEnvelope>> = HashMap::new();
     let mut transactions = Vec::with_capacity(receipts.len());
@@ -137,9 +134,13 @@ impl NodeApi for Api {
     fn chain_block(&self, number: u64) -> Result<Option<ChainBlock>, RpcError> {
         let chain = &self.node.chain;
         let Some(hash) = chain.hash_at(number).map_err(internal)? else { return Ok(None) };
+        let header = chain
+            .header(hash)
+            .map_err(internal)?
+            .ok_or_else(|| internal("chain block without header"))?;
         let receipts = chain.receipts(hash).map_err(internal)?;
         let entries = chain.acceptance(hash).map_err(internal)?;
-        assemble_chain_block(chain, hash, number, receipts, &entries).map(Some)
+        assemble_chain_block(chain, hash, number, header, receipts, &entries).map(Some)
     }
 
     fn account(&self, number: u64, address: Address) -> Result<AccountView, RpcError> {
@@ -415,6 +416,17 @@ impl NodeApi for Api {
         let Some(header) = chain.header(hash).map_err(internal)? else { return Ok(None) };
         let receipts = chain.receipts(hash).map_err(internal)?;
         Ok(Some(BlockLogs { number, hash, timestamp: header.timestamp_secs(), receipts }))
+    }
+
+    fn assemble(&self, block: &EventBlock) -> Result<ChainBlock, RpcError> {
+        assemble_chain_block(
+            &self.node.chain,
+            block.hash,
+            block.number,
+            block.header.clone(),
+            block.receipts.clone(),
+            &block.entries,
+        )
     }
 
     fn chain_events(&self) -> broadcast::Receiver<Arc<ChainEvent>> {

@@ -6,7 +6,7 @@ use alloy_eips::eip2930::AccessList;
 use alloy_primitives::{Address, Bytes, B256, U256};
 use lattice_evm::trace::{GethDebugTracingOptions, GethTrace};
 use lattice_evm::{CallError, CallOutcome, CallRequest};
-use lattice_primitives::{Header, StoredReceipt};
+use lattice_primitives::{AcceptanceEntry, Header, StoredReceipt};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
@@ -59,14 +59,31 @@ pub struct BlockLogs {
     pub receipts: Vec<StoredReceipt>,
 }
 
+/// A chain block as a [`ChainEvent`] carries it: what the node has in hand when the chain
+/// moves, so publishing costs no reads. [`NodeApi::assemble`] makes the Ethereum view of it for
+/// the subscribers that need one.
+#[derive(Clone, Debug)]
+pub struct EventBlock {
+    /// Chain position.
+    pub number: u64,
+    /// Block hash.
+    pub hash: B256,
+    /// The DAG header.
+    pub header: Header,
+    /// Receipts of the transactions it executed.
+    pub receipts: Vec<StoredReceipt>,
+    /// Every transaction of its mergeset and its outcome.
+    pub entries: Vec<AcceptanceEntry>,
+}
+
 /// How the selected chain moved: what subscriptions and filters report.
 #[derive(Clone, Debug, Default)]
 pub struct ChainEvent {
     /// Chain blocks a reorg rolled back, newest first (their logs are re-sent with
     /// `removed: true`).
-    pub removed: Vec<ChainBlock>,
+    pub removed: Vec<EventBlock>,
     /// Chain blocks applied, oldest first.
-    pub added: Vec<ChainBlock>,
+    pub added: Vec<EventBlock>,
 }
 
 /// Pooled transactions by sender, in nonce order.
@@ -209,6 +226,9 @@ pub trait NodeApi: Send + Sync + 'static {
     ) -> Result<Vec<u64>, RpcError>;
     /// The receipts of chain block `number`.
     fn block_logs(&self, number: u64) -> Result<Option<BlockLogs>, RpcError>;
+    /// The Ethereum view of a block of a [`ChainEvent`] (also one a reorg has just rolled back,
+    /// whose receipts are no longer stored).
+    fn assemble(&self, block: &EventBlock) -> Result<ChainBlock, RpcError>;
     /// Changes of the selected chain from now on.
     fn chain_events(&self) -> broadcast::Receiver<Arc<ChainEvent>>;
     /// Transactions entering the pool from now on.

@@ -297,8 +297,19 @@ pub async fn run_subscription<N: NodeApi>(
         Subscription::NewHeads => {
             let rx = node.chain_events();
             let sink = pending.accept().await?;
-            forward(&sink, rx, |event| async move {
-                event.added.iter().map(convert::header_json).collect()
+            forward(&sink, rx, |event| {
+                let heads: Vec<serde_json::Value> = event
+                    .added
+                    .iter()
+                    .filter_map(|b| match node.assemble(b) {
+                        Ok(block) => Some(convert::header_json(&block)),
+                        Err(e) => {
+                            tracing::warn!(target: "lattice::rpc", error = %e, "cannot assemble a new head");
+                            None
+                        }
+                    })
+                    .collect();
+                async move { heads }
             })
             .await
         }

@@ -17,7 +17,7 @@ mod sign;
 
 pub use api::{
     AcceptanceView, AcceptedTx, AccountView, BlockLogs, ChainBlock, ChainEntry, ChainEvent,
-    DagBlockView, NodeApi, PoolGroups, ReceiptView, RpcMetrics, TxView,
+    DagBlockView, EventBlock, NodeApi, PoolGroups, ReceiptView, RpcMetrics, TxView,
 };
 pub use error::RpcError;
 pub use eth::eth_module;

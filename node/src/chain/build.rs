@@ -229,6 +229,7 @@ impl Chain {
         Ok(AppliedBlock {
             number,
             hash,
+            header: header.clone(),
             gas_used: outcome.gas_used,
             entries: outcome.entries,
             receipts: outcome.receipts,

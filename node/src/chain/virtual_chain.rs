@@ -18,6 +18,8 @@ pub struct AppliedBlock {
     pub number: u64,
     /// Hash.
     pub hash: B256,
+    /// Its header.
+    pub header: lattice_primitives::Header,
     /// Gas used.
     pub gas_used: u64,
     /// Every carried transaction and its outcome.
@@ -213,7 +215,14 @@ impl Chain {
         *self.trie.lock() = trie;
         *self.head.write() = self.load_head(parent)?;
         tracing::debug!(target: "lattice::chain", number = n, %hash, "rolled back chain block");
-        Ok(AppliedBlock { number: n, hash, gas_used: head.header.gas_used, entries, receipts })
+        Ok(AppliedBlock {
+            number: n,
+            hash,
+            gas_used: head.header.gas_used,
+            header: head.header,
+            entries,
+            receipts,
+        })
     }
 
     fn disqualify(&self, hash: B256, reason: &str) -> Result<()> {
