@@ -21,22 +21,7 @@ async fn make_chain(dir: &Path) {
     let node = launch(config).await.unwrap();
     let alice = &lattice_primitives::dev_signers(1)[0];
     for nonce in 0..3 {
-        let tx = alloy_consensus::TxEip1559 {
-            chain_id: 1337,
-            nonce,
-            gas_limit: 21_000,
-            max_fee_per_gas: 2_000_000_000,
-            max_priority_fee_per_gas: 1,
-            to: alloy_primitives::TxKind::Call(alloy_primitives::Address::repeat_byte(1)),
-            value: alloy_primitives::U256::from(1),
-            access_list: Default::default(),
-            input: Default::default(),
-        };
-        let tx = lattice_primitives::sign_transaction(
-            alice,
-            alloy_consensus::TypedTransaction::Eip1559(tx),
-        )
-        .unwrap();
+        let tx = common::transfer(alice, nonce, alloy_primitives::Address::repeat_byte(1), 1);
         node.node.submit_transaction(tx).unwrap();
         produce_one(&node.node, &producer).unwrap();
     }

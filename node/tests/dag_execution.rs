@@ -3,18 +3,19 @@
 //! sink, state root and receipts. Plus the conflict rules, a late heavier branch (reorg) and a
 //! block with a wrong state root (disqualified).
 
-use alloy_consensus::{TxEip1559, TxEnvelope, TypedTransaction};
-use alloy_primitives::{Address, Bytes, TxKind, B256, U256};
+mod common;
+
+use alloy_primitives::{Address, B256, U256};
 use alloy_signer_local::PrivateKeySigner;
+use common::transfer;
 use lattice_node::chain::{BlockError, Chain, ImportOutcome};
-use lattice_primitives::{dev_signers, sign_transaction, Block, ChainSpec, SealedBlock};
+use lattice_primitives::{dev_signers, Block, ChainSpec, SealedBlock};
 use lattice_storage::Db;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-const GWEI: u128 = 1_000_000_000;
 const T0: u64 = 1_700_000_000_000;
 
 struct Node {
@@ -27,21 +28,6 @@ fn node(spec: &ChainSpec) -> Node {
     let db = Db::open(dir.path(), &lattice_node::chain::all_tables()).unwrap();
     let chain = Chain::open(Arc::new(db), spec.clone()).unwrap();
     Node { _dir: dir, chain }
-}
-
-fn transfer(signer: &PrivateKeySigner, nonce: u64, to: Address, value: u64) -> TxEnvelope {
-    let tx = TxEip1559 {
-        chain_id: 1337,
-        nonce,
-        gas_limit: 21_000,
-        max_fee_per_gas: 5 * GWEI,
-        max_priority_fee_per_gas: GWEI,
-        to: TxKind::Call(to),
-        value: U256::from(value),
-        access_list: Default::default(),
-        input: Bytes::new(),
-    };
-    sign_transaction(signer, TypedTransaction::Eip1559(tx)).unwrap()
 }
 
 /// Imports `block`, queueing it while parents are missing; then retries the queue.

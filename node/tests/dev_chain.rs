@@ -2,7 +2,7 @@
 
 mod common;
 
-use alloy_consensus::{TxEip1559, TxEip2930, TxLegacy, TypedTransaction};
+use alloy_consensus::{TxEip2930, TxLegacy, TypedTransaction};
 use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{hex, Address, Bytes, TxKind, U256};
 use alloy_signer_local::PrivateKeySigner;
@@ -13,7 +13,7 @@ use serde_json::json;
 use std::path::Path;
 use std::time::Duration;
 
-const GWEI: u128 = 1_000_000_000;
+use common::GWEI;
 const ETH: u128 = 1_000_000_000_000_000_000;
 
 async fn start(dir: &Path) -> (NodeHandle, ProducerConfig) {
@@ -24,23 +24,12 @@ async fn start(dir: &Path) -> (NodeHandle, ProducerConfig) {
     (launch(config).await.expect("node launches"), producer)
 }
 
-fn seal(handle: &NodeHandle, producer: &ProducerConfig) {
-    produce_one(&handle.node, producer).expect("block sealed");
+fn transfer(signer: &PrivateKeySigner, nonce: u64, to: Address, value: u128) -> Bytes {
+    common::raw(&common::transfer(signer, nonce, to, value))
 }
 
-fn transfer(signer: &PrivateKeySigner, nonce: u64, to: Address, value: u128) -> Bytes {
-    let tx = TxEip1559 {
-        chain_id: 1337,
-        nonce,
-        gas_limit: 21_000,
-        max_fee_per_gas: 3 * GWEI,
-        max_priority_fee_per_gas: GWEI,
-        to: TxKind::Call(to),
-        value: U256::from(value),
-        access_list: Default::default(),
-        input: Bytes::new(),
-    };
-    sign_transaction(signer, TypedTransaction::Eip1559(tx)).unwrap().encoded_2718().into()
+fn seal(handle: &NodeHandle, producer: &ProducerConfig) {
+    produce_one(&handle.node, producer).expect("block sealed");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -3,12 +3,10 @@
 
 mod common;
 
-use alloy_consensus::{TxEip1559, TypedTransaction};
-use alloy_eips::eip2718::Encodable2718;
-use alloy_primitives::{Address, Bytes, TxKind, U256};
+use alloy_primitives::Address;
 use common::{qty, result};
 use lattice_node::{launch, NodeConfig};
-use lattice_primitives::{dev_signers, sign_transaction};
+use lattice_primitives::dev_signers;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -33,21 +31,7 @@ async fn four_local_producers_build_a_wide_dag_and_agree() {
     let mut hashes = Vec::new();
     for (i, signer) in signers.iter().enumerate().skip(4) {
         for nonce in 0..3u64 {
-            let tx = TxEip1559 {
-                chain_id: 1337,
-                nonce,
-                gas_limit: 21_000,
-                max_fee_per_gas: 3_000_000_000,
-                max_priority_fee_per_gas: 1_000_000_000,
-                to: TxKind::Call(bob),
-                value: U256::from(1 + i as u64),
-                access_list: Default::default(),
-                input: Bytes::new(),
-            };
-            let raw: Bytes = sign_transaction(signer, TypedTransaction::Eip1559(tx))
-                .unwrap()
-                .encoded_2718()
-                .into();
+            let raw = common::raw(&common::transfer(signer, nonce, bob, 1 + i as u128));
             hashes.push(result(rpc, "eth_sendRawTransaction", json!([raw])).await);
         }
     }

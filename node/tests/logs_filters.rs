@@ -4,20 +4,17 @@
 
 mod common;
 
-use alloy_consensus::{TxEip1559, TypedTransaction};
-use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, Bytes, TxKind, B256, U256};
 use alloy_signer_local::PrivateKeySigner;
 use common::{call, result};
 use lattice_node::chain::Chain;
 use lattice_node::{launch, produce_one, NodeConfig};
-use lattice_primitives::{dev_signers, sign_transaction};
+use lattice_primitives::dev_signers;
 use lattice_storage::Db;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-const GWEI: u128 = 1_000_000_000;
 const TOPIC0: B256 = common::EMITTER_TOPIC0;
 
 fn emitter_initcode() -> Bytes {
@@ -25,18 +22,7 @@ fn emitter_initcode() -> Bytes {
 }
 
 fn tx(signer: &PrivateKeySigner, nonce: u64, to: TxKind, input: Bytes) -> Bytes {
-    let tx = TxEip1559 {
-        chain_id: 1337,
-        nonce,
-        gas_limit: 200_000,
-        max_fee_per_gas: 5 * GWEI,
-        max_priority_fee_per_gas: GWEI,
-        to,
-        value: U256::ZERO,
-        access_list: Default::default(),
-        input,
-    };
-    sign_transaction(signer, TypedTransaction::Eip1559(tx)).unwrap().encoded_2718().into()
+    common::raw(&common::eip1559(signer, nonce, to, U256::ZERO, 200_000, input))
 }
 
 fn emit_input(topic1: u8, data: u8) -> Bytes {

@@ -4,12 +4,10 @@
 
 mod common;
 
-use alloy_consensus::{TxEip1559, TypedTransaction};
-use alloy_eips::eip2718::Encodable2718;
-use alloy_primitives::{Address, Bytes, TxKind, U256};
+use alloy_primitives::{Address, Bytes, U256};
 use common::{call, result};
 use lattice_node::{launch, NodeConfig, NodeHandle};
-use lattice_primitives::{dev_signers, sign_transaction};
+use lattice_primitives::dev_signers;
 use serde_json::json;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -46,20 +44,8 @@ async fn address_of(node: &NodeHandle) -> String {
     }
 }
 
-fn transfer(signer_index: usize, nonce: u64, to: Address, value: u64) -> Bytes {
-    let signer = &dev_signers(10)[signer_index];
-    let tx = TxEip1559 {
-        chain_id: 1337,
-        nonce,
-        gas_limit: 21_000,
-        max_fee_per_gas: 3_000_000_000,
-        max_priority_fee_per_gas: 1_000_000_000,
-        to: TxKind::Call(to),
-        value: U256::from(value),
-        access_list: Default::default(),
-        input: Bytes::new(),
-    };
-    sign_transaction(signer, TypedTransaction::Eip1559(tx)).unwrap().encoded_2718().into()
+fn transfer(signer_index: usize, nonce: u64, to: Address, value: u128) -> Bytes {
+    common::raw(&common::transfer(&dev_signers(10)[signer_index], nonce, to, value))
 }
 
 /// Waits until every node has the same chain block at a depth below all their sinks, and

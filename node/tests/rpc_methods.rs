@@ -3,17 +3,13 @@
 
 mod common;
 
-use alloy_consensus::{TxEip1559, TypedTransaction};
-use alloy_eips::eip2718::Encodable2718;
-use alloy_primitives::{b256, eip191_hash_message, Address, Bytes, Signature, TxKind, B256, U256};
+use alloy_primitives::{b256, eip191_hash_message, Address, Bytes, Signature, B256, U256};
 use common::{call, qty, result};
 use lattice_node::{launch, produce_one, NodeConfig, NodeHandle, ProducerConfig};
-use lattice_primitives::{dev_signers, sign_transaction};
+use lattice_primitives::dev_signers;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::Duration;
-
-const GWEI: u128 = 1_000_000_000;
 
 async fn start(dir: &Path, dev_accounts: bool) -> (NodeHandle, ProducerConfig) {
     let mut config =
@@ -149,19 +145,7 @@ async fn the_pool_reports_pending_and_queued_transactions() {
     let signer = &dev_signers(3)[2];
     let to = Address::repeat_byte(0x42);
     for nonce in [0u64, 1, 5] {
-        let tx = TxEip1559 {
-            chain_id: 1337,
-            nonce,
-            gas_limit: 21_000,
-            max_fee_per_gas: 3 * GWEI,
-            max_priority_fee_per_gas: GWEI,
-            to: TxKind::Call(to),
-            value: U256::from(7),
-            access_list: Default::default(),
-            input: Bytes::new(),
-        };
-        let raw: Bytes =
-            sign_transaction(signer, TypedTransaction::Eip1559(tx)).unwrap().encoded_2718().into();
+        let raw = common::raw(&common::transfer(signer, nonce, to, 7));
         result(rpc, "eth_sendRawTransaction", json!([raw])).await;
     }
     assert_eq!(

@@ -1,6 +1,10 @@
 //! Helpers shared by the node's integration tests.
 #![allow(dead_code)]
 
+use alloy_consensus::{TxEip1559, TxEnvelope, TypedTransaction};
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{Address, Bytes, TxKind, U256};
+use alloy_signer_local::PrivateKeySigner;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -65,4 +69,40 @@ pub fn emitter_runtime() -> Vec<u8> {
     runtime.extend_from_slice(EMITTER_TOPIC0.as_slice());
     runtime.extend_from_slice(&[0x60, 0x20, 0x60, 0x00, 0xa2, 0x00]);
     runtime
+}
+
+/// One gwei in wei.
+pub const GWEI: u128 = 1_000_000_000;
+
+/// A signed EIP-1559 transaction of the dev chain (id 1337): max fee 3 gwei, tip 1 gwei.
+pub fn eip1559(
+    signer: &PrivateKeySigner,
+    nonce: u64,
+    to: TxKind,
+    value: U256,
+    gas_limit: u64,
+    input: Bytes,
+) -> TxEnvelope {
+    let tx = TxEip1559 {
+        chain_id: 1337,
+        nonce,
+        gas_limit,
+        max_fee_per_gas: 3 * GWEI,
+        max_priority_fee_per_gas: GWEI,
+        to,
+        value,
+        access_list: Default::default(),
+        input,
+    };
+    lattice_primitives::sign_transaction(signer, TypedTransaction::Eip1559(tx)).unwrap()
+}
+
+/// A signed plain transfer (21,000 gas).
+pub fn transfer(signer: &PrivateKeySigner, nonce: u64, to: Address, value: u128) -> TxEnvelope {
+    eip1559(signer, nonce, TxKind::Call(to), U256::from(value), 21_000, Bytes::new())
+}
+
+/// The EIP-2718 bytes `eth_sendRawTransaction` takes.
+pub fn raw(tx: &TxEnvelope) -> Bytes {
+    tx.encoded_2718().into()
 }
