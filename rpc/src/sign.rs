@@ -4,7 +4,7 @@
 
 use crate::api::NodeApi;
 use crate::error::RpcError;
-use crate::eth::{call_request, resolve};
+use crate::eth::call_request;
 use alloy_consensus::{SignableTransaction, TxEnvelope};
 use alloy_dyn_abi::TypedData;
 use alloy_eips::eip2718::Encodable2718;
@@ -40,7 +40,7 @@ fn fill<N: NodeApi>(node: &N, mut req: TransactionRequest) -> Result<Transaction
         }
     }
     if req.gas.is_none() {
-        let number = resolve(node, None)?;
+        let number = node.latest_number()?;
         let gas = match node.estimate_gas(number, &call_request(req.clone()))? {
             Ok(Ok(gas)) => gas,
             Ok(Err(failure)) => return Err(crate::eth::failure_error(failure)),
