@@ -31,7 +31,10 @@ struct VectorBlock {
 }
 
 fn vector_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/ghostdag")
+    // Read at run time, not with `env!`: the target directory is shared between clones, so a
+    // compiled-in path may name another clone, or one since deleted.
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR").expect("run through cargo, which sets it");
+    PathBuf::from(dir).join("../testdata/ghostdag")
 }
 
 fn vector_files() -> Vec<PathBuf> {

@@ -105,7 +105,10 @@ impl Drop for Anvil {
 }
 
 async fn start_anvil() -> Option<(Anvil, SocketAddr)> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    // Read at run time: the target directory is shared between clones, so a compiled-in path
+    // may name another clone.
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR").expect("run through cargo, which sets it");
+    let root = std::path::Path::new(&dir).join("..");
     let bin = root.join(".tools/bin/anvil");
     if !bin.exists() {
         println!(

@@ -61,7 +61,7 @@ async fn verify_accepts_a_sound_database_and_reports_a_tampered_one() {
 
 #[test]
 fn dag_replay_prints_kaspa_vectors_block_by_block() {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/ghostdag/dag0.json");
+    let file = common::repo_root().join("testdata/ghostdag/dag0.json");
     let out = lattice(&["dag", "replay", file.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let expected: serde_json::Value =

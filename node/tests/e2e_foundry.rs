@@ -16,12 +16,8 @@ static FORGE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 const KEY0: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 const ACCOUNT9: &str = "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720";
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
 fn tool(name: &str) -> PathBuf {
-    let path = repo().join(".tools/bin").join(name);
+    let path = common::repo_root().join(".tools/bin").join(name);
     assert!(path.exists(), "{} is missing: run scripts/setup.sh", path.display());
     path
 }
@@ -82,7 +78,7 @@ impl Drop for NodeProcess {
 }
 
 fn run(cmd: &mut Command) -> Output {
-    cmd.current_dir(repo()).output().expect("tool runs")
+    cmd.current_dir(common::repo_root()).output().expect("tool runs")
 }
 
 fn cast(args: &[&str]) -> Output {
@@ -181,10 +177,16 @@ fn the_ai_layer_contracts_deploy_with_forge_script() {
     let _forge = FORGE.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let node = NodeProcess::start(dir.path(), free_port(), &dir.path().join("node.log"));
-    let out = ok(run(Command::new(repo().join("scripts/deploy_contracts.sh")).arg(&node.rpc).env(
-        "PATH",
-        format!("{}:{}", repo().join(".tools/bin").display(), std::env::var("PATH").unwrap()),
-    )));
+    let out = ok(run(Command::new(common::repo_root().join("scripts/deploy_contracts.sh"))
+        .arg(&node.rpc)
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                common::repo_root().join(".tools/bin").display(),
+                std::env::var("PATH").unwrap()
+            ),
+        )));
     for name in ["IPFSIncentives", "ModelRegistry", "ComputeMarketplace"] {
         let address = out
             .lines()

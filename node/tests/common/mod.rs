@@ -46,6 +46,14 @@ pub fn qty(v: &Value) -> u128 {
         .expect("hex quantity")
 }
 
+/// The repository's root directory, read when the test runs: the target directory is shared
+/// between clones, so a path compiled in (`env!("CARGO_MANIFEST_DIR")`) may name another
+/// clone, or one since deleted.
+pub fn repo_root() -> std::path::PathBuf {
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR").expect("run through cargo, which sets it");
+    std::path::Path::new(&dir).parent().expect("the node crate is in the repository").to_path_buf()
+}
+
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
