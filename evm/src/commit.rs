@@ -4,14 +4,15 @@
 //! written, so a producer can commit to it in the header it is about to seal. The account trie
 //! is kept in memory ([`MerkleTrie`], copy-on-write): a block's root updates a clone of the
 //! committed trie along the changed accounts' paths only, and the clone becomes the committed
-//! trie when the block is written. Storage roots are recomputed only for accounts whose storage
-//! changed.
+//! trie when the block is written. Storage tries are kept the same way ([`StateTries`]): a
+//! contract's new storage root updates its cached trie along the changed slots' paths.
 
 use crate::error::EvmError;
 use crate::overlay::StateChanges;
 use crate::trie::MerkleTrie;
+use crate::tries::{storage_value, StateTries};
 use alloy_primitives::{keccak256, Address, Bytes, B256, KECCAK256_EMPTY, U256};
-use alloy_trie::{HashBuilder, Nibbles, TrieAccount, EMPTY_ROOT_HASH};
+use alloy_trie::{TrieAccount, EMPTY_ROOT_HASH};
 use lattice_primitives::ChainSpec;
 use lattice_storage::{tables, Batch, Db};
 use std::collections::BTreeMap;
@@ -32,82 +33,65 @@ pub struct PreparedState {
     pub state_root: B256,
     accounts: BTreeMap<B256, AccountWrite>,
     codes: BTreeMap<B256, Bytes>,
+    /// The account trie after the changes.
     trie: MerkleTrie,
-}
-
-/// The account trie of every account stored in `db` (O(state): done once, at start-up).
-pub fn load_account_trie(db: &Db) -> Result<MerkleTrie, EvmError> {
-    let accounts = db.scan_from::<tables::Accounts>(&[], |_| true)?;
-    Ok(MerkleTrie::from_sorted(accounts.into_iter().map(|(k, v)| (k, alloy_rlp::encode(v)))))
-}
-
-fn storage_root(slots: impl Iterator<Item = (B256, U256)>) -> B256 {
-    let mut hb = HashBuilder::default();
-    let mut any = false;
-    for (hashed, value) in slots {
-        if value.is_zero() {
-            continue;
-        }
-        any = true;
-        hb.add_leaf(Nibbles::unpack(hashed), &alloy_rlp::encode(value));
-    }
-    if any {
-        hb.root()
-    } else {
-        EMPTY_ROOT_HASH
-    }
+    /// hashed account → its storage trie after the changes, for each account whose storage
+    /// changed.
+    storage_tries: BTreeMap<B256, MerkleTrie>,
 }
 
 impl PreparedState {
     /// Computes the state root of `db`'s current state with `changes` applied, building the
-    /// account trie from the database (O(state); the node keeps the trie and calls
-    /// [`PreparedState::prepare_on`]).
+    /// account trie and the touched storage tries from the database (O(state); the node keeps
+    /// them in [`StateTries`] and calls [`PreparedState::prepare_on`]).
     pub fn prepare(db: &Db, changes: StateChanges) -> Result<Self, EvmError> {
-        Self::prepare_on(db, &load_account_trie(db)?, changes)
+        Self::prepare_on(db, &StateTries::load(db, 0)?, changes)
     }
 
-    /// Computes the state root of `db`'s current state, whose account trie is `committed`, with
-    /// `changes` applied. Costs O(changes · depth) for the account trie.
+    /// Computes the state root of `db`'s current state, whose tries are `committed`, with
+    /// `changes` applied. Costs O(changes · depth), plus O(storage) for each contract whose
+    /// storage changes and whose trie `committed` does not hold yet.
     pub fn prepare_on(
         db: &Db,
-        committed: &MerkleTrie,
+        committed: &StateTries,
         changes: StateChanges,
     ) -> Result<Self, EvmError> {
         let mut accounts = BTreeMap::new();
+        let mut storage_tries = BTreeMap::new();
         for (hashed, change) in changes.accounts {
-            let mut storage: BTreeMap<B256, (U256, U256)> = BTreeMap::new();
+            let original_root = change.original_storage_root();
             let wiped = change.wiped || change.current.is_none();
-            let existing = if change.original.is_some() && (wiped || !change.storage.is_empty()) {
-                db.scan_prefix::<tables::Storages>(hashed.as_slice())?
-            } else {
-                Vec::new()
-            };
-            if wiped {
-                for ((_, hs), value) in &existing {
-                    storage.insert(*hs, (*value, U256::ZERO));
+            let mut storage: BTreeMap<B256, (U256, U256)> = BTreeMap::new();
+            if wiped && original_root != EMPTY_ROOT_HASH {
+                // Every stored slot goes; the change set records its prior value.
+                for ((_, hs), value) in db.scan_prefix::<tables::Storages>(hashed.as_slice())? {
+                    storage.insert(hs, (value, U256::ZERO));
                 }
             }
             for (hs, (_, orig, new)) in &change.storage {
-                let entry = storage.entry(*hs).or_insert((*orig, U256::ZERO));
-                entry.1 = *new;
+                storage.entry(*hs).or_insert((*orig, U256::ZERO)).1 = *new;
             }
             storage.retain(|_, (o, n)| o != n);
             let new = match &change.current {
-                None => None,
+                None => {
+                    storage_tries.insert(hashed, MerkleTrie::new());
+                    None
+                }
                 Some(info) => {
                     let storage_root = if storage.is_empty() && !wiped {
-                        change.original_storage_root()
+                        original_root
                     } else {
-                        // Merge the stored slots with the changes, in hashed-slot order.
-                        let mut merged: BTreeMap<B256, U256> = if wiped {
-                            BTreeMap::new()
+                        let mut trie = if wiped {
+                            MerkleTrie::new()
                         } else {
-                            existing.iter().map(|((_, hs), v)| (*hs, *v)).collect()
+                            committed.storage_trie(db, hashed, original_root)?
                         };
-                        for (hs, (_, n)) in &storage {
-                            merged.insert(*hs, *n);
+                        for (hs, (_, value)) in &storage {
+                            trie.insert(*hs, storage_value(*value));
                         }
-                        storage_root(merged.into_iter())
+                        let root = trie.root();
+                        storage_tries.insert(hashed, trie);
+                        root
                     };
                     let code_hash =
                         if info.code_hash == B256::ZERO { KECCAK256_EMPTY } else { info.code_hash };
@@ -124,7 +108,7 @@ impl PreparedState {
             }
         }
 
-        let mut trie = committed.clone();
+        let mut trie = committed.accounts().clone();
         for (hashed, write) in &accounts {
             match &write.new {
                 Some(account) => trie.insert(*hashed, alloy_rlp::encode(account)),
@@ -134,12 +118,13 @@ impl PreparedState {
             }
         }
         let state_root = trie.root();
-        Ok(Self { state_root, accounts, codes: changes.codes, trie })
+        Ok(Self { state_root, accounts, codes: changes.codes, trie, storage_tries })
     }
 
-    /// The account trie after these changes: the committed trie once they are written.
-    pub fn into_trie(self) -> MerkleTrie {
-        self.trie
+    /// The account trie and the new storage tries of the accounts whose storage changed (empty
+    /// for a deleted account): the committed tries once these changes are written.
+    pub(crate) fn into_tries(self) -> (MerkleTrie, BTreeMap<B256, MerkleTrie>) {
+        (self.trie, self.storage_tries)
     }
 
     /// Stages the state writes. With `number` (the chain position of the block applying them),

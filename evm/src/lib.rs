@@ -9,6 +9,8 @@
 //! - [`trace`]: `debug_traceTransaction` / `debug_traceCall` through geth's tracers.
 //! - [`trie`]: an in-memory, copy-on-write Merkle-Patricia trie that caches node hashes, so a
 //!   block's root costs O(changes), not O(state).
+//! - [`tries`]: the committed state's tries kept between blocks: the account trie and a
+//!   bounded cache of storage tries ([`StateTries`]).
 //!
 //! This crate decides *how* transactions execute; which blocks are accepted in which order is
 //! the consensus crate's business, and when things are written is the node's.
@@ -21,16 +23,18 @@ pub mod overlay;
 pub mod state;
 pub mod trace;
 pub mod trie;
+pub mod tries;
 mod tx;
 
 pub use accept::{accept_mergeset, AcceptEnv, AcceptanceOutcome, MergedBlock};
 pub use call::{
     call, create_access_list, estimate_gas, CallEnv, CallError, CallOutcome, CallRequest,
 };
-pub use commit::{genesis_state, load_account_trie, PreparedState};
+pub use commit::{genesis_state, PreparedState};
 pub use error::EvmError;
 pub use overlay::{Overlay, StateChanges};
 pub use state::{HistoricalState, LatestState, StateReader};
+pub use tries::{StateTries, StorageCacheStats, DEFAULT_STORAGE_CACHE_SLOTS};
 pub use tx::{tx_env, SPEC};
 
 /// Receipt-level helpers shared by the node and RPC.

@@ -206,6 +206,18 @@ pub struct NodeArgs {
     #[serde(default)]
     pub no_produce: bool,
 
+    /// Storage slots kept in the storage-trie cache, about 190 bytes of memory each
+    /// [default: 4000000].
+    /// A contract whose trie is not cached has it rebuilt from its stored slots when next
+    /// touched.
+    #[arg(
+        long,
+        env = "LATTICE_STORAGE_TRIE_CACHE_SLOTS",
+        value_name = "N",
+        help_heading = "Performance"
+    )]
+    pub storage_trie_cache_slots: Option<usize>,
+
     /// Prometheus metrics listen address (e.g. 127.0.0.1:9100); off when absent.
     #[arg(long, env = "LATTICE_METRICS_ADDR", value_name = "ADDR", help_heading = "Metrics")]
     pub metrics_addr: Option<SocketAddr>,
@@ -268,6 +280,7 @@ impl NodeArgs {
             producer_key,
             coinbase,
             block_time,
+            storage_trie_cache_slots,
             metrics_addr
         );
         self.dev |= file.dev;

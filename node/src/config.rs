@@ -66,6 +66,8 @@ pub struct NodeConfig {
     pub local_delay: Duration,
     /// The network, when on.
     pub network: Option<NetworkSettings>,
+    /// Chain tuning (caches).
+    pub chain: crate::chain::ChainOptions,
 }
 
 impl NodeConfig {
@@ -182,6 +184,11 @@ impl NodeConfig {
             local_producers: args.dev_local_producers,
             local_delay: Duration::from_millis(args.dev_delay_ms.unwrap_or(0)),
             network,
+            chain: crate::chain::ChainOptions {
+                storage_trie_cache_slots: args
+                    .storage_trie_cache_slots
+                    .unwrap_or(lattice_evm::DEFAULT_STORAGE_CACHE_SLOTS),
+            },
         })
     }
 }

@@ -126,6 +126,9 @@ impl Node {
         m.chain_height.set(head.number as i64);
         m.blue_score.set(head.header.blue_score as i64);
         m.txpool_size.set(self.pool.len() as i64);
+        let tries = self.chain.storage_cache_stats();
+        m.storage_trie_cache_slots.set(tries.slots as i64);
+        m.storage_trie_loads.set(tries.loads as i64);
     }
 
     /// Sends the update to RPC filters and subscriptions, if any listen. Only what the update
@@ -295,7 +298,7 @@ pub async fn launch(config: NodeConfig) -> Result<NodeHandle> {
     let db_path = config.data_dir.join("db");
     let db = Db::open(&db_path, &chain::all_tables())
         .wrap_err_with(|| format!("cannot open the database at {}", db_path.display()))?;
-    let chain = Chain::open(Arc::new(db), config.spec.clone())?;
+    let chain = Chain::open_with(Arc::new(db), config.spec.clone(), config.chain)?;
     let head = chain.head();
     tracing::info!(
         target: "lattice::node",

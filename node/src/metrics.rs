@@ -44,6 +44,10 @@ pub struct Metrics {
     pub blue_score: IntGauge,
     /// Gas used by chain blocks.
     pub gas_used: IntCounter,
+    /// Storage slots in the cached storage tries.
+    pub storage_trie_cache_slots: IntGauge,
+    /// Storage tries built from the database (cache misses).
+    pub storage_trie_loads: IntGauge,
     /// RPC calls by method and outcome.
     pub rpc_calls: IntCounterVec,
     /// RPC call latency by method.
@@ -145,6 +149,22 @@ impl Metrics {
                 &r,
                 IntCounter::new("lattice_gas_used_total", "Gas used by accepted transactions")
                     .unwrap(),
+            ),
+            storage_trie_cache_slots: reg(
+                &r,
+                IntGauge::new(
+                    "lattice_storage_trie_cache_slots",
+                    "Storage slots held by the cached storage tries",
+                )
+                .unwrap(),
+            ),
+            storage_trie_loads: reg(
+                &r,
+                IntGauge::new(
+                    "lattice_storage_trie_loads",
+                    "Storage tries built from the database since start-up (cache misses)",
+                )
+                .unwrap(),
             ),
             rpc_calls: reg(
                 &r,

@@ -58,9 +58,8 @@ impl Chain {
             db.contains::<tables::TxLookup>(h).map_err(EvmError::from)
         })?;
         let started = Instant::now();
-        let committed = self.trie.lock().clone();
         let prepared =
-            PreparedState::prepare_on(db, &committed, std::mem::take(&mut outcome.changes))?;
+            PreparedState::prepare_on(db, &self.trie.lock(), std::mem::take(&mut outcome.changes))?;
         Ok(Execution { outcome, prepared, capacity, state_root_time: started.elapsed() })
     }
 
@@ -224,7 +223,7 @@ impl Chain {
             Some((block, senders)) => self.store_block(block, senders, Some(batch))?,
             None => batch.commit()?,
         }
-        *self.trie.lock() = prepared.into_trie();
+        self.trie.lock().commit(prepared);
         *self.head.write() = Head { hash, number, header: header.clone(), capacity };
         Ok(AppliedBlock {
             number,

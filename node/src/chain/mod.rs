@@ -68,6 +68,19 @@ pub enum ImportOutcome {
     Imported(ChainUpdate),
 }
 
+/// Tuning of a [`Chain`] that does not change what it computes.
+#[derive(Clone, Copy, Debug)]
+pub struct ChainOptions {
+    /// Storage slots the storage-trie cache keeps (see [`lattice_evm::StateTries`]).
+    pub storage_trie_cache_slots: usize,
+}
+
+impl Default for ChainOptions {
+    fn default() -> Self {
+        Self { storage_trie_cache_slots: lattice_evm::DEFAULT_STORAGE_CACHE_SLOTS }
+    }
+}
+
 /// The node's chain.
 pub struct Chain {
     db: Arc<Db>,
@@ -76,8 +89,8 @@ pub struct Chain {
     dag: RwLock<DagView>,
     head: RwLock<Head>,
     disqualified: RwLock<HashSet<B256>>,
-    /// The account trie of the committed (sink) state.
-    trie: Mutex<lattice_evm::trie::MerkleTrie>,
+    /// The tries of the committed (sink) state: accounts, and cached storage tries.
+    trie: Mutex<lattice_evm::StateTries>,
     write: Mutex<()>,
 }
 
@@ -121,6 +134,11 @@ impl Chain {
     /// the best valid tip (finishing a reorg a crash may have interrupted). Refuses a database
     /// that holds another chain.
     pub fn open(db: Arc<Db>, spec: ChainSpec) -> Result<Self> {
+        Self::open_with(db, spec, ChainOptions::default())
+    }
+
+    /// [`Chain::open`] with tuning options.
+    pub fn open_with(db: Arc<Db>, spec: ChainSpec, options: ChainOptions) -> Result<Self> {
         let spec_json = serde_json::to_vec(&spec)?;
         let genesis = match meta_get(&db, META_GENESIS)? {
             Some(hash) => {
@@ -147,7 +165,7 @@ impl Chain {
         )?;
         let placeholder =
             Head { hash: sink, number: 0, header: genesis_header(&spec, B256::ZERO), capacity: 0 };
-        let trie = lattice_evm::load_account_trie(&db)?;
+        let trie = lattice_evm::StateTries::load(&db, options.storage_trie_cache_slots)?;
         let chain = Self {
             db,
             spec,
@@ -210,6 +228,11 @@ impl Chain {
     /// Genesis hash.
     pub fn genesis(&self) -> B256 {
         self.genesis
+    }
+
+    /// What the storage-trie cache holds.
+    pub fn storage_cache_stats(&self) -> lattice_evm::StorageCacheStats {
+        self.trie.lock().storage_stats()
     }
 
     /// The current sink.

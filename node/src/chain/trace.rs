@@ -72,23 +72,15 @@ impl Chain {
         slots: &[B256],
     ) -> Result<AccountProof> {
         use alloy_primitives::{keccak256, U256};
-        use lattice_storage::Codec;
         let _guard = self.write.lock();
         let head = self.head();
         let hashed = keccak256(address);
-        let proof = self.trie.lock().proof(hashed);
         let account = self.db.get::<tables::Accounts>(&hashed)?.unwrap_or_default();
-        let stored = self.db.scan_prefix::<tables::Storages>(&hashed.encode())?;
-        let storage_trie = lattice_evm::trie::MerkleTrie::from_sorted(
-            stored.into_iter().map(|((_, slot), value)| (slot, alloy_rlp::encode(value))),
-        );
-        if storage_trie.root() != account.storage_root {
-            return Err(eyre!(
-                "storage of {address} gives root {} but the account commits to {}",
-                storage_trie.root(),
-                account.storage_root
-            ));
-        }
+        let (proof, storage_trie) = {
+            let mut tries = self.trie.lock();
+            let storage_trie = tries.storage_trie_cached(&self.db, hashed, account.storage_root)?;
+            (tries.accounts().proof(hashed), storage_trie)
+        };
         let storage = slots
             .iter()
             .map(|slot| {

@@ -179,21 +179,17 @@ impl Chain {
         let entries = self.acceptance(hash)?;
         let mut batch = self.db.batch();
         super::logs::unindex(&mut batch, n, &receipts)?;
-        let mut trie = self.trie.lock().clone();
+        let mut accounts = Vec::new();
         for ((_, hashed), prior) in self.db.scan_prefix::<tables::AccountChangeSets>(&n.encode())? {
-            match prior {
-                Some(account) => {
-                    batch.put::<tables::Accounts>(&hashed, &account)?;
-                    trie.insert(hashed, alloy_rlp::encode(account));
-                }
-                None => {
-                    batch.delete::<tables::Accounts>(&hashed)?;
-                    trie.remove(hashed);
-                }
+            match &prior {
+                Some(account) => batch.put::<tables::Accounts>(&hashed, account)?,
+                None => batch.delete::<tables::Accounts>(&hashed)?,
             }
             batch.delete::<tables::AccountChangeSets>(&(n, hashed))?;
             batch.delete::<tables::AccountHistory>(&(hashed, n))?;
+            accounts.push((hashed, prior));
         }
+        let mut slots = Vec::new();
         for ((_, ha, hs), prior) in self.db.scan_prefix::<tables::StorageChangeSets>(&n.encode())? {
             if prior.is_zero() {
                 batch.delete::<tables::Storages>(&(ha, hs))?;
@@ -202,6 +198,7 @@ impl Chain {
             }
             batch.delete::<tables::StorageChangeSets>(&(n, ha, hs))?;
             batch.delete::<tables::StorageHistory>(&(ha, hs, n))?;
+            slots.push((ha, hs, prior));
         }
         for entry in entries.iter().filter(|e| e.skip == 0) {
             batch.delete::<tables::TxLookup>(&entry.tx_hash)?;
@@ -212,7 +209,7 @@ impl Chain {
         batch.delete::<tables::Acceptance>(&hash)?;
         batch.put::<tables::Meta>(&super::META_SINK.to_vec(), &parent.to_vec())?;
         batch.commit()?;
-        *self.trie.lock() = trie;
+        self.trie.lock().revert(&accounts, &slots);
         *self.head.write() = self.load_head(parent)?;
         tracing::debug!(target: "lattice::chain", number = n, %hash, "rolled back chain block");
         Ok(AppliedBlock {

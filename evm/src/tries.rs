@@ -1,0 +1,253 @@
+//! The committed state's tries, kept between blocks: the whole account trie, and the storage
+//! tries of recently touched contracts in a cache bounded by a number of slots.
+//!
+//! A block's state root then costs O(changes · depth) for accounts and, for each contract
+//! whose storage changed, O(changed slots · depth) when its storage trie is cached. A contract
+//! whose trie is not cached (first touch since start-up, or evicted) has its trie built once
+//! from its stored slots, O(its storage), and checked against the storage root its account
+//! commits to; from then on it stays cached while it is among the most recently used.
+//!
+//! The tries here always describe the *committed* state (what RocksDB holds). A block's new
+//! tries live in its [`PreparedState`] until [`StateTries::commit`] adopts them, so a
+//! speculative block that is thrown away leaves nothing behind; a rollback applies the prior
+//! values with [`StateTries::revert`].
+
+use crate::commit::PreparedState;
+use crate::error::EvmError;
+use crate::trie::MerkleTrie;
+use alloy_primitives::{B256, U256};
+use alloy_trie::{TrieAccount, EMPTY_ROOT_HASH};
+use lattice_storage::{tables, Codec, Db};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Storage slots the cache holds by default: about 0.75 GiB of trie nodes at ~190 bytes of heap
+/// per slot (`benches/storage_root.rs`).
+pub const DEFAULT_STORAGE_CACHE_SLOTS: usize = 4_000_000;
+
+/// The account trie and the storage-trie cache of the committed state. See the
+/// [module docs](self).
+#[derive(Debug)]
+pub struct StateTries {
+    accounts: MerkleTrie,
+    storage: HashMap<B256, Cached>,
+    /// Sum of the cached tries' slot counts.
+    cached_slots: usize,
+    /// Most slots the cache keeps (the tries a block just committed are always kept).
+    budget: usize,
+    /// Commit counter: the recency of cached tries.
+    tick: u64,
+    /// Storage tries built from the database.
+    loads: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Cached {
+    trie: MerkleTrie,
+    used: u64,
+}
+
+/// What the storage-trie cache holds, for metrics and tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StorageCacheStats {
+    /// Contracts whose storage trie is cached.
+    pub tries: usize,
+    /// Slots in those tries.
+    pub slots: usize,
+    /// Storage tries built from the database since start-up.
+    pub loads: u64,
+}
+
+impl StateTries {
+    /// The tries of the state stored in `db`: the account trie is built from every stored
+    /// account (O(state), once at start-up); storage tries are built on first use. The cache
+    /// keeps at most `storage_budget` slots beyond the tries the latest block touched.
+    pub fn load(db: &Db, storage_budget: usize) -> Result<Self, EvmError> {
+        let accounts = db.scan_from::<tables::Accounts>(&[], |_| true)?;
+        let accounts =
+            MerkleTrie::from_sorted(accounts.into_iter().map(|(k, v)| (k, alloy_rlp::encode(v))));
+        Ok(Self {
+            accounts,
+            storage: HashMap::new(),
+            cached_slots: 0,
+            budget: storage_budget,
+            tick: 0,
+            loads: AtomicU64::new(0),
+        })
+    }
+
+    /// The state root.
+    pub fn root(&self) -> B256 {
+        self.accounts.root()
+    }
+
+    /// The account trie.
+    pub const fn accounts(&self) -> &MerkleTrie {
+        &self.accounts
+    }
+
+    /// The committed storage trie of the account at `hashed` (keccak of its address), whose
+    /// committed storage root is `storage_root`: the cached one, or one built from the stored
+    /// slots (then checked against `storage_root`). O(1) when cached; the result is a
+    /// copy-on-write handle, so changing it leaves the cache alone.
+    pub fn storage_trie(
+        &self,
+        db: &Db,
+        hashed: B256,
+        storage_root: B256,
+    ) -> Result<MerkleTrie, EvmError> {
+        if storage_root == EMPTY_ROOT_HASH {
+            return Ok(MerkleTrie::new());
+        }
+        if let Some(cached) = self.storage.get(&hashed) {
+            return Ok(cached.trie.clone());
+        }
+        let slots = db.scan_prefix::<tables::Storages>(&hashed.encode())?;
+        let trie = MerkleTrie::from_sorted(
+            slots.into_iter().map(|((_, slot), value)| (slot, alloy_rlp::encode(value))),
+        );
+        self.loads.fetch_add(1, Ordering::Relaxed);
+        let root = trie.root();
+        if root != storage_root {
+            return Err(EvmError::Inconsistent(format!(
+                "stored storage of account {hashed} gives root {root} but the account commits to \
+                 {storage_root}"
+            )));
+        }
+        Ok(trie)
+    }
+
+    /// Like [`storage_trie`](Self::storage_trie), and caches a trie it had to build (for
+    /// reads such as `eth_getProof` that should warm the cache).
+    pub fn storage_trie_cached(
+        &mut self,
+        db: &Db,
+        hashed: B256,
+        storage_root: B256,
+    ) -> Result<MerkleTrie, EvmError> {
+        let trie = self.storage_trie(db, hashed, storage_root)?;
+        if !trie.is_empty() && !self.storage.contains_key(&hashed) {
+            self.put(hashed, trie.clone());
+            self.evict();
+        }
+        Ok(trie)
+    }
+
+    /// Adopts the tries of a block whose changes were just written: `prepared` becomes the
+    /// committed state.
+    pub fn commit(&mut self, prepared: PreparedState) {
+        self.tick += 1;
+        let (accounts, storage) = prepared.into_tries();
+        self.accounts = accounts;
+        for (hashed, trie) in storage {
+            self.put(hashed, trie);
+        }
+        self.evict();
+    }
+
+    /// Applies a rollback that was just written: each account in `accounts` is back to its
+    /// prior value (`None`: absent), each `(account, slot, value)` in `slots` (hashed keys) back
+    /// to its prior value (zero: absent). Storage tries that are not cached are left to be built
+    /// from the reverted database when next used.
+    pub fn revert(
+        &mut self,
+        accounts: &[(B256, Option<TrieAccount>)],
+        slots: &[(B256, B256, U256)],
+    ) {
+        self.tick += 1;
+        for (hashed, prior) in accounts {
+            match prior {
+                Some(account) => self.accounts.insert(*hashed, alloy_rlp::encode(account)),
+                None => {
+                    self.accounts.remove(*hashed);
+                }
+            }
+        }
+        let mut touched: HashMap<B256, MerkleTrie> = HashMap::new();
+        for (account, slot, prior) in slots {
+            let Some(cached) = self.storage.get(account) else { continue };
+            touched
+                .entry(*account)
+                .or_insert_with(|| cached.trie.clone())
+                .insert(*slot, storage_value(*prior));
+        }
+        for (account, trie) in touched {
+            self.put(account, trie);
+        }
+        // Every cached trie now matches the reverted account's storage root unless the change
+        // sets were incomplete; a mismatch is dropped so the next use rebuilds it from the
+        // database (and reports any real inconsistency there).
+        let stale: Vec<B256> = self
+            .storage
+            .iter()
+            .filter(|(hashed, cached)| {
+                let committed = self
+                    .accounts
+                    .get(**hashed)
+                    .and_then(|mut rlp| {
+                        <TrieAccount as alloy_rlp::Decodable>::decode(&mut rlp).ok()
+                    })
+                    .map_or(EMPTY_ROOT_HASH, |a| a.storage_root);
+                cached.trie.root() != committed
+            })
+            .map(|(hashed, _)| *hashed)
+            .collect();
+        for hashed in stale {
+            self.drop_trie(hashed);
+        }
+    }
+
+    /// What the storage-trie cache holds.
+    pub fn storage_stats(&self) -> StorageCacheStats {
+        StorageCacheStats {
+            tries: self.storage.len(),
+            slots: self.cached_slots,
+            loads: self.loads.load(Ordering::Relaxed),
+        }
+    }
+
+    fn put(&mut self, hashed: B256, trie: MerkleTrie) {
+        self.drop_trie(hashed);
+        if trie.is_empty() {
+            return;
+        }
+        self.cached_slots += trie.len();
+        self.storage.insert(hashed, Cached { trie, used: self.tick });
+    }
+
+    fn drop_trie(&mut self, hashed: B256) {
+        if let Some(old) = self.storage.remove(&hashed) {
+            self.cached_slots -= old.trie.len();
+        }
+    }
+
+    /// Drops least recently used tries until the cache is within its budget, keeping those of
+    /// the current tick.
+    fn evict(&mut self) {
+        if self.cached_slots <= self.budget {
+            return;
+        }
+        let mut by_age: Vec<(u64, B256)> = self
+            .storage
+            .iter()
+            .filter(|(_, c)| c.used < self.tick)
+            .map(|(hashed, c)| (c.used, *hashed))
+            .collect();
+        by_age.sort_unstable();
+        for (_, hashed) in by_age {
+            if self.cached_slots <= self.budget {
+                break;
+            }
+            self.drop_trie(hashed);
+        }
+    }
+}
+
+/// A storage slot's value as the trie holds it: the RLP of the value, or empty (absent) for zero.
+pub(crate) fn storage_value(value: U256) -> Vec<u8> {
+    if value.is_zero() {
+        Vec::new()
+    } else {
+        alloy_rlp::encode(value)
+    }
+}
