@@ -12,7 +12,7 @@ use crate::overlay::StateChanges;
 use crate::trie::MerkleTrie;
 use crate::tries::{storage_value, StateTries};
 use alloy_primitives::{keccak256, Address, Bytes, B256, KECCAK256_EMPTY, U256};
-use alloy_trie::{TrieAccount, EMPTY_ROOT_HASH};
+use alloy_trie::{HashBuilder, Nibbles, TrieAccount, EMPTY_ROOT_HASH};
 use lattice_primitives::ChainSpec;
 use lattice_storage::{tables, Batch, Db};
 use std::collections::BTreeMap;
@@ -62,7 +62,7 @@ impl PreparedState {
             let original_root = change.original_storage_root();
             let wiped = change.wiped || change.current.is_none();
             let mut storage: BTreeMap<B256, (U256, U256)> = BTreeMap::new();
-            if wiped && original_root != EMPTY_ROOT_HASH {
+            if wiped && change.original.is_some() {
                 // Every stored slot goes; the change set records its prior value.
                 for ((_, hs), value) in db.scan_prefix::<tables::Storages>(hashed.as_slice())? {
                     storage.insert(hs, (value, U256::ZERO));
@@ -71,6 +71,22 @@ impl PreparedState {
             for (hs, (_, orig, new)) in &change.storage {
                 storage.entry(*hs).or_insert((*orig, U256::ZERO)).1 = *new;
             }
+            if change.current.is_none() {
+                // A deleted account keeps no storage, whatever was written to it.
+                for (_, new) in storage.values_mut() {
+                    *new = U256::ZERO;
+                }
+            }
+            // A wiped account's storage is exactly its non-zero new values, including a slot
+            // written back with the value it had (which drops out of the writes below).
+            let wiped_trie = wiped.then(|| {
+                MerkleTrie::from_sorted(
+                    storage
+                        .iter()
+                        .filter(|(_, (_, new))| !new.is_zero())
+                        .map(|(hs, (_, new))| (*hs, alloy_rlp::encode(new))),
+                )
+            });
             storage.retain(|_, (o, n)| o != n);
             let new = match &change.current {
                 None => {
@@ -78,14 +94,14 @@ impl PreparedState {
                     None
                 }
                 Some(info) => {
-                    let storage_root = if storage.is_empty() && !wiped {
+                    let storage_root = if let Some(trie) = wiped_trie {
+                        let root = trie.root();
+                        storage_tries.insert(hashed, trie);
+                        root
+                    } else if storage.is_empty() {
                         original_root
                     } else {
-                        let mut trie = if wiped {
-                            MerkleTrie::new()
-                        } else {
-                            committed.storage_trie(db, hashed, original_root)?
-                        };
+                        let mut trie = committed.storage_trie(db, hashed, original_root)?;
                         for (hs, (_, value)) in &storage {
                             trie.insert(*hs, storage_value(*value));
                         }
@@ -179,6 +195,39 @@ pub fn genesis_state(db: &Db, spec: &ChainSpec) -> Result<PreparedState, EvmErro
         )?;
     }
     PreparedState::prepare(db, overlay.into_changes())
+}
+
+/// The state root of what `db` stores, rebuilt from every account and slot with alloy-trie's
+/// `HashBuilder`, independently of [`MerkleTrie`] and [`StateTries`]: O(state), a check for
+/// tests and audits. Fails if an account's storage root is not the root of its stored slots.
+pub fn rebuild_state_root(db: &Db) -> Result<B256, EvmError> {
+    fn root(entries: impl Iterator<Item = (B256, Vec<u8>)>) -> B256 {
+        let mut builder = HashBuilder::default();
+        let mut any = false;
+        for (key, value) in entries {
+            builder.add_leaf(Nibbles::unpack(key), &value);
+            any = true;
+        }
+        if any {
+            builder.root()
+        } else {
+            EMPTY_ROOT_HASH
+        }
+    }
+    let accounts = db.scan_from::<tables::Accounts>(&[], |_| true)?;
+    for (hashed, account) in &accounts {
+        let slots = db.scan_prefix::<tables::Storages>(hashed.as_slice())?;
+        let storage_root =
+            root(slots.into_iter().map(|((_, slot), value)| (slot, alloy_rlp::encode(value))));
+        if storage_root != account.storage_root {
+            return Err(EvmError::Inconsistent(format!(
+                "stored storage of account {hashed} gives root {storage_root} but the account \
+                 commits to {}",
+                account.storage_root
+            )));
+        }
+    }
+    Ok(root(accounts.into_iter().map(|(hashed, account)| (hashed, alloy_rlp::encode(account)))))
 }
 
 /// keccak of a storage slot key, as the trie and the tables use it.

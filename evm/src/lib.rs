@@ -30,7 +30,7 @@ pub use accept::{accept_mergeset, AcceptEnv, AcceptanceOutcome, MergedBlock};
 pub use call::{
     call, create_access_list, estimate_gas, CallEnv, CallError, CallOutcome, CallRequest,
 };
-pub use commit::{genesis_state, PreparedState};
+pub use commit::{genesis_state, rebuild_state_root, PreparedState};
 pub use error::EvmError;
 pub use overlay::{Overlay, StateChanges};
 pub use state::{HistoricalState, LatestState, StateReader};

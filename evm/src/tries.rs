@@ -19,9 +19,10 @@ use alloy_primitives::{B256, U256};
 use alloy_trie::{TrieAccount, EMPTY_ROOT_HASH};
 use lattice_storage::{tables, Codec, Db};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 
-/// Storage slots the cache holds by default: about 0.75 GiB of trie nodes at ~190 bytes of heap
+/// Storage slots the cache holds by default: about 0.7 GB of trie nodes at ~183 bytes of heap
 /// per slot (`benches/storage_root.rs`).
 pub const DEFAULT_STORAGE_CACHE_SLOTS: usize = 4_000_000;
 
@@ -37,14 +38,34 @@ pub struct StateTries {
     budget: usize,
     /// Commit counter: the recency of cached tries.
     tick: u64,
-    /// Storage tries built from the database.
-    loads: AtomicU64,
+    /// What the cache holds, readable without locking the tries.
+    counters: Arc<StorageCacheCounters>,
 }
 
 #[derive(Debug)]
 struct Cached {
     trie: MerkleTrie,
     used: u64,
+}
+
+/// Live counters of a storage-trie cache, shared so metrics can read them while the tries are
+/// locked for a block.
+#[derive(Debug, Default)]
+pub struct StorageCacheCounters {
+    tries: AtomicUsize,
+    slots: AtomicUsize,
+    loads: AtomicU64,
+}
+
+impl StorageCacheCounters {
+    /// The current values.
+    pub fn get(&self) -> StorageCacheStats {
+        StorageCacheStats {
+            tries: self.tries.load(Ordering::Relaxed),
+            slots: self.slots.load(Ordering::Relaxed),
+            loads: self.loads.load(Ordering::Relaxed),
+        }
+    }
 }
 
 /// What the storage-trie cache holds, for metrics and tests.
@@ -72,7 +93,7 @@ impl StateTries {
             cached_slots: 0,
             budget: storage_budget,
             tick: 0,
-            loads: AtomicU64::new(0),
+            counters: Arc::default(),
         })
     }
 
@@ -100,13 +121,19 @@ impl StateTries {
             return Ok(MerkleTrie::new());
         }
         if let Some(cached) = self.storage.get(&hashed) {
-            return Ok(cached.trie.clone());
+            // O(1): the root is cached in the trie. A mismatch would be a bug in keeping the
+            // cache; the database decides.
+            if cached.trie.root() == storage_root {
+                return Ok(cached.trie.clone());
+            }
+            tracing::error!(target: "lattice::evm", account = %hashed, cached = %cached.trie.root(),
+                %storage_root, "cached storage trie disagrees with its account; rebuilding it");
         }
         let slots = db.scan_prefix::<tables::Storages>(&hashed.encode())?;
         let trie = MerkleTrie::from_sorted(
             slots.into_iter().map(|((_, slot), value)| (slot, alloy_rlp::encode(value))),
         );
-        self.loads.fetch_add(1, Ordering::Relaxed);
+        self.counters.loads.fetch_add(1, Ordering::Relaxed);
         let root = trie.root();
         if root != storage_root {
             return Err(EvmError::Inconsistent(format!(
@@ -118,7 +145,8 @@ impl StateTries {
     }
 
     /// Like [`storage_trie`](Self::storage_trie), and caches a trie it had to build (for
-    /// reads such as `eth_getProof` that should warm the cache).
+    /// reads such as `eth_getProof` that should warm the cache). Such a trie counts as used
+    /// before the latest block, so the budget can evict it at once.
     pub fn storage_trie_cached(
         &mut self,
         db: &Db,
@@ -126,11 +154,18 @@ impl StateTries {
         storage_root: B256,
     ) -> Result<MerkleTrie, EvmError> {
         let trie = self.storage_trie(db, hashed, storage_root)?;
-        if !trie.is_empty() && !self.storage.contains_key(&hashed) {
-            self.put(hashed, trie.clone());
+        if !trie.is_empty()
+            && self.storage.get(&hashed).is_none_or(|c| c.trie.root() != storage_root)
+        {
+            self.put_used(hashed, trie.clone(), self.tick.saturating_sub(1));
             self.evict();
         }
         Ok(trie)
+    }
+
+    /// Live counters of the cache, readable without this structure's lock.
+    pub fn counters(&self) -> Arc<StorageCacheCounters> {
+        self.counters.clone()
     }
 
     /// Adopts the tries of a block whose changes were just written: `prepared` becomes the
@@ -199,26 +234,33 @@ impl StateTries {
 
     /// What the storage-trie cache holds.
     pub fn storage_stats(&self) -> StorageCacheStats {
-        StorageCacheStats {
-            tries: self.storage.len(),
-            slots: self.cached_slots,
-            loads: self.loads.load(Ordering::Relaxed),
-        }
+        self.counters.get()
     }
 
     fn put(&mut self, hashed: B256, trie: MerkleTrie) {
+        self.put_used(hashed, trie, self.tick);
+    }
+
+    fn put_used(&mut self, hashed: B256, trie: MerkleTrie, used: u64) {
         self.drop_trie(hashed);
         if trie.is_empty() {
             return;
         }
         self.cached_slots += trie.len();
-        self.storage.insert(hashed, Cached { trie, used: self.tick });
+        self.storage.insert(hashed, Cached { trie, used });
+        self.publish();
     }
 
     fn drop_trie(&mut self, hashed: B256) {
         if let Some(old) = self.storage.remove(&hashed) {
             self.cached_slots -= old.trie.len();
+            self.publish();
         }
+    }
+
+    fn publish(&self) {
+        self.counters.tries.store(self.storage.len(), Ordering::Relaxed);
+        self.counters.slots.store(self.cached_slots, Ordering::Relaxed);
     }
 
     /// Drops least recently used tries until the cache is within its budget, keeping those of

@@ -206,7 +206,7 @@ pub struct NodeArgs {
     #[serde(default)]
     pub no_produce: bool,
 
-    /// Storage slots kept in the storage-trie cache, about 190 bytes of memory each
+    /// Storage slots kept in the storage-trie cache, about 183 bytes of memory each
     /// [default: 4000000].
     /// A contract whose trie is not cached has it rebuilt from its stored slots when next
     /// touched.

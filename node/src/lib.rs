@@ -128,7 +128,7 @@ impl Node {
         m.txpool_size.set(self.pool.len() as i64);
         let tries = self.chain.storage_cache_stats();
         m.storage_trie_cache_slots.set(tries.slots as i64);
-        m.storage_trie_loads.set(tries.loads as i64);
+        m.storage_trie_loads.inc_by(tries.loads.saturating_sub(m.storage_trie_loads.get()));
     }
 
     /// Sends the update to RPC filters and subscriptions, if any listen. Only what the update

@@ -47,7 +47,7 @@ pub struct Metrics {
     /// Storage slots in the cached storage tries.
     pub storage_trie_cache_slots: IntGauge,
     /// Storage tries built from the database (cache misses).
-    pub storage_trie_loads: IntGauge,
+    pub storage_trie_loads: IntCounter,
     /// RPC calls by method and outcome.
     pub rpc_calls: IntCounterVec,
     /// RPC call latency by method.
@@ -160,9 +160,9 @@ impl Metrics {
             ),
             storage_trie_loads: reg(
                 &r,
-                IntGauge::new(
-                    "lattice_storage_trie_loads",
-                    "Storage tries built from the database since start-up (cache misses)",
+                IntCounter::new(
+                    "lattice_storage_trie_loads_total",
+                    "Storage tries built from the database (cache misses)",
                 )
                 .unwrap(),
             ),

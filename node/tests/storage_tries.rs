@@ -9,7 +9,7 @@ mod common;
 use alloy_consensus::TxEnvelope;
 use alloy_primitives::{keccak256, Address, Bytes, TxKind, B256, U256};
 use alloy_signer_local::PrivateKeySigner;
-use alloy_trie::{HashBuilder, Nibbles, EMPTY_ROOT_HASH};
+use alloy_trie::{proof::verify_proof, Nibbles, EMPTY_ROOT_HASH};
 use common::{deploy_code, eip1559};
 use lattice_node::chain::{Chain, ChainOptions};
 use lattice_primitives::{dev_signers, ChainSpec, GenesisAccount, SealedBlock};
@@ -30,10 +30,10 @@ fn contract(i: u8) -> Address {
     Address::repeat_byte(0xc0 + i)
 }
 
-/// The dev chain with two producers and two store contracts holding `GENESIS_SLOTS` slots.
+/// The dev chain with two producers and three store contracts holding `GENESIS_SLOTS` slots.
 fn spec() -> ChainSpec {
     let mut spec = ChainSpec::dev(2);
-    for i in 0..2 {
+    for i in 0..3 {
         let storage = (0..GENESIS_SLOTS)
             .map(|s| (B256::from(U256::from(s)), U256::from(1_000 + s)))
             .collect();
@@ -64,27 +64,15 @@ fn store(signer: &PrivateKeySigner, nonce: u64, to: Address, slot: u64, value: u
     eip1559(signer, nonce, TxKind::Call(to), U256::ZERO, 100_000, input.into())
 }
 
-/// The state root of what `db` stores, rebuilt with `HashBuilder`; also checks that every
-/// account's storage root is the root of its stored slots.
+/// The state root of what `db` stores, rebuilt with `HashBuilder` (independent of the tries).
 fn oracle_root(db: &Db) -> B256 {
-    let mut accounts = HashBuilder::default();
-    let mut any = false;
-    for (hashed, account) in db.scan_from::<tables::Accounts>(&[], |_| true).unwrap() {
-        let slots = db.scan_prefix::<tables::Storages>(hashed.as_slice()).unwrap();
-        let mut storage = HashBuilder::default();
-        for ((_, slot), value) in &slots {
-            storage.add_leaf(Nibbles::unpack(slot), &alloy_rlp::encode(value));
-        }
-        let root = if slots.is_empty() { EMPTY_ROOT_HASH } else { storage.root() };
-        assert_eq!(account.storage_root, root, "storage root of account {hashed}");
-        accounts.add_leaf(Nibbles::unpack(hashed), &alloy_rlp::encode(account));
-        any = true;
-    }
-    if any {
-        accounts.root()
-    } else {
-        EMPTY_ROOT_HASH
-    }
+    lattice_evm::rebuild_state_root(db).unwrap()
+}
+
+/// The storage root `address`'s stored account commits to (empty when absent).
+fn storage_root(chain: &Chain, address: Address) -> B256 {
+    let account = chain.db().get::<tables::Accounts>(&keccak256(address)).unwrap();
+    account.map_or(EMPTY_ROOT_HASH, |a| a.storage_root)
 }
 
 /// Random writes to the store contracts: new slots, overwrites and deletions (value 0).
@@ -125,20 +113,24 @@ fn produce(node: &Node, producer: &PrivateKeySigner, txs: Vec<TxEnvelope>, at: u
 fn storage_roots_come_from_kept_tries_and_stay_exact_through_a_reorg() {
     let spec = spec();
     let s = dev_signers(10);
-    let targets = [contract(0), contract(1)];
     // A keeps every trie; B keeps only the tries the latest block touched.
     let (a, b) = (node(&spec, 1_000_000), node(&spec, 0));
     assert_eq!(a.chain.head().header.state_root, oracle_root(a.chain.db()));
 
+    // A's branch also creates a contract and writes to it: the rollback must empty it again.
     let mut writer_a = Writer::new(s[5].clone(), 1);
-    let mut a_blocks = Vec::new();
-    for i in 0..20 {
-        let txs = writer_a.txs(&targets, 6);
+    let created_a = s[5].address().create(0);
+    let deploy_a = eip1559(&s[5], 0, TxKind::Create, U256::ZERO, 200_000, deploy_code(&STORE));
+    writer_a.nonce = 1;
+    let mut a_blocks = vec![produce(&a, &s[0], vec![deploy_a], T0)];
+    for i in 1..20 {
+        let txs = writer_a.txs(&[contract(0), contract(1), created_a], 6);
         a_blocks.push(produce(&a, &s[0], txs, T0 + i * 100));
     }
     let stats = a.chain.storage_cache_stats();
     assert_eq!(stats.loads, 2, "each contract's trie was built once, then kept: {stats:?}");
-    assert_eq!(stats.tries, 2);
+    assert_eq!(stats.tries, 3, "the genesis contracts and the created one");
+    assert_ne!(storage_root(&a.chain, created_a), EMPTY_ROOT_HASH);
 
     // B builds a heavier branch with its own writes, including a contract it creates.
     let mut writer_b = Writer::new(s[6].clone(), 2);
@@ -157,6 +149,11 @@ fn storage_roots_come_from_kept_tries_and_stay_exact_through_a_reorg() {
     }
     assert_eq!(a.chain.head().hash, b_blocks.last().unwrap().hash(), "the heavier branch wins");
     assert_eq!(
+        storage_root(&a.chain, created_a),
+        EMPTY_ROOT_HASH,
+        "the contract A created is gone with its branch"
+    );
+    assert_eq!(
         a.chain.storage_cache_stats().loads,
         2,
         "the rollback reverted the cached tries instead of dropping them"
@@ -173,31 +170,58 @@ fn storage_roots_come_from_kept_tries_and_stay_exact_through_a_reorg() {
 }
 
 #[test]
-fn a_cache_smaller_than_the_state_evicts_the_least_recent_trie_and_rebuilds_it() {
+fn a_cache_smaller_than_the_state_evicts_the_least_recently_written_trie() {
     let spec = spec();
     let s = dev_signers(10);
-    // Room for one genesis contract's trie, not two.
-    let a = node(&spec, GENESIS_SLOTS as usize + 50);
+    // Room for two genesis contracts' tries, not three.
+    let a = node(&spec, 2 * GENESIS_SLOTS as usize + 50);
     let mut writer = Writer::new(s[5].clone(), 3);
-    // A chain block executes what its selected parent and mergeset carried, so block n's
-    // transactions execute in block n + 1.
-    produce(&a, &s[0], writer.txs(&[contract(0)], 3), T0);
-    produce(&a, &s[0], writer.txs(&[contract(0)], 3), T0 + 100);
-    produce(&a, &s[0], writer.txs(&[contract(1)], 3), T0 + 200);
-    assert_eq!(a.chain.storage_cache_stats().loads, 1, "contract 0 was built once");
-    produce(&a, &s[0], writer.txs(&[contract(0)], 3), T0 + 300);
+    // A chain block executes what its selected parent and mergeset carried, so the
+    // transactions block n carries execute in block n + 1; `touch` returns the loads after
+    // they did.
+    let mut at = T0;
+    let mut touch = |target: Option<Address>| {
+        let txs = target.map(|t| writer.txs(&[t], 3)).unwrap_or_default();
+        produce(&a, &s[0], txs, at);
+        at += 100;
+        a.chain.storage_cache_stats().loads
+    };
+    touch(Some(contract(0)));
+    assert_eq!(touch(Some(contract(1))), 1, "contract 0 built");
+    assert_eq!(touch(Some(contract(2))), 2, "contract 1 built");
+    assert_eq!(touch(Some(contract(1))), 3, "contract 2 built; contract 0, the oldest, evicted");
+    assert_eq!(touch(Some(contract(0))), 3, "contract 1 was still cached");
+    // Writing contract 0 again evicts the least recently written, contract 2 (not contract 1,
+    // which was cached before it but written since).
+    assert_eq!(touch(Some(contract(1))), 4, "contract 0 rebuilt");
+    assert_eq!(touch(Some(contract(2))), 4, "contract 1 was kept");
+    assert_eq!(touch(None), 5, "contract 2 rebuilt");
     let stats = a.chain.storage_cache_stats();
-    assert_eq!((stats.tries, stats.loads), (1, 2), "contract 0 was evicted for contract 1");
-    assert!(stats.slots <= GENESIS_SLOTS as usize + 50);
-    produce(&a, &s[0], vec![], T0 + 400);
-    assert_eq!(a.chain.storage_cache_stats().loads, 3, "contract 0 was rebuilt");
-    // The proof of a slot reads the same tries and agrees with the stored value.
-    let proof = a.chain.account_proof(contract(0), &[B256::from(U256::from(5))]).unwrap();
-    let stored = a
-        .chain
-        .db()
-        .get::<tables::Storages>(&(keccak256(contract(0)), keccak256(B256::from(U256::from(5)))))
-        .unwrap()
-        .unwrap_or_default();
-    assert_eq!(proof.storage[0].1, stored);
+    assert_eq!(stats.tries, 2);
+    assert!(stats.slots <= 2 * GENESIS_SLOTS as usize + 50, "{stats:?}");
+
+    // A proof reads the same tries and verifies against the state root.
+    let slots: Vec<B256> = (0..4).map(|i| B256::from(U256::from(i))).collect();
+    let proof = a.chain.account_proof(contract(0), &slots).unwrap();
+    let head = a.chain.head();
+    assert_eq!(proof.number, head.number);
+    verify_proof(
+        head.header.state_root,
+        Nibbles::unpack(keccak256(contract(0))),
+        Some(alloy_rlp::encode(proof.account)),
+        &proof.proof,
+    )
+    .expect("the account proof verifies against the state root");
+    for (slot, value, nodes) in &proof.storage {
+        let stored = a
+            .chain
+            .db()
+            .get::<tables::Storages>(&(keccak256(contract(0)), keccak256(slot)))
+            .unwrap()
+            .unwrap_or_default();
+        assert_eq!(*value, stored);
+        let expected = (!value.is_zero()).then(|| alloy_rlp::encode(value));
+        verify_proof(proof.account.storage_root, Nibbles::unpack(keccak256(slot)), expected, nodes)
+            .unwrap_or_else(|e| panic!("slot {slot}: {e}"));
+    }
 }

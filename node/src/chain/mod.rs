@@ -91,6 +91,8 @@ pub struct Chain {
     disqualified: RwLock<HashSet<B256>>,
     /// The tries of the committed (sink) state: accounts, and cached storage tries.
     trie: Mutex<lattice_evm::StateTries>,
+    /// The storage-trie cache's counters, read without locking the tries.
+    storage_counters: Arc<lattice_evm::tries::StorageCacheCounters>,
     write: Mutex<()>,
 }
 
@@ -173,6 +175,7 @@ impl Chain {
             dag: RwLock::new(dag),
             head: RwLock::new(placeholder),
             disqualified: RwLock::new(disqualified),
+            storage_counters: trie.counters(),
             trie: Mutex::new(trie),
             write: Mutex::new(()),
         };
@@ -232,7 +235,7 @@ impl Chain {
 
     /// What the storage-trie cache holds.
     pub fn storage_cache_stats(&self) -> lattice_evm::StorageCacheStats {
-        self.trie.lock().storage_stats()
+        self.storage_counters.get()
     }
 
     /// The current sink.
