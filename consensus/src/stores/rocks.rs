@@ -10,7 +10,7 @@ use super::{
 };
 use crate::errors::StoreError;
 use crate::ghostdag::GhostdagData;
-use crate::reachability::ReachabilityData;
+use crate::reachability::{Interval, ReachabilityData};
 use crate::types::{BlockHash, BlockHashes, BlueWork};
 use crate::BlockConsensusDiff;
 use lattice_storage::{Batch, Db, Json};
@@ -183,6 +183,23 @@ impl ReachabilityStoreReader for RocksConsensusStore {
     }
     fn get_reindex_root(&self) -> Result<BlockHash, StoreError> {
         self.cache.get_reindex_root()
+    }
+    // The cache answers these without copying the whole record (the trait's defaults would
+    // clone children and covering sets for every interval read).
+    fn get_interval(&self, hash: BlockHash) -> Result<Interval, StoreError> {
+        self.cache.get_interval(hash)
+    }
+    fn get_tree_parent(&self, hash: BlockHash) -> Result<BlockHash, StoreError> {
+        self.cache.get_tree_parent(hash)
+    }
+    fn get_height(&self, hash: BlockHash) -> Result<u64, StoreError> {
+        self.cache.get_height(hash)
+    }
+    fn get_tree_children(&self, hash: BlockHash) -> Result<BlockHashes, StoreError> {
+        self.cache.get_tree_children(hash)
+    }
+    fn get_future_covering_set(&self, hash: BlockHash) -> Result<BlockHashes, StoreError> {
+        self.cache.get_future_covering_set(hash)
     }
 }
 
