@@ -1,7 +1,7 @@
 //! The DAG executed as a DAG: several producers with their own chains and databases seal in
 //! parallel; blocks reach each chain in a different order; every chain must end on the same
 //! sink, state root and receipts. Plus the conflict rules, a late heavier branch (reorg) and a
-//! block with a wrong state root (disqualified).
+//! block with a wrong state root (disqualified), and a block whose consensus write a crash lost.
 
 mod common;
 
@@ -10,7 +10,7 @@ use alloy_signer_local::PrivateKeySigner;
 use common::transfer;
 use lattice_node::chain::{BlockError, Chain, ImportOutcome};
 use lattice_primitives::{dev_signers, Block, ChainSpec, SealedBlock};
-use lattice_storage::Db;
+use lattice_storage::{tables, Db};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::HashMap;
@@ -320,4 +320,51 @@ fn sealing_faster_than_the_spec_allows_is_rejected() {
     early.header.sign(&s[0]).unwrap();
     let err = b.chain.import(&early.seal(), T0 + 200).unwrap_err();
     assert!(matches!(err, BlockError::TooFast { .. }), "{err}");
+}
+
+#[test]
+fn a_block_whose_consensus_write_was_lost_is_added_again_on_open() {
+    let spec = ChainSpec::dev(1);
+    let s = dev_signers(10);
+    let a = node(&spec);
+    let bob = Address::repeat_byte(0xb0);
+    let blocks: Vec<SealedBlock> = (0..4u64)
+        .map(|i| {
+            let tx = transfer(&s[5], i, bob, 1);
+            a.chain.produce(&s[0], s[0].address(), vec![tx], T0 + i * 100).unwrap().block
+        })
+        .collect();
+    // B imports three blocks. Of the fourth, only its first write (header, body, senders)
+    // reaches the disk, as if the process died before the consensus batch that follows it.
+    let dir = tempfile::tempdir().unwrap();
+    let db = Arc::new(Db::open(dir.path(), &lattice_node::chain::all_tables()).unwrap());
+    let last = &blocks[3];
+    {
+        let b = Chain::open(db.clone(), spec.clone()).unwrap();
+        for block in &blocks[..3] {
+            b.import(block, T0 + 1_000).unwrap();
+        }
+        let mut batch = db.batch();
+        batch.put::<tables::Headers>(&last.hash(), &last.header.header).unwrap();
+        batch.put::<tables::Bodies>(&last.hash(), &last.transactions).unwrap();
+        batch.put::<tables::Senders>(&last.hash(), &vec![s[5].address()]).unwrap();
+        batch.commit().unwrap();
+        assert!(!b.contains(last.hash()));
+    }
+    assert!(
+        db.scan_from::<lattice_consensus::stores::rocks::ConsensusGhostdag>(&[], |_| true)
+            .unwrap()
+            .iter()
+            .all(|(hash, _)| *hash != last.hash()),
+        "no consensus data was written for the last block"
+    );
+    let b = Chain::open(db, spec).unwrap();
+    assert!(b.contains(last.hash()), "re-added from its stored header");
+    assert_eq!(b.ghostdag(last.hash()).unwrap(), a.chain.ghostdag(last.hash()).unwrap());
+    assert_eq!(fingerprint(&b), fingerprint(&a.chain), "and executed like everywhere else");
+    assert_eq!(b.latest_balance(bob), a.chain.latest_balance(bob));
+    // It keeps going: the next block imports on top.
+    let next = a.chain.produce(&s[0], s[0].address(), vec![], T0 + 500).unwrap().block;
+    b.import(&next, T0 + 1_000).unwrap();
+    assert_eq!(b.head().hash, next.hash());
 }
