@@ -1,5 +1,5 @@
-// viem against a running Lattice node: deploy, write, logs and contract events, a WebSocket
-// watch, revert decoding, and the node's own accounts (eth_sendTransaction,
+// viem against a running Lattice node: deploy, write, logs and contract events, WebSocket
+// watches of events and of pending transactions, revert decoding, and the node's own accounts (eth_sendTransaction,
 // eth_signTypedData_v4).
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
@@ -8,7 +8,7 @@ import {
   BaseError, ContractFunctionRevertedError, verifyTypedData, parseEther,
 } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
-import { RPC_URL, WS_URL, CHAIN_ID, MNEMONIC, compileEmitter } from "./lib.mjs";
+import { RPC_URL, WS_URL, CHAIN_ID, MNEMONIC, compileEmitter, until } from "./lib.mjs";
 
 const lattice = defineChain({
   id: CHAIN_ID,
@@ -59,6 +59,23 @@ test("watchContractEvent over WebSocket", async () => {
   unwatch();
   assert.equal(logs[0].args.value, 55n);
   assert.equal(logs[0].transactionHash, hash);
+  await wsClient.transport.getRpcClient().then((c) => c.close());
+});
+
+test("watchPendingTransactions over WebSocket (eth_subscribe newPendingTransactions)", async () => {
+  const wsClient = createPublicClient({ chain: lattice, transport: webSocket() });
+  const announced = [];
+  let failed;
+  const unwatch = wsClient.watchPendingTransactions({
+    onTransactions: (hashes) => announced.push(...hashes),
+    onError: (e) => { failed = e; },
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  const hash = await wallet.writeContract({ address, abi, functionName: "store", args: [6n, 66n] });
+  await until(() => failed || announced.includes(hash), 10000, "the pending transaction's hash");
+  unwatch();
+  assert.equal(failed, undefined);
+  await publicClient.waitForTransactionReceipt({ hash, pollingInterval: 100 });
   await wsClient.transport.getRpcClient().then((c) => c.close());
 });
 
