@@ -286,7 +286,7 @@ impl StateTries {
 }
 
 /// A storage slot's value as the trie holds it: the RLP of the value, or empty (absent) for zero.
-pub(crate) fn storage_value(value: U256) -> Vec<u8> {
+pub fn storage_value(value: U256) -> Vec<u8> {
     if value.is_zero() {
         Vec::new()
     } else {

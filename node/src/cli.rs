@@ -143,6 +143,11 @@ pub struct NodeArgs {
     #[arg(long, env = "LATTICE_RPC_MAX_LOGS", value_name = "N", help_heading = "RPC")]
     pub rpc_max_logs: Option<usize>,
 
+    /// How many blocks below the latest eth_getProof serves; each block back costs undoing
+    /// its changes [default: 128].
+    #[arg(long, env = "LATTICE_RPC_PROOF_WINDOW", value_name = "N", help_heading = "RPC")]
+    pub rpc_proof_window: Option<u64>,
+
     /// Secp256k1 private key (hex) this node seals blocks with; it must be a producer of the
     /// chain specification. Without it (and without --dev) the node does not produce.
     #[arg(
@@ -277,6 +282,7 @@ impl NodeArgs {
             rpc_max_subscriptions,
             rpc_max_log_blocks,
             rpc_max_logs,
+            rpc_proof_window,
             producer_key,
             coinbase,
             block_time,

@@ -172,6 +172,7 @@ impl NodeConfig {
             rpc.max_subscriptions_per_connection => rpc_max_subscriptions,
             rpc.log_limits.max_blocks => rpc_max_log_blocks,
             rpc.log_limits.max_logs => rpc_max_logs,
+            rpc.proof_window => rpc_proof_window,
         );
         Ok(Self {
             spec,

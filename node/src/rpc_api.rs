@@ -188,13 +188,15 @@ impl NodeApi for Api {
         keys: Vec<JsonStorageKey>,
     ) -> Result<EIP1186AccountProofResponse, RpcError> {
         let slots: Vec<B256> = keys.iter().map(|k| k.as_b256()).collect();
-        let proof = self.node.chain.account_proof(address, &slots).map_err(internal)?;
-        if proof.number != number {
+        let latest = self.node.chain.head().number;
+        let window = self.node.config.rpc.proof_window;
+        if latest.saturating_sub(number) > window {
             return Err(RpcError::Rejected(format!(
-                "proofs are served for the latest block only ({}); block {number} was asked for",
-                proof.number
+                "proofs are served for the latest {window} blocks below the latest ({latest}); \
+                 block {number} is older (--rpc-proof-window)"
             )));
         }
+        let proof = self.node.chain.account_proof(address, &slots, number).map_err(internal)?;
         Ok(EIP1186AccountProofResponse {
             address,
             balance: proof.account.balance,

@@ -268,7 +268,11 @@ async fn traces_and_access_lists() {
 async fn proofs_verify_against_the_state_root() {
     use alloy_trie::{proof::verify_proof, Nibbles, TrieAccount};
     let dir = tempfile::tempdir().unwrap();
-    let (node, producer) = start(dir.path(), true).await;
+    let mut config =
+        NodeConfig::dev(dir.path().into(), "127.0.0.1:0".parse().unwrap(), Duration::from_secs(1));
+    config.rpc.proof_window = 1;
+    let producer = config.producer.take().unwrap();
+    let node = launch(config).await.unwrap();
     let rpc = node.rpc_addr;
     let alice = dev_signers(1)[0].address();
     // Init code that stores 42 at slot 1 and 7 at slot 2, and deploys no code.
@@ -316,9 +320,21 @@ async fn proofs_verify_against_the_state_root() {
     let key = Nibbles::unpack(alloy_primitives::keccak256(nobody));
     verify_proof(state_root, key, None, parse(&absent["accountProof"]).iter())
         .expect("absence proof");
-    // Older blocks: a clear error.
-    let old = call(rpc, "eth_getProof", json!([contract, [], "0x1"])).await;
-    assert!(old["error"]["message"].as_str().unwrap().contains("latest block only"), "{old}");
+    // Block 1 carried the deployment, which block 2 executed: at block 1 the contract is
+    // proven absent, against block 1's state root.
+    let block1 = result(rpc, "eth_getBlockByNumber", json!(["0x1", false])).await;
+    let root1: B256 = serde_json::from_value(block1["stateRoot"].clone()).unwrap();
+    assert_ne!(root1, state_root);
+    let before = result(rpc, "eth_getProof", json!([contract, [slot(1)], "0x1"])).await;
+    assert_eq!(before["nonce"], "0x0");
+    assert_eq!(before["storageProof"][0]["value"], "0x0");
+    let key = Nibbles::unpack(alloy_primitives::keccak256(contract));
+    verify_proof(root1, key, None, parse(&before["accountProof"]).iter())
+        .expect("the contract is proven absent at block 1");
+    // Older than the window (1 block here): a clear error.
+    let old = call(rpc, "eth_getProof", json!([contract, [], "0x0"])).await;
+    let message = old["error"]["message"].as_str().unwrap();
+    assert!(message.contains("--rpc-proof-window"), "{old}");
     node.stop().await.unwrap();
 }
 

@@ -131,6 +131,14 @@ fn storage_roots_come_from_kept_tries_and_stay_exact_through_a_reorg() {
     assert_eq!(stats.loads, 2, "each contract's trie was built once, then kept: {stats:?}");
     assert_eq!(stats.tries, 3, "the genesis contracts and the created one");
     assert_ne!(storage_root(&a.chain, created_a), EMPTY_ROOT_HASH);
+    // Proofs at every block of A's branch verify against that block's state root, the
+    // created contract absent before its deployment executed (block 2) and present after.
+    let slots: Vec<B256> = (0..8).map(|i| B256::from(U256::from(i))).collect();
+    for number in 0..=a.chain.head().number {
+        verified_proof(&a.chain, contract(0), &slots, number);
+        let created = verified_proof(&a.chain, created_a, &slots, number);
+        assert_eq!(created.account.nonce > 0, number >= 2, "block {number}");
+    }
 
     // B builds a heavier branch with its own writes, including a contract it creates.
     let mut writer_b = Writer::new(s[6].clone(), 2);
@@ -202,17 +210,9 @@ fn a_cache_smaller_than_the_state_evicts_the_least_recently_written_trie() {
 
     // A proof reads the same tries and verifies against the state root.
     let slots: Vec<B256> = (0..4).map(|i| B256::from(U256::from(i))).collect();
-    let proof = a.chain.account_proof(contract(0), &slots).unwrap();
-    let head = a.chain.head();
-    assert_eq!(proof.number, head.number);
-    verify_proof(
-        head.header.state_root,
-        Nibbles::unpack(keccak256(contract(0))),
-        Some(alloy_rlp::encode(proof.account)),
-        &proof.proof,
-    )
-    .expect("the account proof verifies against the state root");
-    for (slot, value, nodes) in &proof.storage {
+    let head = a.chain.head().number;
+    let proof = verified_proof(&a.chain, contract(0), &slots, head);
+    for (slot, value, _) in &proof.storage {
         let stored = a
             .chain
             .db()
@@ -220,8 +220,32 @@ fn a_cache_smaller_than_the_state_evicts_the_least_recently_written_trie() {
             .unwrap()
             .unwrap_or_default();
         assert_eq!(*value, stored);
+    }
+}
+
+/// The proof of `address` and `slots` at chain block `number`, verified against that block's
+/// state root and the account's storage root.
+fn verified_proof(
+    chain: &Chain,
+    address: Address,
+    slots: &[B256],
+    number: u64,
+) -> lattice_node::chain::AccountProof {
+    let proof = chain.account_proof(address, slots, number).unwrap();
+    assert_eq!(proof.number, number);
+    let header = chain.header(chain.hash_at(number).unwrap().unwrap()).unwrap().unwrap();
+    let exists = proof.account != Default::default();
+    verify_proof(
+        header.state_root,
+        Nibbles::unpack(keccak256(address)),
+        exists.then(|| alloy_rlp::encode(proof.account)),
+        &proof.proof,
+    )
+    .unwrap_or_else(|e| panic!("account {address} at block {number}: {e}"));
+    for (slot, value, nodes) in &proof.storage {
         let expected = (!value.is_zero()).then(|| alloy_rlp::encode(value));
         verify_proof(proof.account.storage_root, Nibbles::unpack(keccak256(slot)), expected, nodes)
-            .unwrap_or_else(|e| panic!("slot {slot}: {e}"));
+            .unwrap_or_else(|e| panic!("slot {slot} at block {number}: {e}"));
     }
+    proof
 }

@@ -12,6 +12,10 @@ use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 /// Default RPC address: loopback only unless told otherwise.
 pub const DEFAULT_RPC_ADDR: &str = "127.0.0.1:8545";
 
+/// Blocks below the latest that `eth_getProof` serves by default (geth keeps the state of the
+/// latest 128 blocks).
+pub const DEFAULT_PROOF_WINDOW: u64 = 128;
+
 /// Server limits and options.
 #[derive(Clone, Debug)]
 pub struct RpcConfig {
@@ -31,6 +35,8 @@ pub struct RpcConfig {
     pub max_subscriptions_per_connection: u32,
     /// Limits on `eth_getLogs` and `eth_getFilterLogs`.
     pub log_limits: LogLimits,
+    /// How many blocks below the latest `eth_getProof` serves.
+    pub proof_window: u64,
 }
 
 impl Default for RpcConfig {
@@ -44,6 +50,7 @@ impl Default for RpcConfig {
             cors: vec!["*".to_string()],
             max_subscriptions_per_connection: 1024,
             log_limits: LogLimits::default(),
+            proof_window: DEFAULT_PROOF_WINDOW,
         }
     }
 }

@@ -64,23 +64,80 @@ pub struct AccountProof {
 }
 
 impl Chain {
-    /// Proofs of `address` and `slots` in the sink's state. Holds the write lock, so the state
-    /// root, the account trie and the storage agree.
+    /// Proofs of `address` and `slots` in the state after chain block `number`. The latest
+    /// state's tries are taken (the account trie and the account's storage trie, cached or
+    /// built) and the change sets of the blocks above `number` undone on copies of them, so an
+    /// older block costs what changed since it; both roots are checked against the block's
+    /// header and the account. The write lock is held only to take the latest tries.
     pub fn account_proof(
         &self,
         address: alloy_primitives::Address,
         slots: &[B256],
+        number: u64,
     ) -> Result<AccountProof> {
         use alloy_primitives::{keccak256, U256};
-        let _guard = self.write.lock();
-        let head = self.head();
+        use lattice_storage::Codec;
         let hashed = keccak256(address);
-        let account = self.db.get::<tables::Accounts>(&hashed)?.unwrap_or_default();
-        let (proof, storage_trie) = {
+        // Under the write lock: the latest tries, account and chain agree. The undoing below
+        // reads change sets that only a rollback removes; one racing it makes a root check
+        // fail, so the answer is an error, never a wrong proof.
+        let (head, state_root, mut account, mut accounts, mut storage_trie) = {
+            let _guard = self.write.lock();
+            let head = self.head();
+            if number > head.number {
+                return Err(eyre!("block {number} is above the latest block {}", head.number));
+            }
+            let state_root = self
+                .hash_at(number)?
+                .and_then(|hash| self.header(hash).transpose())
+                .transpose()?
+                .ok_or_else(|| eyre!("no chain block at {number}"))?
+                .state_root;
+            let account = self.db.get::<tables::Accounts>(&hashed)?;
+            let latest_root = account.map_or(alloy_trie::EMPTY_ROOT_HASH, |a| a.storage_root);
             let mut tries = self.trie.lock();
-            let storage_trie = tries.storage_trie_cached(&self.db, hashed, account.storage_root)?;
-            (tries.accounts().proof(hashed), storage_trie)
+            let storage = tries.storage_trie_cached(&self.db, hashed, latest_root)?;
+            (head, state_root, account, tries.accounts().clone(), storage)
         };
+        for n in (number + 1..=head.number).rev() {
+            for ((_, key), prior) in
+                self.db.scan_prefix::<tables::AccountChangeSets>(&n.encode())?
+            {
+                match &prior {
+                    Some(prior) => accounts.insert(key, alloy_rlp::encode(prior)),
+                    None => {
+                        accounts.remove(key);
+                    }
+                }
+                if key == hashed {
+                    account = prior;
+                }
+            }
+            let mut prefix = n.encode();
+            prefix.extend_from_slice(hashed.as_slice());
+            for ((_, _, slot), prior) in
+                self.db.scan_prefix::<tables::StorageChangeSets>(&prefix)?
+            {
+                storage_trie.insert(slot, lattice_evm::tries::storage_value(prior));
+            }
+        }
+        if accounts.root() != state_root {
+            return Err(eyre!(
+                "the account trie undone to block {number} gives root {} but the block commits \
+                 to {state_root} (a reorg may have run meanwhile; retry)",
+                accounts.root(),
+            ));
+        }
+        let account = account.unwrap_or_default();
+        if storage_trie.root() != account.storage_root {
+            return Err(eyre!(
+                "storage of {address} undone to block {number} gives root {} but the account \
+                 commits to {}",
+                storage_trie.root(),
+                account.storage_root
+            ));
+        }
+        let proof = accounts.proof(hashed);
         let storage = slots
             .iter()
             .map(|slot| {
@@ -94,6 +151,6 @@ impl Chain {
                 Ok((*slot, value, storage_trie.proof(key)))
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(AccountProof { number: head.number, account, proof, storage })
+        Ok(AccountProof { number, account, proof, storage })
     }
 }
