@@ -4,7 +4,6 @@
 use alloy_consensus::{TxEip1559, TxEnvelope, TypedTransaction};
 use alloy_primitives::{address, keccak256, Address, Bytes, TxKind, B256, U256};
 use alloy_signer_local::PrivateKeySigner;
-use alloy_trie::{HashBuilder, Nibbles, TrieAccount};
 use lattice_evm::{
     accept_mergeset, genesis_state, AcceptEnv, AcceptanceOutcome, HistoricalState, LatestState,
     MergedBlock, PreparedState, StateReader,
@@ -103,19 +102,7 @@ fn block(byte: u8, coinbase: Address, blue: bool, txs: Vec<(Address, TxEnvelope)
 
 /// The state root computed from scratch over every stored account and slot.
 fn root_from_scratch(db: &Db) -> B256 {
-    let mut hb = HashBuilder::default();
-    for (hashed, account) in db.scan_from::<tables::Accounts>(&[], |_| true).unwrap() {
-        let slots = db.scan_prefix::<tables::Storages>(hashed.as_slice()).unwrap();
-        let mut shb = HashBuilder::default();
-        for ((_, hs), v) in &slots {
-            shb.add_leaf(Nibbles::unpack(hs), &alloy_rlp::encode(v));
-        }
-        let storage_root = if slots.is_empty() { alloy_trie::EMPTY_ROOT_HASH } else { shb.root() };
-        assert_eq!(storage_root, account.storage_root, "stored storage root is current");
-        let acc = TrieAccount { storage_root, ..account };
-        hb.add_leaf(Nibbles::unpack(hashed), &alloy_rlp::encode(acc));
-    }
-    hb.root()
+    lattice_evm::rebuild_state_root(db).unwrap()
 }
 
 #[test]
@@ -233,4 +220,71 @@ fn the_create2_deployer_from_genesis_deploys_at_the_predicted_address() {
     let predicted = CREATE2_DEPLOYER.create2(salt, keccak256(&init));
     let acc = LatestState::new(&f.db).account(predicted).unwrap().expect("contract exists");
     assert_eq!(acc.code_hash, keccak256([0x00u8]));
+}
+
+#[test]
+fn a_balance_drained_earlier_in_the_order_skips_the_later_spend() {
+    let mut f = Fixture::new(ChainSpec::dev(1));
+    let a = f.signers[0].clone();
+    let c = PrivateKeySigner::random();
+    let to = Address::repeat_byte(0x42);
+    // c holds exactly enough for one transfer of 1 ETH at a 10 gwei fee cap.
+    let fee = 21_000 * 10 * GWEI;
+    let one_eth = 1_000_000_000_000_000_000u128;
+    f.accept(&[block(1, Address::ZERO, true, vec![tx(&a, 0, c.address(), one_eth + fee, 0)])]);
+    assert_eq!(f.balance(c.address()), U256::from(one_eth + fee));
+    // Two parallel blocks: the first in consensus order spends nearly all of it, so the
+    // second's transaction (valid on its own) cannot pay.
+    let (out, root) = f.accept(&[
+        block(2, Address::ZERO, true, vec![tx(&c, 0, to, one_eth, 0)]),
+        block(3, Address::ZERO, true, vec![tx(&c, 1, to, 1, 0)]),
+    ]);
+    let reasons: Vec<_> = out.entries.iter().map(|e| e.skip_reason()).collect();
+    assert_eq!(reasons, vec![None, Some(SkipReason::InsufficientFunds)]);
+    assert_eq!(f.balance(to), U256::from(one_eth));
+    // Charged at the base fee (1 gwei here, no tip): the rest of the cap stays with c.
+    assert_eq!(f.balance(c.address()), U256::from(fee - 21_000 * GWEI));
+    assert_eq!(root, root_from_scratch(&f.db));
+}
+
+#[test]
+fn a_fee_cap_below_the_base_fee_is_skipped_and_a_revert_is_executed_and_charged() {
+    let reverter = Address::repeat_byte(0xee);
+    let mut spec = ChainSpec::dev(1);
+    // PUSH1 0 PUSH1 0 REVERT
+    let code = Bytes::from_static(&[0x60, 0x00, 0x60, 0x00, 0xfd]);
+    spec.alloc.insert(reverter, lattice_primitives::GenesisAccount { code, ..Default::default() });
+    let mut f = Fixture::new(spec);
+    let a = f.signers[0].clone();
+    let before = f.balance(a.address());
+    let cheap = TxEip1559 {
+        chain_id: 1337,
+        nonce: 0,
+        gas_limit: 21_000,
+        max_fee_per_gas: GWEI / 2,
+        max_priority_fee_per_gas: 0,
+        to: TxKind::Call(Address::repeat_byte(0x42)),
+        value: U256::from(1),
+        access_list: Default::default(),
+        input: Bytes::new(),
+    };
+    let cheap = (a.address(), sign_transaction(&a, TypedTransaction::Eip1559(cheap)).unwrap());
+    let mut reverting = tx(&a, 0, reverter, 0, 0);
+    if let TxEnvelope::Eip1559(signed) = &reverting.1 {
+        let mut inner = signed.tx().clone();
+        inner.gas_limit = 50_000;
+        reverting.1 = sign_transaction(&a, TypedTransaction::Eip1559(inner)).unwrap();
+    }
+    let (out, root) = f.accept(&[block(1, Address::ZERO, true, vec![cheap, reverting])]);
+    let reasons: Vec<_> = out.entries.iter().map(|e| e.skip_reason()).collect();
+    assert_eq!(reasons, vec![Some(SkipReason::FeeCapTooLow), None]);
+    let receipt = &out.receipts[0];
+    assert!(!receipt.success, "the call reverted");
+    assert!(receipt.gas_used > 21_000 && receipt.gas_used < 50_000, "{}", receipt.gas_used);
+    assert_eq!(
+        f.balance(a.address()),
+        before - U256::from(receipt.gas_used as u128 * GWEI),
+        "the revert's gas was charged at the base fee"
+    );
+    assert_eq!(root, root_from_scratch(&f.db));
 }
