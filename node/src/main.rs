@@ -61,8 +61,12 @@ fn verify(args: NodeArgs) -> eyre::Result<()> {
     } else {
         format!("{} problems", report.problems.len())
     };
+    let disqualified = match report.disqualified {
+        0 => String::new(),
+        n => format!(" ({n} disqualified for a wrong commitment, as stored)"),
+    };
     println!(
-        "verified {} blocks, {} chain blocks, {} transactions in {:.2} s: {verdict}",
+        "verified {} blocks, {} chain blocks, {} transactions in {:.2} s{disqualified}: {verdict}",
         report.blocks, report.chain_blocks, report.transactions, report.seconds
     );
     for problem in &report.problems {

@@ -17,6 +17,8 @@ pub struct VerifyReport {
     pub chain_blocks: u64,
     /// Transactions executed.
     pub transactions: u64,
+    /// Blocks disqualified for a wrong commitment, by the stored chain and the replay alike.
+    pub disqualified: u64,
     /// Seconds taken.
     pub seconds: f64,
     /// Problems found; empty when the stored chain is sound.
@@ -53,6 +55,7 @@ fn replay(stored: &Chain, fresh: &Chain, started: Instant) -> Result<VerifyRepor
     headers.retain(|(h, _)| *h != stored.genesis());
     headers.sort_by_key(|(hash, header)| (header.blue_work, *hash));
     let mut problems = Vec::new();
+    let mut disqualified = 0u64;
     let far_future = u64::MAX / 2;
     for (i, (hash, _)) in headers.iter().enumerate() {
         let block: SealedBlock =
@@ -60,9 +63,14 @@ fn replay(stored: &Chain, fresh: &Chain, started: Instant) -> Result<VerifyRepor
         match fresh.import(&block, far_future) {
             Ok(ImportOutcome::Imported(update)) => {
                 for d in update.disqualified {
-                    problems.push(format!(
-                        "block {d} commits to a state that re-execution does not reach"
-                    ));
+                    if stored.is_disqualified(d) {
+                        disqualified += 1;
+                    } else {
+                        problems.push(format!(
+                            "block {d} commits to a state that re-execution does not reach, \
+                             but the stored chain accepted it"
+                        ));
+                    }
                 }
             }
             Ok(ImportOutcome::AlreadyKnown) => {}
@@ -70,6 +78,13 @@ fn replay(stored: &Chain, fresh: &Chain, started: Instant) -> Result<VerifyRepor
         }
         if (i + 1) % 1_000 == 0 {
             tracing::info!(target: "lattice::verify", blocks = i + 1, total = headers.len(), "replaying");
+        }
+    }
+    for (d, ()) in stored.db().scan_from::<tables::Disqualified>(&[], |_| true)? {
+        if !fresh.is_disqualified(d) {
+            problems.push(format!(
+                "the stored chain disqualified block {d} but re-execution accepts it"
+            ));
         }
     }
     let (ours, theirs) = (fresh.head(), stored.head());
@@ -98,6 +113,7 @@ fn replay(stored: &Chain, fresh: &Chain, started: Instant) -> Result<VerifyRepor
         blocks: headers.len() as u64,
         chain_blocks: ours.number,
         transactions,
+        disqualified,
         seconds: started.elapsed().as_secs_f64(),
         problems,
     })

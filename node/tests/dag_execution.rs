@@ -280,7 +280,14 @@ fn a_heavier_branch_arriving_late_reorganises_state_and_receipts() {
 fn a_block_with_a_wrong_state_root_is_disqualified_and_the_chain_goes_on() {
     let spec = ChainSpec::dev(2);
     let s = dev_signers(10);
-    let (a, b) = (node(&spec), node(&spec));
+    // A keeps its database where `lattice verify` looks for it: <data-dir>/db.
+    let data_dir = tempfile::tempdir().unwrap();
+    let a_db = Db::open(&data_dir.path().join("db"), &lattice_node::chain::all_tables()).unwrap();
+    let a = Node {
+        _dir: tempfile::tempdir().unwrap(),
+        chain: Chain::open(Arc::new(a_db), spec.clone()).unwrap(),
+    };
+    let b = node(&spec);
     let good = a.chain.produce(&s[0], s[0].address(), vec![], T0).unwrap().block;
     b.chain.import(&good, T0 + 100).unwrap();
     // Producer 1 seals a block on top with a forged state root.
@@ -302,6 +309,18 @@ fn a_block_with_a_wrong_state_root_is_disqualified_and_the_chain_goes_on() {
     // The chain continues past the disqualified block.
     let next = a.chain.produce(&s[0], s[0].address(), vec![], T0 + 500).unwrap();
     assert_eq!(next.applied.number, 2);
+    // `lattice verify` replays the DAG, forged block included, and agrees with the stored
+    // disqualification instead of reporting it as a problem.
+    drop(a);
+    let mut config = lattice_node::NodeConfig::dev(
+        data_dir.path().into(),
+        "127.0.0.1:0".parse().unwrap(),
+        std::time::Duration::from_secs(1),
+    );
+    config.spec = spec;
+    let report = lattice_node::verify::verify(&config).unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!((report.blocks, report.chain_blocks, report.disqualified), (3, 2, 1));
 }
 
 #[test]
