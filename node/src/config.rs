@@ -4,6 +4,7 @@ use crate::cli::{NodeArgs, DEV_BLOCK_TIME};
 use alloy_primitives::Address;
 use alloy_signer_local::PrivateKeySigner;
 use eyre::{bail, eyre, Context, Result};
+use lattice_consensus::GhostdagParams;
 use lattice_primitives::{dev_signers, ChainSpec, DEV_ACCOUNT_COUNT};
 use lattice_rpc::RpcConfig;
 use std::net::SocketAddr;
@@ -26,6 +27,35 @@ pub struct ProducerConfig {
     pub coinbase: Address,
     /// Interval between sealed blocks.
     pub block_time: Duration,
+}
+
+/// Parses a chain specification (JSON). When it gives `networkDelayMs`, the GHOSTDAG
+/// parameters it leaves out are derived from that delay `D` and the block rate
+/// `λ = producers × 1000 / blockTimeMs` by [`GhostdagParams::from_block_rate`]: `k` from the
+/// PHANTOM bound at `x = 2·D·λ` (Kaspa's `calculate_ghostdag_k`, δ = 0.01: k = 18 at x = 10,
+/// 124 at x = 100), and the parent, mergeset and finality limits that go with it. Parameters
+/// the file gives are kept.
+pub fn parse_chain_spec(text: &str) -> Result<ChainSpec> {
+    let value: serde_json::Value = serde_json::from_str(text)?;
+    let mut spec: ChainSpec = serde_json::from_value(value.clone())?;
+    let Some(delay_ms) = spec.network_delay_ms else { return Ok(spec) };
+    let blocks_per_second =
+        spec.producers.len().max(1) as f64 * 1000.0 / spec.block_time_ms.max(1) as f64;
+    let derived = GhostdagParams::from_block_rate(blocks_per_second, delay_ms as f64 / 1000.0);
+    let given = |key: &str| value.get(key).is_some();
+    if !given("ghostdagK") {
+        spec.ghostdag_k = derived.k;
+    }
+    if !given("maxBlockParents") {
+        spec.max_block_parents = u16::try_from(derived.max_block_parents)?;
+    }
+    if !given("mergesetSizeLimit") {
+        spec.mergeset_size_limit = derived.mergeset_size_limit;
+    }
+    if !given("finalityDepth") {
+        spec.finality_depth = derived.finality_depth;
+    }
+    Ok(spec)
 }
 
 /// Network settings, when the node joins a network.
@@ -90,7 +120,7 @@ impl NodeConfig {
                 let text = std::fs::read_to_string(path).wrap_err_with(|| {
                     format!("cannot read chain specification {}", path.display())
                 })?;
-                serde_json::from_str::<ChainSpec>(&text)
+                parse_chain_spec(&text)
                     .wrap_err_with(|| format!("invalid chain specification {}", path.display()))?
             }
             (None, true) => ChainSpec::dev(args.dev_producers.unwrap_or(1)),
@@ -222,4 +252,45 @@ fn network_settings(args: &NodeArgs) -> Result<Option<NetworkSettings>> {
         max_peers: args.max_peers.unwrap_or(lattice_network::DEFAULT_MAX_PEERS),
         node_key: args.node_key.clone(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_chain_spec;
+
+    fn spec_with(extra: &str) -> String {
+        let producers: Vec<String> =
+            (1..=10u8).map(|i| format!("\"0x{}\"", hex_address(i))).collect();
+        format!(
+            r#"{{"chainId": 7, "producers": [{}], "blockTimeMs": 1000{extra}}}"#,
+            producers.join(",")
+        )
+    }
+
+    fn hex_address(i: u8) -> String {
+        format!("{:040x}", i)
+    }
+
+    #[test]
+    fn ghostdag_parameters_follow_the_network_delay() {
+        // 10 producers at 1 s: λ = 10 blocks/s. D = 0.5 s gives x = 10; D = 5 s gives x = 100.
+        let fast = parse_chain_spec(&spec_with(r#", "networkDelayMs": 500"#)).unwrap();
+        assert_eq!(
+            (fast.ghostdag_k, fast.max_block_parents, fast.mergeset_size_limit),
+            (18, 10, 180)
+        );
+        assert_eq!(fast.finality_depth, 432_000, "twelve hours at 10 blocks/s");
+        let slow = parse_chain_spec(&spec_with(r#", "networkDelayMs": 5000"#)).unwrap();
+        assert_eq!(
+            (slow.ghostdag_k, slow.max_block_parents, slow.mergeset_size_limit),
+            (124, 16, 248)
+        );
+        // What the file gives wins; without a delay nothing is derived.
+        let pinned =
+            parse_chain_spec(&spec_with(r#", "networkDelayMs": 5000, "ghostdagK": 40"#)).unwrap();
+        assert_eq!((pinned.ghostdag_k, pinned.mergeset_size_limit), (40, 248));
+        let plain = parse_chain_spec(&spec_with("")).unwrap();
+        assert_eq!(plain.ghostdag_k, lattice_primitives::ChainSpec::default().ghostdag_k);
+        assert!(!serde_json::to_string(&plain).unwrap().contains("networkDelayMs"));
+    }
 }

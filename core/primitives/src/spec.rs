@@ -38,8 +38,8 @@ pub struct ChainSpec {
     pub producers: Vec<Address>,
     /// Timestamp of the genesis block in milliseconds.
     pub genesis_timestamp_ms: u64,
-    /// Target interval between blocks of one producer, in milliseconds. A producer sealing
-    /// blocks faster than half of it is rejected.
+    /// Target interval between blocks of one producer, in milliseconds (what producers aim
+    /// for; `min_block_interval_ms` is what is enforced).
     pub block_time_ms: u64,
     /// A producer may not seal a block less than this many milliseconds after its previous
     /// block in the new block's past (faster sealing is rejected as spam or equivocation).
@@ -54,6 +54,13 @@ pub struct ChainSpec {
     pub block_reward: U256,
     /// Where base fees go; `None` burns them.
     pub base_fee_recipient: Option<Address>,
+    /// Bound on the network's propagation delay, in milliseconds. When a specification file
+    /// gives it, the GHOSTDAG parameters it does not give (`ghostdagK`, `maxBlockParents`,
+    /// `mergesetSizeLimit`, `finalityDepth`) are derived from it and the block rate
+    /// (`producers × 1000 / blockTimeMs` blocks per second) with the PHANTOM bound, as
+    /// Kaspa's `calculate_ghostdag_k` (see `lattice_node::config::parse_chain_spec`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_delay_ms: Option<u64>,
     /// GHOSTDAG `k`.
     pub ghostdag_k: u16,
     /// Most parents a block may name.
@@ -79,6 +86,7 @@ impl Default for ChainSpec {
             min_base_fee: 1_000_000_000,
             block_reward: U256::ZERO,
             base_fee_recipient: None,
+            network_delay_ms: None,
             ghostdag_k: 18,
             max_block_parents: 10,
             mergeset_size_limit: 180,
