@@ -1,5 +1,5 @@
 //! Property tests on random DAGs: GHOSTDAG and reachability invariants checked against naive
-//! graph walks.
+//! graph walks, and the RocksDB store against the in-memory one.
 
 use alloy_primitives::keccak256;
 use lattice_consensus::{
@@ -242,8 +242,55 @@ fn check_virtual(b: &Built) {
     assert_eq!(b.dag.chain_height(sink).expect("height") as usize, chain.len() - 1);
 }
 
+/// Replays `b`'s DAG, block by block with the same parents and work, into the RocksDB store
+/// (with the same reachability settings), then reopens it from disk; every block's GHOSTDAG
+/// data, the tips, the sink and every reachability answer must equal the in-memory store's.
+fn check_rocksdb_agrees(b: &Built, spec: &Spec) {
+    use lattice_consensus::stores::rocks::{RocksConsensusStore, TABLES};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let reach = if spec.tiny_reachability {
+        ReachabilityParams { reindex_depth: 3, reindex_slack: 4 }
+    } else {
+        ReachabilityParams::default()
+    };
+    let open = || {
+        let db = std::sync::Arc::new(lattice_storage::Db::open(dir.path(), TABLES).expect("db"));
+        let store = RocksConsensusStore::load(db).expect("store");
+        Dag::open_with(*b.dag.params(), reach, b.hashes[0], BlueWork::from(2), store)
+            .expect("genesis")
+    };
+    let mut rocks = open();
+    for i in 1..b.hashes.len() {
+        let parents = b.dag.parents(b.hashes[i]).expect("parents");
+        let data = rocks
+            .add_block(b.hashes[i], &parents, BlueWork::from(b.work[i]))
+            .expect("the block the memory store took");
+        assert_eq!(data, b.data(i), "block {i}");
+    }
+    drop(rocks);
+    let rocks = open();
+    assert_eq!(rocks.tips(), b.dag.tips());
+    assert_eq!(rocks.sink(), b.dag.sink());
+    for (i, &x) in b.hashes.iter().enumerate() {
+        assert_eq!(rocks.ghostdag(x).expect("known"), b.data(i), "block {i} after reopening");
+        for &y in &b.hashes {
+            assert_eq!(rocks.is_dag_ancestor_of(x, y).ok(), b.dag.is_dag_ancestor_of(x, y).ok());
+            assert_eq!(
+                rocks.is_chain_ancestor_of(x, y).ok(),
+                b.dag.is_chain_ancestor_of(x, y).ok()
+            );
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn memory_and_rocksdb_stores_agree(spec in spec()) {
+        let built = build(&spec);
+        check_rocksdb_agrees(&built, &spec);
+    }
 
     #[test]
     fn ghostdag_invariants_hold(spec in spec()) {
