@@ -363,3 +363,38 @@ async fn batch_and_body_limits_are_enforced() {
     assert_eq!(too_big["error"]["code"], -32007, "{too_big}");
     node.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dag_get_block_reports_skipped_transactions_with_their_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let (node, producer) = start(dir.path(), false).await;
+    let rpc = node.rpc_addr;
+    let sender = &dev_signers(6)[5];
+    // Nonce 1 while the sender is at 0: the block carries it, its acceptance skips it.
+    let gapped = common::transfer(sender, 1, Address::repeat_byte(0xb0), 1);
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()
+            as u64;
+    let carrier = node
+        .node
+        .chain
+        .produce(&producer.signer, producer.coinbase, vec![gapped.clone()], now)
+        .unwrap()
+        .block;
+    tokio::time::sleep(Duration::from_millis(100)).await; // the producer's minimum interval
+    let accepting = produce_one(&node.node, &producer).unwrap();
+    let view = result(rpc, "dag_getBlock", json!([accepting.hash()])).await;
+    let entries = view["acceptance"].as_array().expect("a chain block lists its acceptance");
+    let entry = entries
+        .iter()
+        .find(|e| e["txHash"] == json!(gapped.tx_hash()))
+        .unwrap_or_else(|| panic!("the carried transaction is listed: {view}"));
+    assert_eq!(entry["status"], "skipped");
+    assert_eq!(entry["reason"], "nonce too high");
+    assert_eq!(entry["carrier"], json!(carrier.hash()));
+    let carried = result(rpc, "dag_getBlock", json!([carrier.hash()])).await;
+    assert_eq!(carried["transactions"], json!([gapped.tx_hash()]));
+    let receipt = result(rpc, "eth_getTransactionReceipt", json!([gapped.tx_hash()])).await;
+    assert!(receipt.is_null(), "a skipped transaction has no receipt");
+    node.stop().await.unwrap();
+}
