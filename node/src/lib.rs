@@ -126,6 +126,9 @@ impl Node {
         m.chain_height.set(head.number as i64);
         m.blue_score.set(head.header.blue_score as i64);
         m.txpool_size.set(self.pool.len() as i64);
+        let (carried, again) = self.chain.carried_counts();
+        m.txs_carried.inc_by(carried.saturating_sub(m.txs_carried.get()));
+        m.txs_duplicate_carried.inc_by(again.saturating_sub(m.txs_duplicate_carried.get()));
         let tries = self.chain.storage_cache_stats();
         m.storage_trie_cache_slots.set(tries.slots as i64);
         m.storage_trie_loads.inc_by(tries.loads.saturating_sub(m.storage_trie_loads.get()));
@@ -157,15 +160,10 @@ impl Node {
     /// missing waits among the orphans and is retried when a block is imported; the missing
     /// hashes are returned in the error so the caller can fetch them.
     pub fn import_block(&self, block: SealedBlock) -> Result<(), chain::BlockError> {
-        let duplicates = block
-            .transactions
-            .iter()
-            .filter(|tx| self.chain.carried_location(*tx.tx_hash()).ok().flatten().is_some())
-            .count();
         match self.chain.import(&block, producer::now_ms()) {
             Ok(chain::ImportOutcome::AlreadyKnown) => return Ok(()),
             Ok(chain::ImportOutcome::Imported(update)) => {
-                self.after_import(&block, duplicates, &update);
+                self.after_import(&block, &update);
                 if update.disqualified.contains(&block.hash()) {
                     return Err(chain::BlockError::WrongCommitment { hash: block.hash() });
                 }
@@ -183,11 +181,9 @@ impl Node {
         Ok(())
     }
 
-    fn after_import(&self, block: &SealedBlock, duplicates: usize, update: &ChainUpdate) {
+    fn after_import(&self, block: &SealedBlock, update: &ChainUpdate) {
         let hashes: Vec<B256> = block.transactions.iter().map(|t| *t.tx_hash()).collect();
         self.pool.mark_packed(&hashes);
-        self.metrics.txs_carried.inc_by(hashes.len() as u64);
-        self.metrics.txs_duplicate_carried.inc_by(duplicates as u64);
         if !update.removed.is_empty() {
             tracing::info!(target: "lattice::chain", removed = update.removed.len(), added = update.added.len(), "reorg");
         }

@@ -33,6 +33,7 @@ use lattice_primitives::{
 use lattice_storage::{tables, Db, Table};
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 const META_GENESIS: &[u8] = b"genesis";
@@ -91,6 +92,10 @@ pub struct Chain {
     disqualified: RwLock<HashSet<B256>>,
     /// The tries of the committed (sink) state: accounts, and cached storage tries.
     trie: Mutex<lattice_evm::StateTries>,
+    /// Transactions carried by the blocks stored since start-up, and of those, how many some
+    /// earlier block had already carried (the duplicate rate of parallel producers).
+    carried: AtomicU64,
+    carried_again: AtomicU64,
     /// The storage-trie cache's counters, read without locking the tries.
     storage_counters: Arc<lattice_evm::tries::StorageCacheCounters>,
     write: Mutex<()>,
@@ -176,6 +181,8 @@ impl Chain {
             head: RwLock::new(placeholder),
             disqualified: RwLock::new(disqualified),
             storage_counters: trie.counters(),
+            carried: AtomicU64::new(0),
+            carried_again: AtomicU64::new(0),
             trie: Mutex::new(trie),
             write: Mutex::new(()),
         };
@@ -231,6 +238,12 @@ impl Chain {
     /// Genesis hash.
     pub fn genesis(&self) -> B256 {
         self.genesis
+    }
+
+    /// Transactions carried by the blocks stored since start-up (own and imported), and how
+    /// many of them an earlier block had already carried. Counted as each block is written.
+    pub fn carried_counts(&self) -> (u64, u64) {
+        (self.carried.load(Ordering::Relaxed), self.carried_again.load(Ordering::Relaxed))
     }
 
     /// What the storage-trie cache holds.
@@ -350,6 +363,7 @@ impl Chain {
         with: Option<lattice_storage::Batch<'_>>,
     ) -> Result<()> {
         let hash = block.hash();
+        let mut already_carried = 0u64;
         let mut batch = with.unwrap_or_else(|| self.db.batch());
         batch.put::<tables::Headers>(&hash, &block.header.header)?;
         batch.put::<tables::Bodies>(&hash, &block.transactions)?;
@@ -363,9 +377,13 @@ impl Chain {
                     carrier_index: i as u64,
                 };
                 batch.put::<tables::CarriedTxs>(tx.tx_hash(), &loc)?;
+            } else {
+                already_carried += 1;
             }
         }
         batch.commit()?;
+        self.carried.fetch_add(block.transactions.len() as u64, Ordering::Relaxed);
+        self.carried_again.fetch_add(already_carried, Ordering::Relaxed);
         Ok(())
     }
 
