@@ -38,14 +38,20 @@ pub struct DagView {
     clocks: HashMap<B256, Clock>,
     /// Every block in (blue work, hash) order: a topological order, served to peers that sync.
     order: std::collections::BTreeSet<(U256, B256)>,
+    /// Each producer's latest blocks (time, hash), oldest first, for equivocation evidence.
+    recent: HashMap<Address, std::collections::VecDeque<(u64, B256)>>,
 }
+
+/// Blocks per producer kept for equivocation evidence.
+const RECENT_PER_PRODUCER: usize = 64;
 
 impl DagView {
     /// Opens the DAG stored in `db`, completing any block whose consensus data is missing.
     pub fn load(db: &Arc<Db>, spec: &ChainSpec, genesis: B256) -> Result<Self> {
         let store = RocksConsensusStore::load(db.clone())?;
         let dag = Dag::open(params(spec), genesis, BLOCK_WORK, store)?;
-        let mut view = Self { dag, clocks: HashMap::new(), order: Default::default() };
+        let mut view =
+            Self { dag, clocks: HashMap::new(), order: Default::default(), recent: HashMap::new() };
         view.clocks.insert(genesis, Arc::new(Vec::new()));
         view.order.insert((U256::ZERO, genesis));
         let mut headers: Vec<(B256, Header)> = db
@@ -107,6 +113,31 @@ impl DagView {
         clock.sort_unstable_by_key(|(p, _, _)| *p);
         self.clocks.insert(hash, Arc::new(clock));
         self.order.insert((header.blue_work, hash));
+        let recent = self.recent.entry(header.producer).or_default();
+        recent.push_back((header.timestamp_ms, hash));
+        if recent.len() > RECENT_PER_PRODUCER {
+            recent.pop_front();
+        }
+    }
+
+    /// Blocks of `header`'s producer, among its latest, that are neither in the past nor in
+    /// the future of block `hash` and sealed less than `min_interval_ms` from it: the
+    /// producer signed parallel blocks faster than the chain allows (equivocation). Such a
+    /// block is not refused (which one a node saw first must not decide what it accepts);
+    /// this is the evidence.
+    pub fn equivocations(&self, hash: B256, header: &Header, min_interval_ms: u64) -> Vec<B256> {
+        let Some(recent) = self.recent.get(&header.producer) else { return Vec::new() };
+        recent
+            .iter()
+            .filter(|(at, other)| {
+                *other != hash && at.abs_diff(header.timestamp_ms) < min_interval_ms
+            })
+            .filter(|(_, other)| {
+                !self.dag.is_dag_ancestor_of(*other, hash).unwrap_or(true)
+                    && !self.dag.is_dag_ancestor_of(hash, *other).unwrap_or(true)
+            })
+            .map(|(_, other)| *other)
+            .collect()
     }
 
     fn merged_clock(&self, parents: &[B256]) -> Vec<(Address, u64, B256)> {

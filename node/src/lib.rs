@@ -129,6 +129,7 @@ impl Node {
         let (carried, again) = self.chain.carried_counts();
         m.txs_carried.inc_by(carried.saturating_sub(m.txs_carried.get()));
         m.txs_duplicate_carried.inc_by(again.saturating_sub(m.txs_duplicate_carried.get()));
+        m.equivocations.inc_by(self.chain.equivocations().saturating_sub(m.equivocations.get()));
         let tries = self.chain.storage_cache_stats();
         m.storage_trie_cache_slots.set(tries.slots as i64);
         m.storage_trie_loads.inc_by(tries.loads.saturating_sub(m.storage_trie_loads.get()));

@@ -44,6 +44,8 @@ pub struct Metrics {
     pub blue_score: IntGauge,
     /// Gas used by chain blocks.
     pub gas_used: IntCounter,
+    /// Parallel blocks of one producer sealed too close together (evidence).
+    pub equivocations: IntCounter,
     /// Storage slots in the cached storage tries.
     pub storage_trie_cache_slots: IntGauge,
     /// Storage tries built from the database (cache misses).
@@ -149,6 +151,14 @@ impl Metrics {
                 &r,
                 IntCounter::new("lattice_gas_used_total", "Gas used by accepted transactions")
                     .unwrap(),
+            ),
+            equivocations: reg(
+                &r,
+                IntCounter::new(
+                    "lattice_producer_equivocations_total",
+                    "Parallel blocks of one producer sealed closer than minBlockIntervalMs",
+                )
+                .unwrap(),
             ),
             storage_trie_cache_slots: reg(
                 &r,

@@ -370,7 +370,7 @@ fn a_block_with_a_wrong_state_root_is_disqualified_and_the_chain_goes_on() {
 }
 
 #[test]
-fn sealing_faster_than_the_spec_allows_is_rejected() {
+fn sealing_faster_than_the_spec_allows_is_rejected_and_parallel_twins_are_evidence() {
     let spec = ChainSpec { min_block_interval_ms: 500, ..ChainSpec::dev(2) };
     let s = dev_signers(2);
     let (a, b) = (node(&spec), node(&spec));
@@ -385,6 +385,21 @@ fn sealing_faster_than_the_spec_allows_is_rejected() {
     early.header.sign(&s[0]).unwrap();
     let err = b.chain.import(&early.seal(), T0 + 200).unwrap_err();
     assert!(matches!(err, BlockError::TooFast { .. }), "{err}");
+    assert_eq!(b.chain.equivocations(), 0);
+    // Two parallel blocks (neither in the other's past) signed by the same producer 100 ms
+    // apart: both join the DAG, whichever arrives first (refusing one would make acceptance
+    // depend on arrival order), and the second is logged as evidence.
+    let c = node(&spec);
+    let twin = c.chain.produce(&s[0], s[0].address(), vec![], T0 + 100).unwrap().block;
+    b.chain.import(&twin, T0 + 300).unwrap();
+    assert!(b.chain.contains(twin.hash()) && b.chain.contains(first.hash()));
+    assert_eq!(b.chain.equivocations(), 1, "the pair is evidence");
+    // In the other order, the same: both accepted, one piece of evidence.
+    let d = node(&spec);
+    d.chain.import(&twin, T0 + 300).unwrap();
+    d.chain.import(&first, T0 + 300).unwrap();
+    assert_eq!(d.chain.block_count(), 3);
+    assert_eq!(d.chain.equivocations(), 1);
 }
 
 #[test]

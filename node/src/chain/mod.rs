@@ -96,6 +96,8 @@ pub struct Chain {
     /// earlier block had already carried (the duplicate rate of parallel producers).
     carried: AtomicU64,
     carried_again: AtomicU64,
+    /// Pairs of parallel blocks one producer sealed too close together (evidence logged).
+    equivocations: AtomicU64,
     /// The storage-trie cache's counters, read without locking the tries.
     storage_counters: Arc<lattice_evm::tries::StorageCacheCounters>,
     write: Mutex<()>,
@@ -183,6 +185,7 @@ impl Chain {
             storage_counters: trie.counters(),
             carried: AtomicU64::new(0),
             carried_again: AtomicU64::new(0),
+            equivocations: AtomicU64::new(0),
             trie: Mutex::new(trie),
             write: Mutex::new(()),
         };
@@ -244,6 +247,12 @@ impl Chain {
     /// many of them an earlier block had already carried. Counted as each block is written.
     pub fn carried_counts(&self) -> (u64, u64) {
         (self.carried.load(Ordering::Relaxed), self.carried_again.load(Ordering::Relaxed))
+    }
+
+    /// Equivocations seen since start-up: an imported block and a parallel block of the same
+    /// producer sealed less than `minBlockIntervalMs` apart (each logged as evidence).
+    pub fn equivocations(&self) -> u64 {
+        self.equivocations.load(Ordering::Relaxed)
     }
 
     /// What the storage-trie cache holds.
@@ -350,7 +359,17 @@ impl Chain {
         }
         let (diff, senders) = validate::validate_block(self, block, now_ms)?;
         self.store_block(block, &senders, None)?;
-        self.dag.write().commit(diff, &block.header.header).map_err(BlockError::internal)?;
+        let header = &block.header.header;
+        let equivocations = {
+            let mut dag = self.dag.write();
+            dag.commit(diff, header).map_err(BlockError::internal)?;
+            dag.equivocations(hash, header, self.spec.min_block_interval_ms)
+        };
+        for other in equivocations {
+            tracing::warn!(target: "lattice::consensus", %hash, %other, producer = %header.producer,
+                "evidence: producer sealed parallel blocks faster than the chain allows");
+            self.equivocations.fetch_add(1, Ordering::Relaxed);
+        }
         Ok(ImportOutcome::Imported(self.resolve_virtual().map_err(BlockError::internal)?))
     }
 
