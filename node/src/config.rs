@@ -36,12 +36,28 @@ pub struct ProducerConfig {
 /// 124 at x = 100), and the parent, mergeset and finality limits that go with it. Parameters
 /// the file gives are kept.
 pub fn parse_chain_spec(text: &str) -> Result<ChainSpec> {
+    /// Largest `x = 2·D·λ` accepted (k ≈ 1,100): the PHANTOM bound is computed by a loop over
+    /// x, and a network that slow is a configuration mistake.
+    const MAX_BLOCKS_PER_DELAY_WINDOW: f64 = 1_000.0;
     let value: serde_json::Value = serde_json::from_str(text)?;
     let mut spec: ChainSpec = serde_json::from_value(value.clone())?;
     let Some(delay_ms) = spec.network_delay_ms else { return Ok(spec) };
     let blocks_per_second =
         spec.producers.len().max(1) as f64 * 1000.0 / spec.block_time_ms.max(1) as f64;
+    let x = 2.0 * delay_ms as f64 / 1000.0 * blocks_per_second;
+    if !(x > 0.0 && x <= MAX_BLOCKS_PER_DELAY_WINDOW) {
+        bail!(
+            "networkDelayMs {delay_ms} with {blocks_per_second} blocks/s gives x = 2·D·λ = {x}; \
+             it must be above 0 and at most {MAX_BLOCKS_PER_DELAY_WINDOW}"
+        );
+    }
     let derived = GhostdagParams::from_block_rate(blocks_per_second, delay_ms as f64 / 1000.0);
+    if derived.k == 0 {
+        bail!(
+            "networkDelayMs {delay_ms} is too small for a DAG (k would be 0); give ghostdagK or \
+             a larger delay"
+        );
+    }
     let given = |key: &str| value.get(key).is_some();
     if !given("ghostdagK") {
         spec.ghostdag_k = derived.k;
@@ -55,6 +71,9 @@ pub fn parse_chain_spec(text: &str) -> Result<ChainSpec> {
     if !given("finalityDepth") {
         spec.finality_depth = derived.finality_depth;
     }
+    tracing::info!(target: "lattice::node", k = spec.ghostdag_k, max_parents = spec.max_block_parents,
+        mergeset_limit = spec.mergeset_size_limit, finality_depth = spec.finality_depth,
+        "GHOSTDAG parameters derived from networkDelayMs (pin them in the file for a lasting network)");
     Ok(spec)
 }
 
@@ -289,6 +308,10 @@ mod tests {
         let pinned =
             parse_chain_spec(&spec_with(r#", "networkDelayMs": 5000, "ghostdagK": 40"#)).unwrap();
         assert_eq!((pinned.ghostdag_k, pinned.mergeset_size_limit), (40, 248));
+        for bad in [r#", "networkDelayMs": 0"#, r#", "networkDelayMs": 100000000"#] {
+            let err = parse_chain_spec(&spec_with(bad)).unwrap_err().to_string();
+            assert!(err.contains("networkDelayMs"), "{err}");
+        }
         let plain = parse_chain_spec(&spec_with("")).unwrap();
         assert_eq!(plain.ghostdag_k, lattice_primitives::ChainSpec::default().ghostdag_k);
         assert!(!serde_json::to_string(&plain).unwrap().contains("networkDelayMs"));

@@ -120,6 +120,11 @@ impl DagView {
         }
     }
 
+    /// Time of `producer`'s latest block anywhere in the DAG (its past or not).
+    pub fn latest_of_producer(&self, producer: Address) -> Option<u64> {
+        self.recent.get(&producer)?.iter().map(|(at, _)| *at).max()
+    }
+
     /// Blocks of `header`'s producer, among its latest, that are neither in the past nor in
     /// the future of block `hash` and sealed less than `min_interval_ms` from it: the
     /// producer signed parallel blocks faster than the chain allows (equivocation). Such a

@@ -127,12 +127,14 @@ impl Node {
         m.blue_score.set(head.header.blue_score as i64);
         m.txpool_size.set(self.pool.len() as i64);
         let (carried, again) = self.chain.carried_counts();
-        m.txs_carried.inc_by(carried.saturating_sub(m.txs_carried.get()));
-        m.txs_duplicate_carried.inc_by(again.saturating_sub(m.txs_duplicate_carried.get()));
-        m.equivocations.inc_by(self.chain.equivocations().saturating_sub(m.equivocations.get()));
         let tries = self.chain.storage_cache_stats();
+        m.follow(&[
+            (&m.txs_carried, carried),
+            (&m.txs_duplicate_carried, again),
+            (&m.equivocations, self.chain.equivocations()),
+            (&m.storage_trie_loads, tries.loads),
+        ]);
         m.storage_trie_cache_slots.set(tries.slots as i64);
-        m.storage_trie_loads.inc_by(tries.loads.saturating_sub(m.storage_trie_loads.get()));
     }
 
     /// Sends the update to RPC filters and subscriptions, if any listen. Only what the update

@@ -63,7 +63,9 @@ fn verify(args: NodeArgs) -> eyre::Result<()> {
     };
     let disqualified = match report.disqualified {
         0 => String::new(),
-        n => format!(" ({n} disqualified for a wrong commitment, as stored)"),
+        n => {
+            format!(" ({n} disqualified for a wrong commitment, none applied by the stored chain)")
+        }
     };
     println!(
         "verified {} blocks, {} chain blocks, {} transactions in {:.2} s{disqualified}: {verdict}",

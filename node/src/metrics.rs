@@ -18,6 +18,8 @@ use tokio::net::TcpListener;
 /// The node's metrics.
 #[derive(Clone)]
 pub struct Metrics {
+    /// Serialises [`Metrics::follow`], so two updates cannot both add the same difference.
+    follow_lock: std::sync::Arc<parking_lot::Mutex<()>>,
     /// Registry all metrics live in.
     pub registry: Registry,
     /// Blocks this node sealed.
@@ -68,6 +70,14 @@ fn reg<T: prometheus::core::Collector + Clone + 'static>(r: &Registry, m: T) -> 
 }
 
 impl Metrics {
+    /// Brings counters that mirror totals kept elsewhere (by the chain) up to those totals.
+    pub fn follow(&self, counters: &[(&IntCounter, u64)]) {
+        let _guard = self.follow_lock.lock();
+        for (counter, total) in counters {
+            counter.inc_by(total.saturating_sub(counter.get()));
+        }
+    }
+
     /// Creates and registers every metric.
     pub fn new() -> Self {
         let r = Registry::new();
@@ -194,6 +204,7 @@ impl Metrics {
                 .unwrap(),
             ),
             registry: r,
+            follow_lock: Default::default(),
         }
     }
 

@@ -166,6 +166,14 @@ fn storage_roots_come_from_kept_tries_and_stay_exact_through_a_reorg() {
         2,
         "the rollback reverted the cached tries instead of dropping them"
     );
+    // After the reorg, proofs at every block of the new chain verify against its roots; A's
+    // created contract is absent throughout, B's present from its deployment on.
+    for number in 0..=a.chain.head().number {
+        verified_proof(&a.chain, contract(1), &slots, number);
+        assert_eq!(verified_proof(&a.chain, created_a, &slots, number).account.nonce, 0);
+        let b_contract = verified_proof(&a.chain, created, &slots, number);
+        assert_eq!(b_contract.account.nonce > 0, number >= 2, "block {number}");
+    }
     // A merges its old branch: its writes execute again on top of B's.
     let merged = a.chain.produce(&s[0], s[0].address(), vec![], T0 + 20_000).unwrap();
     assert_eq!(a.chain.head().header.state_root, oracle_root(a.chain.db()));

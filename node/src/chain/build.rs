@@ -144,13 +144,14 @@ impl Chain {
             (parents, ghostdag)
         };
         // Never before the past median, and never sooner after this producer's previous block
-        // than the chain allows (peers would refuse it).
+        // than the chain allows: peers refuse that when the previous block is in the new one's
+        // past, and log it as equivocation when it is not (the parent limits may leave it out).
         let median = super::validate::past_median_time(self, head.hash)?;
         let own_previous = self
             .dag
             .read()
-            .latest_by_producer_in_past(&parents, signer.address())
-            .map(|(_, at)| at + self.spec.min_block_interval_ms)
+            .latest_of_producer(signer.address())
+            .map(|at| at + self.spec.min_block_interval_ms)
             .unwrap_or(0);
         let timestamp_ms = timestamp_ms.max(median).max(own_previous);
         let base_fee = self.next_base_fee();
