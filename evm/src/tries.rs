@@ -18,7 +18,7 @@ use crate::trie::MerkleTrie;
 use alloy_primitives::{B256, U256};
 use alloy_trie::{TrieAccount, EMPTY_ROOT_HASH};
 use lattice_storage::{tables, Codec, Db};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -32,6 +32,8 @@ pub const DEFAULT_STORAGE_CACHE_SLOTS: usize = 4_000_000;
 pub struct StateTries {
     accounts: MerkleTrie,
     storage: HashMap<B256, Cached>,
+    /// The cached tries by (last use, account), oldest first: the eviction order.
+    by_age: BTreeSet<(u64, B256)>,
     /// Sum of the cached tries' slot counts.
     cached_slots: usize,
     /// Most slots the cache keeps (the tries a block just committed are always kept).
@@ -90,6 +92,7 @@ impl StateTries {
         Ok(Self {
             accounts,
             storage: HashMap::new(),
+            by_age: BTreeSet::new(),
             cached_slots: 0,
             budget: storage_budget,
             tick: 0,
@@ -191,12 +194,7 @@ impl StateTries {
     ) {
         self.tick += 1;
         for (hashed, prior) in accounts {
-            match prior {
-                Some(account) => self.accounts.insert(*hashed, alloy_rlp::encode(account)),
-                None => {
-                    self.accounts.remove(*hashed);
-                }
-            }
+            set_account(&mut self.accounts, *hashed, prior.as_ref());
         }
         let mut touched: HashMap<B256, MerkleTrie> = HashMap::new();
         for (account, slot, prior) in slots {
@@ -209,27 +207,8 @@ impl StateTries {
         for (account, trie) in touched {
             self.put(account, trie);
         }
-        // Every cached trie now matches the reverted account's storage root unless the change
-        // sets were incomplete; a mismatch is dropped so the next use rebuilds it from the
-        // database (and reports any real inconsistency there).
-        let stale: Vec<B256> = self
-            .storage
-            .iter()
-            .filter(|(hashed, cached)| {
-                let committed = self
-                    .accounts
-                    .get(**hashed)
-                    .and_then(|mut rlp| {
-                        <TrieAccount as alloy_rlp::Decodable>::decode(&mut rlp).ok()
-                    })
-                    .map_or(EMPTY_ROOT_HASH, |a| a.storage_root);
-                cached.trie.root() != committed
-            })
-            .map(|(hashed, _)| *hashed)
-            .collect();
-        for hashed in stale {
-            self.drop_trie(hashed);
-        }
+        // If the change sets were ever incomplete, a cached trie would disagree with its
+        // account: `storage_trie` checks that on every use and rebuilds it from the database.
     }
 
     /// What the storage-trie cache holds.
@@ -247,6 +226,7 @@ impl StateTries {
             return;
         }
         self.cached_slots += trie.len();
+        self.by_age.insert((used, hashed));
         self.storage.insert(hashed, Cached { trie, used });
         self.publish();
     }
@@ -254,6 +234,7 @@ impl StateTries {
     fn drop_trie(&mut self, hashed: B256) {
         if let Some(old) = self.storage.remove(&hashed) {
             self.cached_slots -= old.trie.len();
+            self.by_age.remove(&(old.used, hashed));
             self.publish();
         }
     }
@@ -266,21 +247,21 @@ impl StateTries {
     /// Drops least recently used tries until the cache is within its budget, keeping those of
     /// the current tick.
     fn evict(&mut self) {
-        if self.cached_slots <= self.budget {
-            return;
-        }
-        let mut by_age: Vec<(u64, B256)> = self
-            .storage
-            .iter()
-            .filter(|(_, c)| c.used < self.tick)
-            .map(|(hashed, c)| (c.used, *hashed))
-            .collect();
-        by_age.sort_unstable();
-        for (_, hashed) in by_age {
-            if self.cached_slots <= self.budget {
-                break;
+        while self.cached_slots > self.budget {
+            match self.by_age.first() {
+                Some(&(used, hashed)) if used < self.tick => self.drop_trie(hashed),
+                _ => break,
             }
-            self.drop_trie(hashed);
+        }
+    }
+}
+
+/// Sets `hashed`'s entry in an account trie to `account`, or removes it (`None`: absent).
+pub fn set_account(trie: &mut MerkleTrie, hashed: B256, account: Option<&TrieAccount>) {
+    match account {
+        Some(account) => trie.insert(hashed, alloy_rlp::encode(account)),
+        None => {
+            trie.remove(hashed);
         }
     }
 }
