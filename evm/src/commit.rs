@@ -10,7 +10,7 @@
 use crate::error::EvmError;
 use crate::overlay::StateChanges;
 use crate::trie::MerkleTrie;
-use crate::tries::{storage_value, StateTries};
+use crate::tries::{set_account, storage_value, StateTries};
 use alloy_primitives::{keccak256, Address, Bytes, B256, KECCAK256_EMPTY, U256};
 use alloy_trie::{HashBuilder, Nibbles, TrieAccount, EMPTY_ROOT_HASH};
 use lattice_primitives::ChainSpec;
@@ -126,12 +126,7 @@ impl PreparedState {
 
         let mut trie = committed.accounts().clone();
         for (hashed, write) in &accounts {
-            match &write.new {
-                Some(account) => trie.insert(*hashed, alloy_rlp::encode(account)),
-                None => {
-                    trie.remove(*hashed);
-                }
-            }
+            set_account(&mut trie, *hashed, write.new.as_ref());
         }
         let state_root = trie.root();
         Ok(Self { state_root, accounts, codes: changes.codes, trie, storage_tries })

@@ -76,7 +76,6 @@ impl Chain {
         number: u64,
     ) -> Result<AccountProof> {
         use alloy_primitives::{keccak256, U256};
-        use lattice_storage::Codec;
         let hashed = keccak256(address);
         // Under the write lock: the latest tries, account and chain agree. The undoing below
         // reads change sets that only a rollback removes; one racing it makes a root check
@@ -100,24 +99,13 @@ impl Chain {
             (head, state_root, account, tries.accounts().clone(), storage)
         };
         for n in (number + 1..=head.number).rev() {
-            for ((_, key), prior) in
-                self.db.scan_prefix::<tables::AccountChangeSets>(&n.encode())?
-            {
-                match &prior {
-                    Some(prior) => accounts.insert(key, alloy_rlp::encode(prior)),
-                    None => {
-                        accounts.remove(key);
-                    }
-                }
+            for (key, prior) in self.account_changes(n)? {
+                lattice_evm::tries::set_account(&mut accounts, key, prior.as_ref());
                 if key == hashed {
                     account = prior;
                 }
             }
-            let mut prefix = n.encode();
-            prefix.extend_from_slice(hashed.as_slice());
-            for ((_, _, slot), prior) in
-                self.db.scan_prefix::<tables::StorageChangeSets>(&prefix)?
-            {
+            for (_, slot, prior) in self.storage_changes(n, Some(hashed))? {
                 storage_trie.insert(slot, lattice_evm::tries::storage_value(prior));
             }
         }

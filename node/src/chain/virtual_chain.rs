@@ -179,18 +179,17 @@ impl Chain {
         let entries = self.acceptance(hash)?;
         let mut batch = self.db.batch();
         super::logs::unindex(&mut batch, n, &receipts)?;
-        let mut accounts = Vec::new();
-        for ((_, hashed), prior) in self.db.scan_prefix::<tables::AccountChangeSets>(&n.encode())? {
-            match &prior {
-                Some(account) => batch.put::<tables::Accounts>(&hashed, account)?,
-                None => batch.delete::<tables::Accounts>(&hashed)?,
+        let accounts = self.account_changes(n)?;
+        for (hashed, prior) in &accounts {
+            match prior {
+                Some(account) => batch.put::<tables::Accounts>(hashed, account)?,
+                None => batch.delete::<tables::Accounts>(hashed)?,
             }
-            batch.delete::<tables::AccountChangeSets>(&(n, hashed))?;
-            batch.delete::<tables::AccountHistory>(&(hashed, n))?;
-            accounts.push((hashed, prior));
+            batch.delete::<tables::AccountChangeSets>(&(n, *hashed))?;
+            batch.delete::<tables::AccountHistory>(&(*hashed, n))?;
         }
-        let mut slots = Vec::new();
-        for ((_, ha, hs), prior) in self.db.scan_prefix::<tables::StorageChangeSets>(&n.encode())? {
+        let slots = self.storage_changes(n, None)?;
+        for &(ha, hs, prior) in &slots {
             if prior.is_zero() {
                 batch.delete::<tables::Storages>(&(ha, hs))?;
             } else {
@@ -198,7 +197,6 @@ impl Chain {
             }
             batch.delete::<tables::StorageChangeSets>(&(n, ha, hs))?;
             batch.delete::<tables::StorageHistory>(&(ha, hs, n))?;
-            slots.push((ha, hs, prior));
         }
         for entry in entries.iter().filter(|e| e.skip == 0) {
             batch.delete::<tables::TxLookup>(&entry.tx_hash)?;
@@ -220,6 +218,31 @@ impl Chain {
             entries,
             receipts,
         })
+    }
+
+    /// Chain block `n`'s account change set: each account it changed, with its prior value
+    /// (`None`: absent).
+    pub(super) fn account_changes(
+        &self,
+        n: u64,
+    ) -> Result<Vec<(B256, Option<alloy_trie::TrieAccount>)>> {
+        let entries = self.db.scan_prefix::<tables::AccountChangeSets>(&n.encode())?;
+        Ok(entries.into_iter().map(|((_, hashed), prior)| (hashed, prior)).collect())
+    }
+
+    /// Chain block `n`'s storage change set, of one account (`Some`, hashed) or of all:
+    /// `(account, slot, prior value)`, hashed keys.
+    pub(super) fn storage_changes(
+        &self,
+        n: u64,
+        account: Option<B256>,
+    ) -> Result<Vec<(B256, B256, alloy_primitives::U256)>> {
+        let mut prefix = n.encode();
+        if let Some(account) = account {
+            prefix.extend_from_slice(account.as_slice());
+        }
+        let entries = self.db.scan_prefix::<tables::StorageChangeSets>(&prefix)?;
+        Ok(entries.into_iter().map(|((_, account, slot), prior)| (account, slot, prior)).collect())
     }
 
     fn disqualify(&self, hash: B256, reason: &str) -> Result<()> {
