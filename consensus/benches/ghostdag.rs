@@ -146,6 +146,15 @@ fn prepare(s: &Scenario) -> Vec<(BlockHash, Vec<BlockHash>)> {
     blocks
 }
 
+/// Kaspa's parameters for 10 blocks/s (k = 124, as `GhostdagParams::from_block_rate` gives at
+/// x = 100).
+const K124: GhostdagParams = GhostdagParams {
+    k: 124,
+    max_block_parents: 16,
+    mergeset_size_limit: 248,
+    finality_depth: 432_000,
+};
+
 fn bench(c: &mut Criterion) {
     let scenarios = [
         Scenario {
@@ -161,12 +170,7 @@ fn bench(c: &mut Criterion) {
         },
         Scenario {
             name: "k124_10bps_1s_delay",
-            params: GhostdagParams {
-                k: 124,
-                max_block_parents: 16,
-                mergeset_size_limit: 248,
-                finality_depth: 432_000,
-            },
+            params: K124,
             blocks_per_second: 10.0,
             delay_secs: 1.0,
         },
@@ -175,12 +179,7 @@ fn bench(c: &mut Criterion) {
         // (~54 blocks), so colouring makes tens of thousands of reachability queries per block.
         Scenario {
             name: "k124_10bps_5s_delay",
-            params: GhostdagParams {
-                k: 124,
-                max_block_parents: 16,
-                mergeset_size_limit: 248,
-                finality_depth: 432_000,
-            },
+            params: K124,
             blocks_per_second: 10.0,
             delay_secs: 5.0,
         },
