@@ -9,8 +9,11 @@ if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
   exit 0
 fi
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-"$ROOT/scripts/setup.sh" || { log "setup failed"; exit 1; }
 cd "$ROOT"
+# The test command must change no tracked file (installs included): compare before and after.
+tree_state() { git status --porcelain --untracked-files=no 2>/dev/null; git diff 2>/dev/null | sha256sum; }
+tree_before="$(tree_state)"
+"$ROOT/scripts/setup.sh" || { log "setup failed"; exit 1; }
 
 passed=0; failed=0; status=0
 logdir="$(mktemp -d)"
@@ -57,6 +60,14 @@ log "forge test (contracts)"
 fp=$(grep -Eo '[0-9]+ tests passed' "$logdir/forge.log" | tail -1 | awk '{print $1+0}')
 ff=$(grep -Eo 'tests passed, [0-9]+ failed' "$logdir/forge.log" | tail -1 | awk '{print $3+0}')
 passed=$((passed + ${fp:-0})); failed=$((failed + ${ff:-0}))
+
+log "tracked files unchanged by the test command"
+if [[ "$(tree_state)" == "$tree_before" ]]; then
+  passed=$((passed + 1))
+else
+  echo "the test command changed tracked files:"; git status --short --untracked-files=no
+  failed=$((failed + 1)); status=1
+fi
 
 if [[ $status -ne 0 && $failed -eq 0 ]]; then failed=1; fi
 echo "summary: $passed passed, $failed failed"

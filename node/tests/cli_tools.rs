@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::Duration;
 
 fn lattice(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_lattice")).args(args).env("RUST_LOG", "warn").output().unwrap()
+    Command::new(common::lattice_bin()).args(args).env("RUST_LOG", "warn").output().unwrap()
 }
 
 async fn make_chain(dir: &Path) {

@@ -35,7 +35,7 @@ impl NodeProcess {
 
     fn start_with(data_dir: &Path, port: u16, log: &Path, extra: &[&str]) -> Self {
         let log = std::fs::File::create(log).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_lattice"))
+        let child = Command::new(common::lattice_bin())
             .args(extra)
             .args(["--dev", "--block-time", "300ms", "--rpc-addr"])
             .arg(format!("127.0.0.1:{port}"))

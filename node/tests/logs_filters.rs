@@ -35,6 +35,12 @@ fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
 }
 
+/// Filters are fed asynchronously (as geth's are): collect a filter's changes until `want`
+/// items arrived, waiting at most 10 s.
+async fn changes_until(rpc: std::net::SocketAddr, id: &Value, want: usize) -> Value {
+    Value::Array(common::filter_changes_until(rpc, id, want, Duration::from_secs(10)).await)
+}
+
 fn topics1(logs: &Value) -> Vec<u8> {
     logs.as_array()
         .unwrap()
@@ -81,7 +87,8 @@ async fn logs_are_indexed_filtered_limited_and_follow_reorgs() {
         let raw = tx(&s[1], 1 + i as u64, TxKind::Call(emitter), emit_input(t1, data));
         sent.push(result(rpc, "eth_sendRawTransaction", json!([raw])).await);
     }
-    assert_eq!(result(rpc, "eth_getFilterChanges", json!([pending_filter])).await, json!(sent));
+    let pending = changes_until(rpc, &pending_filter, sent.len()).await;
+    assert_eq!(pending, json!(sent), "the pending filter sees every pooled transaction");
     seal();
     seal();
     let accepting = result(rpc, "eth_getBlockByNumber", json!(["latest", false])).await;
@@ -129,7 +136,7 @@ async fn logs_are_indexed_filtered_limited_and_follow_reorgs() {
     assert!(unknown["error"]["message"].as_str().unwrap().contains("unknown block"), "{unknown}");
 
     // Polled filters.
-    let changes = result(rpc, "eth_getFilterChanges", json!([log_filter])).await;
+    let changes = changes_until(rpc, &log_filter, 3).await;
     assert_eq!(changes, all);
     assert_eq!(
         result(rpc, "eth_getFilterChanges", json!([log_filter])).await,
@@ -137,7 +144,7 @@ async fn logs_are_indexed_filtered_limited_and_follow_reorgs() {
         "drained"
     );
     assert_eq!(result(rpc, "eth_getFilterLogs", json!([log_filter])).await, all);
-    let blocks = result(rpc, "eth_getFilterChanges", json!([block_filter])).await;
+    let blocks = changes_until(rpc, &block_filter, 2).await;
     assert_eq!(blocks.as_array().unwrap().len(), 2);
     assert_eq!(blocks[1], accepting["hash"]);
 
@@ -155,10 +162,7 @@ async fn logs_are_indexed_filtered_limited_and_follow_reorgs() {
         message.contains("max results 4") && message.contains("retry with the range 0-"),
         "{over}"
     );
-    assert_eq!(
-        topics1(&result(rpc, "eth_getFilterChanges", json!([log_filter])).await),
-        vec![4, 5]
-    );
+    assert_eq!(topics1(&changes_until(rpc, &log_filter, 2).await), vec![4, 5]);
 
     // A heavier branch that never saw any of this arrives: every log is undone.
     let other_dir = tempfile::tempdir().unwrap();
@@ -185,14 +189,14 @@ async fn logs_are_indexed_filtered_limited_and_follow_reorgs() {
         too_wide["error"]["message"].as_str().unwrap().contains("max block range 8"),
         "{too_wide}"
     );
-    let removed = result(rpc, "eth_getFilterChanges", json!([log_filter])).await;
+    let removed = changes_until(rpc, &log_filter, 5).await;
     assert_eq!(topics1(&removed), vec![4, 5, 1, 2, 3], "newest block undone first");
     assert!(removed.as_array().unwrap().iter().all(|l| l["removed"] == true));
     assert!(result(rpc, "eth_getTransactionReceipt", json!([sent[0]])).await.is_null());
 
     // The next block merges the old branch: the transactions execute again.
     seal();
-    let back = result(rpc, "eth_getFilterChanges", json!([log_filter])).await;
+    let back = changes_until(rpc, &log_filter, 5).await;
     assert_eq!(topics1(&back), vec![1, 2, 3, 4, 5]);
     assert!(back.as_array().unwrap().iter().all(|l| l["removed"] == false));
     let latest = result(rpc, "eth_getBlockByNumber", json!(["latest", false])).await;

@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { ethers } from "ethers";
-import { RPC_URL, WS_URL, CHAIN_ID, MNEMONIC, compileEmitter, post, until } from "./lib.mjs";
+import { RPC_URL, WS_URL, CHAIN_ID, MNEMONIC, compileEmitter, post, until, triggerUntil } from "./lib.mjs";
 
 const provider = new ethers.JsonRpcProvider(RPC_URL, CHAIN_ID, { staticNetwork: true, pollingInterval: 100 });
 const wallet = (i) => ethers.HDNodeWallet.fromPhrase(MNEMONIC, undefined, `m/44'/60'/0'/0/${i}`).connect(provider);
@@ -55,17 +55,18 @@ test("events over WebSocket: contract.on and newHeads", async () => {
   try {
     const watched = emitter.connect(ws);
     // Filtered on the key: on a wide DAG a reorg may re-deliver earlier events too.
-    const got = new Promise((resolve) =>
-      watched.on(emitter.filters.Stored(null, 7n), (...args) => resolve(args.at(-1).args)),
-    );
-    const heads = new Promise((resolve) => ws.on("block", (n) => resolve(n)));
-    await new Promise((r) => setTimeout(r, 300)); // let the subscriptions land
-    await (await emitter.store(7n, 77n)).wait();
-    const event = await got;
+    let event;
+    let head;
+    await watched.on(emitter.filters.Stored(null, 7n), (...args) => { event ??= args.at(-1).args; });
+    await ws.on("block", (n) => { head ??= n; });
+    // Stores until the subscriptions have seen one: they are live once an event reaches them.
+    await triggerUntil(async () => (await emitter.store(7n, 77n)).wait(), () => event && head, {
+      what: "a Stored event and a new head over WebSocket",
+    });
     assert.equal(event.key, 7n);
     assert.equal(event.value, 77n);
     assert.equal(event.who, alice.address);
-    assert.ok((await heads) > 0);
+    assert.ok(head > 0);
   } finally {
     await ws.destroy();
   }

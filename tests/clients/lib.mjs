@@ -51,3 +51,25 @@ export async function until(predicate, ms = 20000, what = "condition") {
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * Calls `trigger()` (which makes something happen and returns what it made) again and again
+ * until `seen(made)` is truthy, waiting up to `each` ms after each call; rejects after `ms`.
+ * A subscription is proven live by an event that reaches it, never assumed live after a pause:
+ * a trigger sent before the server registered the subscription is simply followed by another.
+ */
+export async function triggerUntil(trigger, seen, { ms = 60000, each = 3000, what = "event" } = {}) {
+  const end = Date.now() + ms;
+  const made = [];
+  for (;;) {
+    made.push(await trigger());
+    const next = Math.min(end, Date.now() + each);
+    for (;;) {
+      const v = await seen(made);
+      if (v) return { value: v, made };
+      if (Date.now() >= next) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    if (Date.now() >= end) throw new Error(`timed out waiting for ${what} after ${made.length} triggers`);
+  }
+}

@@ -8,7 +8,7 @@ import {
   BaseError, ContractFunctionRevertedError, verifyTypedData, parseEther,
 } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
-import { RPC_URL, WS_URL, CHAIN_ID, MNEMONIC, compileEmitter, until } from "./lib.mjs";
+import { RPC_URL, WS_URL, CHAIN_ID, MNEMONIC, compileEmitter, triggerUntil } from "./lib.mjs";
 
 const lattice = defineChain({
   id: CHAIN_ID,
@@ -48,17 +48,26 @@ test("write, then getLogs and getContractEvents", async () => {
 
 test("watchContractEvent over WebSocket", async () => {
   const wsClient = createPublicClient({ chain: lattice, transport: webSocket() });
-  let unwatch;
-  const seen = new Promise((resolve, reject) => {
-    unwatch = wsClient.watchContractEvent({ address, abi, eventName: "Stored", onLogs: resolve, onError: reject });
+  const logs = [];
+  let failed;
+  const unwatch = wsClient.watchContractEvent({
+    address, abi, eventName: "Stored",
+    onLogs: (l) => logs.push(...l),
+    onError: (e) => { failed = e; },
   });
-  await new Promise((r) => setTimeout(r, 300));
-  const hash = await wallet.writeContract({ address, abi, functionName: "store", args: [5n, 55n] });
-  await publicClient.waitForTransactionReceipt({ hash, pollingInterval: 100 });
-  const logs = await seen;
+  const store = async () => {
+    const hash = await wallet.writeContract({ address, abi, functionName: "store", args: [5n, 55n] });
+    await publicClient.waitForTransactionReceipt({ hash, pollingInterval: 100 });
+    return hash;
+  };
+  // Stores until the subscription has seen one of them: it is live once an event reaches it.
+  const { made } = await triggerUntil(store, (hashes) => failed || logs.some((l) => hashes.includes(l.transactionHash)), {
+    what: "a Stored log over WebSocket",
+  });
   unwatch();
-  assert.equal(logs[0].args.value, 55n);
-  assert.equal(logs[0].transactionHash, hash);
+  assert.equal(failed, undefined);
+  const log = logs.find((l) => made.includes(l.transactionHash));
+  assert.equal(log.args.value, 55n);
   await wsClient.transport.getRpcClient().then((c) => c.close());
 });
 
@@ -70,12 +79,14 @@ test("watchPendingTransactions over WebSocket (eth_subscribe newPendingTransacti
     onTransactions: (hashes) => announced.push(...hashes),
     onError: (e) => { failed = e; },
   });
-  await new Promise((r) => setTimeout(r, 300));
-  const hash = await wallet.writeContract({ address, abi, functionName: "store", args: [6n, 66n] });
-  await until(() => failed || announced.includes(hash), 10000, "the pending transaction's hash");
+  // Sends until the subscription has announced one of them: it is live once one reaches it.
+  const send = () => wallet.writeContract({ address, abi, functionName: "store", args: [6n, 66n] });
+  const { made } = await triggerUntil(send, (hashes) => failed || hashes.some((h) => announced.includes(h)), {
+    what: "a pending transaction's hash over WebSocket",
+  });
   unwatch();
   assert.equal(failed, undefined);
-  await publicClient.waitForTransactionReceipt({ hash, pollingInterval: 100 });
+  for (const hash of made) await publicClient.waitForTransactionReceipt({ hash, pollingInterval: 100 });
   await wsClient.transport.getRpcClient().then((c) => c.close());
 });
 

@@ -40,6 +40,28 @@ pub async fn result(addr: SocketAddr, method: &str, params: Value) -> Value {
     resp["result"].clone()
 }
 
+/// Polls filter `id` until it has returned `want` items in all (a poll drains the filter's
+/// buffer, so the items of every poll are collected) or `deadline` passes, and returns them.
+/// Pending-transaction filters are fed asynchronously, as geth's are: what a call just pooled
+/// shows up shortly after, not necessarily by the time the call returned.
+pub async fn filter_changes_until(
+    addr: SocketAddr,
+    id: &Value,
+    want: usize,
+    deadline: std::time::Duration,
+) -> Vec<Value> {
+    let until = std::time::Instant::now() + deadline;
+    let mut seen = Vec::new();
+    loop {
+        let changes = result(addr, "eth_getFilterChanges", json!([id])).await;
+        seen.extend(changes.as_array().expect("filter changes are an array").iter().cloned());
+        if seen.len() >= want || std::time::Instant::now() >= until {
+            return seen;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// A hex quantity as u128.
 pub fn qty(v: &Value) -> u128 {
     u128::from_str_radix(v.as_str().expect("hex string").trim_start_matches("0x"), 16)
@@ -52,6 +74,14 @@ pub fn qty(v: &Value) -> u128 {
 pub fn repo_root() -> std::path::PathBuf {
     let dir = std::env::var_os("CARGO_MANIFEST_DIR").expect("run through cargo, which sets it");
     std::path::Path::new(&dir).parent().expect("the node crate is in the repository").to_path_buf()
+}
+
+/// The `lattice` binary the tests start: `$LATTICE_BIN` when set (scripts/flake_hunt.sh runs
+/// the tests against a snapshot of the build), else the one cargo built for this test.
+pub fn lattice_bin() -> std::path::PathBuf {
+    std::env::var_os("LATTICE_BIN")
+        .map(Into::into)
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_lattice").into())
 }
 
 /// A free TCP port on 127.0.0.1.
