@@ -261,8 +261,7 @@ fn precheck<R: StateReader>(
     if tx.max_fee_per_gas() < env.base_fee as u128 {
         return Ok(Some(SkipReason::FeeCapTooLow));
     }
-    let cost = U256::from(tx.gas_limit()) * U256::from(tx.max_fee_per_gas()) + tx.value();
-    if balance < cost {
+    if !lattice_primitives::can_afford(balance, tx) {
         return Ok(Some(SkipReason::InsufficientFunds));
     }
     Ok(None)

@@ -1,7 +1,22 @@
 //! What execution produces and the node keeps: receipts, acceptance data, transaction locations.
 
-use alloy_primitives::{Address, Log, B256};
+use alloy_consensus::Transaction;
+use alloy_primitives::{Address, Log, B256, U256};
 use alloy_rlp::{RlpDecodable, RlpEncodable};
+
+/// The most a transaction can cost its sender: `gas_limit × max_fee_per_gas + value`, or `None`
+/// when that does not fit in 256 bits (no balance covers it). Computed with checked arithmetic:
+/// a wrapped sum would let a transaction with a huge value look cheap.
+pub fn max_tx_cost(tx: &impl Transaction) -> Option<U256> {
+    U256::from(tx.gas_limit())
+        .checked_mul(U256::from(tx.max_fee_per_gas()))?
+        .checked_add(tx.value())
+}
+
+/// Whether `balance` covers the most `tx` can cost ([`max_tx_cost`]).
+pub fn can_afford(balance: U256, tx: &impl Transaction) -> bool {
+    max_tx_cost(tx).is_some_and(|cost| balance >= cost)
+}
 
 /// Why a transaction carried by a merged block was not executed at its place in the order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -1,6 +1,6 @@
 //! The DAG block header.
 
-use alloy_primitives::{keccak256, Address, Bloom, FixedBytes, Signature, B256, U256};
+use alloy_primitives::{keccak256, uint, Address, Bloom, FixedBytes, Signature, B256, U256};
 use alloy_rlp::{RlpDecodable, RlpEncodable};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
@@ -44,9 +44,14 @@ pub struct Header {
     pub blue_work: U256,
     /// Free-form bytes (at most 32).
     pub extra_data: alloy_primitives::Bytes,
-    /// Producer's secp256k1 signature over [`Header::seal_hash`] (r ‖ s ‖ v, v ∈ {0,1}).
+    /// Producer's secp256k1 signature over [`Header::seal_hash`]: r ‖ s ‖ v, in its one valid
+    /// encoding (see [`Header::recover_producer`]).
     pub signature: FixedBytes<65>,
 }
+
+/// Order n of the secp256k1 group.
+const SECP256K1_N: U256 =
+    uint!(0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141_U256);
 
 /// Errors of header signing and signature recovery.
 #[derive(Debug, thiserror::Error)]
@@ -78,16 +83,33 @@ impl Header {
         let sig = signer
             .sign_hash_sync(&self.seal_hash())
             .map_err(|e| HeaderError::Signing(e.to_string()))?;
-        self.signature = FixedBytes::from(sig.as_bytes());
+        self.signature = FixedBytes::from(sig.normalized_s().as_bytes());
         Ok(())
     }
 
     /// Recovers the address that signed this header.
+    ///
+    /// The block hash covers the signature's bytes, so a signature must have exactly one valid
+    /// encoding, or anyone could re-encode an honest block into other valid blocks with the
+    /// same content: `0 < r < n`, `0 < s ≤ n/2` (low s, as EIP-2 asks of transactions) and
+    /// `v ∈ {27, 28}`. Every other encoding is refused.
     pub fn recover_producer(&self) -> Result<Address, HeaderError> {
-        let sig = Signature::from_raw(self.signature.as_slice())
-            .map_err(|e| HeaderError::InvalidSignature(e.to_string()))?;
-        sig.recover_address_from_prehash(&self.seal_hash())
-            .map_err(|e| HeaderError::InvalidSignature(e.to_string()))
+        let bytes = self.signature.as_slice();
+        let invalid = |why: String| HeaderError::InvalidSignature(why);
+        let v = bytes[64];
+        if v != 27 && v != 28 {
+            return Err(invalid(format!("v is {v}; a seal's v must be 27 or 28")));
+        }
+        let r = U256::from_be_slice(&bytes[..32]);
+        let s = U256::from_be_slice(&bytes[32..64]);
+        if r.is_zero() || r >= SECP256K1_N {
+            return Err(invalid("r is out of range".into()));
+        }
+        if s.is_zero() || s > SECP256K1_N >> 1 {
+            return Err(invalid("s is zero or high; a seal's s must be at most n/2".into()));
+        }
+        let sig = Signature::new(r, s, v == 28);
+        sig.recover_address_from_prehash(&self.seal_hash()).map_err(|e| invalid(e.to_string()))
     }
 
     /// Timestamp in whole seconds, as the Ethereum view reports it.
@@ -146,6 +168,49 @@ mod tests {
         let back = Header::decode(&mut bytes.as_slice()).unwrap();
         assert_eq!(back, h);
         assert_eq!(back.hash_slow(), h.hash_slow());
+    }
+
+    /// Every other encoding of an honest seal that recovers the same signer (other v
+    /// notations, the high-s twin) is refused, so a block has one hash.
+    #[test]
+    fn a_seal_has_one_valid_encoding() {
+        let signer = PrivateKeySigner::random();
+        let mut h = sample();
+        h.sign(&signer).unwrap();
+        assert_eq!(h.recover_producer().unwrap(), signer.address());
+        let honest = h.signature;
+        let parity = honest[64] - 27;
+        let mut variants = Vec::new();
+        for v in [parity, parity + 35, parity + 37, 255 - (1 - parity)] {
+            let mut sig = honest;
+            sig[64] = v;
+            variants.push(sig);
+        }
+        // The high-s twin: (r, n - s) with the other parity recovers the same key.
+        let s = U256::from_be_slice(&honest[32..64]);
+        let mut twin = honest;
+        twin[32..64].copy_from_slice(&(SECP256K1_N - s).to_be_bytes::<32>());
+        twin[64] = 27 + (1 - parity);
+        let twin_sig = Signature::from_raw(twin.as_slice()).unwrap();
+        assert_eq!(
+            twin_sig.recover_address_from_prehash(&h.seal_hash()).unwrap(),
+            signer.address(),
+            "the twin is a valid signature in the usual sense"
+        );
+        variants.push(twin);
+        for sig in variants {
+            let mut other = h.clone();
+            other.signature = sig;
+            assert_ne!(other.hash_slow(), h.hash_slow());
+            assert!(
+                other.recover_producer().is_err(),
+                "re-encoded seal with v = {} accepted",
+                sig[64]
+            );
+        }
+        let mut zero_r = h.clone();
+        zero_r.signature[..32].fill(0);
+        assert!(zero_r.recover_producer().is_err());
     }
 
     #[test]

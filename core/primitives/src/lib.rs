@@ -12,7 +12,9 @@ mod spec;
 
 pub use block::{Block, SealedBlock};
 pub use dev::{dev_signers, sign_transaction, DEV_ACCOUNT_COUNT, DEV_MNEMONIC};
-pub use execution::{AcceptanceEntry, SkipReason, StoredReceipt, TxLocation};
+pub use execution::{
+    can_afford, max_tx_cost, AcceptanceEntry, SkipReason, StoredReceipt, TxLocation,
+};
 pub use header::{Header, HeaderError, SealedHeader};
 pub use spec::{ChainSpec, GenesisAccount, CREATE2_DEPLOYER, CREATE2_DEPLOYER_CODE};
 
