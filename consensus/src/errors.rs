@@ -84,6 +84,12 @@ pub enum RuleError {
     /// Blue work exceeded 2^256 - 1.
     #[error("blue work on top of selected parent {0} overflows 256 bits")]
     BlueWorkOverflow(BlockHash),
+    /// The mergeset walk passed the limit and stopped (the block is not named yet).
+    #[error("mergeset exceeds the limit of {limit} blocks")]
+    MergesetLimitExceeded {
+        /// `mergeset_size_limit` of the chain spec.
+        limit: u64,
+    },
     /// The mergeset (selected parent included) is larger than the chain allows.
     #[error("mergeset of block {hash} has {size} blocks, limit is {limit}")]
     MergesetTooBig {

@@ -1,5 +1,6 @@
 //! Calls that commit nothing: `eth_call` and `eth_estimateGas`.
 
+use crate::budget::{Budget, Limits, STEPS_MESSAGE, TIMEOUT_MESSAGE};
 use crate::error::EvmError;
 use crate::overlay::Overlay;
 use crate::state::StateReader;
@@ -61,6 +62,8 @@ pub struct CallEnv {
     pub coinbase: Address,
     /// `PREVRANDAO`.
     pub prevrandao: B256,
+    /// Bounds on the work (RPC calls); `None` runs unbounded but for gas.
+    pub limits: Option<Limits>,
 }
 
 /// What a call did.
@@ -99,6 +102,9 @@ pub enum CallError {
     /// The call is invalid as a transaction (e.g. insufficient funds, fee below base fee).
     #[error("{0}")]
     Invalid(String),
+    /// Stopped by its limits (deadline or step budget) before it finished.
+    #[error("{0}")]
+    Aborted(&'static str),
     /// An internal failure.
     #[error(transparent)]
     Internal(#[from] EvmError),
@@ -120,8 +126,11 @@ fn run<R: StateReader>(
     req: &CallRequest,
     gas: u64,
 ) -> Result<CallOutcome, CallError> {
-    let ran = run_with(base, env, req, gas, NoOpInspector, false)?;
-    Ok(outcome_of(ran.result.result))
+    let result = match env.limits {
+        Some(limits) => run_with(base, env, req, gas, Budget::new(limits), true)?.result,
+        None => run_with(base, env, req, gas, NoOpInspector, false)?.result,
+    };
+    Ok(outcome_of(result.result))
 }
 
 /// What one inspected (or plain) run of a call left behind.
@@ -209,6 +218,12 @@ where
         }
         Err(EVMError::Header(e)) => return Err(CallError::Invalid(e.to_string())),
         Err(EVMError::Database(e)) => return Err(CallError::Internal(e)),
+        Err(EVMError::Custom(e)) if e == TIMEOUT_MESSAGE => {
+            return Err(CallError::Aborted(TIMEOUT_MESSAGE))
+        }
+        Err(EVMError::Custom(e)) if e == STEPS_MESSAGE => {
+            return Err(CallError::Aborted(STEPS_MESSAGE))
+        }
         Err(e) => return Err(CallError::Internal(EvmError::Evm(e.to_string()))),
     };
     Ok(Ran { result, inspector: evm.inspector, db: evm.ctx.journaled_state.database, tx, block })
@@ -245,9 +260,10 @@ pub fn create_access_list<R: StateReader + Clone>(
         let mut attempt = req.clone();
         attempt.access_list = Some(list.clone());
         let inspector = revm_inspectors::access_list::AccessListInspector::new(list.clone());
-        let ran = run_with(base.clone(), env, &attempt, gas, inspector, true)?;
+        let budget = Budget::new(env.limits.unwrap_or_else(Limits::none));
+        let ran = run_with(base.clone(), env, &attempt, gas, (inspector, budget), true)?;
         // The inspector leaves out the sender, the recipient and precompiles, as geth does.
-        let found = ran.inspector.into_access_list();
+        let found = ran.inspector.0.into_access_list();
         if found == list {
             return Ok((list, outcome_of(ran.result.result)));
         }

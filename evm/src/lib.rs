@@ -16,6 +16,7 @@
 //! the consensus crate's business, and when things are written is the node's.
 
 pub mod accept;
+pub mod budget;
 pub mod call;
 pub mod commit;
 mod error;
@@ -27,6 +28,7 @@ pub mod tries;
 mod tx;
 
 pub use accept::{accept_mergeset, AcceptEnv, AcceptanceOutcome, MergedBlock};
+pub use budget::{Budget, Limits};
 pub use call::{
     call, create_access_list, estimate_gas, CallEnv, CallError, CallOutcome, CallRequest,
 };

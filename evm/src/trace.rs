@@ -6,15 +6,47 @@
 //! was, and the run stops once the target has executed through the tracer.
 
 use crate::accept::{accept_with, AcceptEnv, Accepted, MergedBlock, Target};
+use crate::budget::{Budget, Limits};
 use crate::call::{run_with, CallEnv, CallError, CallRequest};
 use crate::error::EvmError;
 use crate::state::StateReader;
 use alloy_primitives::B256;
 pub use alloy_rpc_types_trace::geth::{GethDebugTracingOptions, GethTrace};
-use revm_inspectors::tracing::{DebugInspector, TransactionContext};
+use revm_inspectors::tracing::{
+    DebugInspector, TraceLimitBehavior, TraceLimits, TransactionContext,
+};
 
-fn inspector(opts: GethDebugTracingOptions) -> Result<DebugInspector, String> {
-    DebugInspector::new(opts).map_err(|e| format!("unsupported tracer options: {e}"))
+/// Most bytes a trace may record (call inputs, memory snapshots and deltas); beyond it the run
+/// stops with an error rather than growing without bound.
+pub const MAX_TRACE_BYTES: usize = 256 * 1024 * 1024;
+
+/// The tracer `opts` asks for, with [`MAX_TRACE_BYTES`] applied to every tracer that records,
+/// and (for the struct logger, whose log grows with every instruction) `max_steps` applied as
+/// the step budget of `limits`.
+fn inspector(
+    opts: GethDebugTracingOptions,
+    limits: Option<Limits>,
+    max_steps: u64,
+) -> Result<(DebugInspector, Budget), String> {
+    let struct_logger = opts.tracer.is_none();
+    let mut inspector =
+        DebugInspector::new(opts).map_err(|e| format!("unsupported tracer options: {e}"))?;
+    let bound = TraceLimits::default()
+        .set_max_recorded_bytes(Some(MAX_TRACE_BYTES))
+        .set_behavior(TraceLimitBehavior::Halt);
+    match &mut inspector {
+        DebugInspector::CallTracer(t, _)
+        | DebugInspector::PreStateTracer(t, _)
+        | DebugInspector::FlatCallTracer(t)
+        | DebugInspector::Erc7562Tracer(t, _)
+        | DebugInspector::Default(t, _) => *t = std::mem::take(t).with_limits(bound),
+        _ => {}
+    }
+    let mut limits = limits.unwrap_or_else(Limits::none);
+    if struct_logger {
+        limits.max_steps = limits.max_steps.min(max_steps);
+    }
+    Ok((inspector, Budget::new(limits)))
 }
 
 /// `debug_traceCall`: traces `req` on top of `base`.
@@ -23,11 +55,13 @@ pub fn trace_call<R: StateReader>(
     env: &CallEnv,
     req: &CallRequest,
     opts: GethDebugTracingOptions,
+    max_steps: u64,
 ) -> Result<GethTrace, CallError> {
     let gas = req.gas.unwrap_or(env.gas_cap).min(env.gas_cap);
-    let inspector = inspector(opts).map_err(CallError::Invalid)?;
+    let inspector = inspector(opts, env.limits, max_steps).map_err(CallError::Invalid)?;
     let mut ran = run_with(base, env, req, gas, inspector, true)?;
     ran.inspector
+        .0
         .get_result(None, &ran.tx, &ran.block, &ran.result, &mut ran.db)
         .map_err(|e| CallError::Internal(EvmError::Evm(e.to_string())))
 }
@@ -51,12 +85,14 @@ pub fn trace_transaction<R: StateReader>(
     executed_before: impl Fn(&B256) -> Result<bool, EvmError>,
     place: TxPlace,
     opts: GethDebugTracingOptions,
+    limits: Option<Limits>,
+    max_steps: u64,
 ) -> Result<Result<Option<GethTrace>, String>, EvmError> {
-    let inspector = match inspector(opts) {
+    let inspector = match inspector(opts, limits, max_steps) {
         Ok(i) => i,
         Err(msg) => return Ok(Err(msg)),
     };
-    let on_target = |inspector: &mut DebugInspector, at: Target<'_, R>| {
+    let on_target = |(inspector, _): &mut (DebugInspector, Budget), at: Target<'_, R>| {
         let context = TransactionContext {
             block_hash: Some(place.block_hash),
             tx_index: Some(at.index as usize),

@@ -288,7 +288,7 @@ fn main() {
             chain.head().number,
             started.elapsed().as_secs_f64()
         );
-        let lattice = measure(node.rpc_addr, emitter, secs).await;
+        let lattice = measure(node.rpc_addr.unwrap(), emitter, secs).await;
 
         let anvil = match start_anvil().await {
             Some((guard, addr)) => {

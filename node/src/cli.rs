@@ -36,6 +36,33 @@ pub enum Command {
         #[command(flatten)]
         node: NodeArgs,
     },
+    /// Runs a development node: the same as `lattice --dev` (takes every node flag).
+    Devnet {
+        #[command(flatten)]
+        node: NodeArgs,
+    },
+    /// Creates a producer key (secp256k1: signs blocks) and a node key (ed25519: the libp2p
+    /// identity) and prints them; with --out DIR also writes them there as `producer-key` and
+    /// `node-key` (mode 0600), the files `--producer-key-file` and the data directory use.
+    Keygen {
+        /// Directory to write the keys into (e.g. a data directory); existing keys are never
+        /// replaced.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Writes a chain specification and its genesis into a data directory (from --chain, --dev,
+    /// or the built-in devnet), so that a node started there later needs no chain flag, and
+    /// prints the genesis hash.
+    Init {
+        #[command(flatten)]
+        node: NodeArgs,
+    },
+    /// Prints the genesis of a chain (from --chain, --dev, or the built-in devnet) as JSON: its
+    /// hash, state root, chain id, producers and allocations.
+    GenesisInfo {
+        #[command(flatten)]
+        node: NodeArgs,
+    },
 }
 
 /// `lattice dag …`
@@ -54,7 +81,7 @@ pub enum DagCommand {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct NodeArgs {
     /// Read flags from this TOML file (keys are the flag names, e.g. `rpc-addr = "…"`).
-    #[arg(long, env = "LATTICE_CONFIG", value_name = "FILE")]
+    #[arg(short = 'c', long, env = "LATTICE_CONFIG", value_name = "FILE")]
     #[serde(skip)]
     pub config: Option<PathBuf>,
 
@@ -95,7 +122,10 @@ pub struct NodeArgs {
     pub dev_delay_ms: Option<u64>,
 
     /// Chain specification (JSON: chainId, producers, gas and fee settings, GHOSTDAG
-    /// parameters, alloc). Required unless --dev.
+    /// parameters, alloc). Without it and without --dev, the node joins the built-in devnet:
+    /// the dev chain's accounts and settings with an open producer set, in which every node
+    /// started with --mine seals blocks with a producer key of its own (created in its data
+    /// directory). A data directory made by `lattice init` remembers its specification.
     #[arg(long, env = "LATTICE_CHAIN", value_name = "FILE", help_heading = "Chain")]
     pub chain: Option<PathBuf>,
 
@@ -103,21 +133,63 @@ pub struct NodeArgs {
     #[arg(long, env = "LATTICE_CHAIN_ID", help_heading = "Chain")]
     pub chain_id: Option<u64>,
 
-    /// Where blocks, state and indexes are kept [default: ~/.lattice/<chain-id>].
-    #[arg(long, env = "LATTICE_DATA_DIR", value_name = "DIR", help_heading = "Storage")]
+    /// Where blocks, state and indexes are kept [default: ~/.lattice/dev with --dev,
+    /// ~/.lattice/devnet on the built-in devnet, ~/.lattice/<chain-id> otherwise].
+    #[arg(
+        short = 'd',
+        long,
+        env = "LATTICE_DATA_DIR",
+        value_name = "DIR",
+        help_heading = "Storage"
+    )]
     pub data_dir: Option<PathBuf>,
+
+    /// Do not serve JSON-RPC at all.
+    #[arg(long, env = "LATTICE_NO_RPC", help_heading = "RPC", conflicts_with = "rpc_addr")]
+    #[serde(default)]
+    pub no_rpc: bool,
 
     /// JSON-RPC listen address, HTTP and WebSocket on the same port [default: 127.0.0.1:8545].
     #[arg(long, env = "LATTICE_RPC_ADDR", value_name = "ADDR", help_heading = "RPC")]
     pub rpc_addr: Option<SocketAddr>,
 
-    /// Origins allowed by CORS, comma-separated; `*` allows any.
+    /// Origins allowed by CORS, comma-separated; `*` allows any [default: none outside --dev,
+    /// so that web pages cannot drive the node; `*` in --dev].
     #[arg(long, env = "LATTICE_RPC_CORS", value_delimiter = ',', help_heading = "RPC")]
     pub rpc_cors: Option<Vec<String>>,
+
+    /// RPC namespaces served, comma-separated, from eth, net, web3, txpool, dag, debug, admin,
+    /// personal [default: eth,net,web3,txpool,dag; all of them in --dev].
+    #[arg(
+        long,
+        env = "LATTICE_RPC_API",
+        value_delimiter = ',',
+        value_name = "LIST",
+        help_heading = "RPC"
+    )]
+    pub rpc_api: Option<Vec<String>>,
 
     /// Most gas an eth_call or eth_estimateGas may use.
     #[arg(long, env = "LATTICE_RPC_GAS_CAP", help_heading = "RPC")]
     pub rpc_gas_cap: Option<u64>,
+
+    /// Wall-clock bound of one eth_call, eth_estimateGas, eth_createAccessList or trace, e.g.
+    /// `5s` [default: 5s]; beyond it the call fails with "execution aborted".
+    #[arg(long, env = "LATTICE_RPC_EVM_TIMEOUT", value_parser = parse_duration, value_name = "DURATION", help_heading = "RPC")]
+    #[serde(default, deserialize_with = "de_duration")]
+    pub rpc_evm_timeout: Option<Duration>,
+
+    /// Most instructions a struct-logger trace (debug_trace* without a tracer) may record
+    /// [default: 500000].
+    #[arg(long, env = "LATTICE_RPC_TRACE_MAX_STEPS", value_name = "N", help_heading = "RPC")]
+    pub rpc_trace_max_steps: Option<u64>,
+
+    /// Most EVM calls (eth_call, eth_estimateGas, eth_createAccessList, traces) executing at
+    /// once; more wait, up to the EVM timeout, then get "server busy" [default: the number of
+    /// cores, at least 2].
+    #[arg(long, env = "LATTICE_RPC_MAX_EVM_CALLS", value_name = "N", help_heading = "RPC",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub rpc_max_evm_calls: Option<u32>,
 
     /// Largest JSON-RPC request body in bytes [default: 15 MiB].
     #[arg(long, env = "LATTICE_RPC_MAX_REQUEST_BYTES", value_name = "BYTES", help_heading = "RPC")]
@@ -159,6 +231,25 @@ pub struct NodeArgs {
     )]
     pub producer_key: Option<String>,
 
+    /// File holding the producer key (hex), readable by its owner only, as `lattice keygen
+    /// --out` writes it. Preferred to --producer-key, which other users of the machine can read
+    /// from the process list.
+    #[arg(
+        long,
+        env = "LATTICE_PRODUCER_KEY_FILE",
+        value_name = "FILE",
+        help_heading = "Producer",
+        conflicts_with = "producer_key"
+    )]
+    pub producer_key_file: Option<PathBuf>,
+
+    /// Seal blocks (the opposite of --no-produce). On the built-in devnet, a node without a
+    /// producer key gets one of its own in <data-dir>/producer-key; on other chains it needs
+    /// --producer-key-file or --producer-key. --dev seals without it.
+    #[arg(long, env = "LATTICE_MINE", help_heading = "Producer", conflicts_with = "no_produce")]
+    #[serde(default)]
+    pub mine: bool,
+
     /// Address credited with the priority fees and rewards of the blocks this node seals
     /// [default: the producer's address].
     #[arg(long, env = "LATTICE_COINBASE", value_name = "ADDRESS", help_heading = "Producer")]
@@ -175,8 +266,9 @@ pub struct NodeArgs {
     #[serde(default)]
     pub bootstrap: bool,
 
-    /// Nodes to bootstrap from, repeatable or comma-separated: `/ip4/1.2.3.4/tcp/30303/p2p/<peer-id>`
-    /// or `<peer-id>@1.2.3.4:30303`.
+    /// Nodes to bootstrap from, repeatable or comma-separated, in any of these forms:
+    /// `1.2.3.4:30303` or `host.name:30303` (the peer id is learnt when connecting),
+    /// `<peer-id>@1.2.3.4:30303`, or a multiaddr `/ip4/1.2.3.4/tcp/30303[/p2p/<peer-id>]`.
     #[arg(
         long,
         env = "LATTICE_BOOTSTRAP_NODES",
@@ -186,9 +278,10 @@ pub struct NodeArgs {
     )]
     pub bootstrap_nodes: Option<Vec<String>>,
 
-    /// P2P listen address [default: /ip4/0.0.0.0/tcp/30303]. The network is on whenever this,
+    /// P2P listen address: `ip:port` (e.g. `127.0.0.1:30303`), `host:port` or a multiaddr
+    /// (`/ip4/0.0.0.0/tcp/30303`) [default: 0.0.0.0:30303]. The network is on whenever this,
     /// --bootstrap or --bootstrap-nodes is given, and always outside --dev.
-    #[arg(long, env = "LATTICE_P2P_ADDR", value_name = "MULTIADDR", help_heading = "Network")]
+    #[arg(long, env = "LATTICE_P2P_ADDR", value_name = "ADDR", help_heading = "Network")]
     pub p2p_addr: Option<String>,
 
     /// Most connected peers [default: 50].
@@ -223,12 +316,73 @@ pub struct NodeArgs {
     )]
     pub storage_trie_cache_slots: Option<usize>,
 
+    /// Most executable transactions the pool holds [default: 16384].
+    #[arg(
+        long = "txpool.globalslots",
+        env = "LATTICE_TXPOOL_GLOBALSLOTS",
+        value_name = "N",
+        help_heading = "Transaction pool"
+    )]
+    pub txpool_globalslots: Option<usize>,
+
+    /// Most gapped (not yet executable) transactions the pool holds [default: 4096].
+    #[arg(
+        long = "txpool.globalqueue",
+        env = "LATTICE_TXPOOL_GLOBALQUEUE",
+        value_name = "N",
+        help_heading = "Transaction pool"
+    )]
+    pub txpool_globalqueue: Option<usize>,
+
+    /// Transactions per sender that are evicted only after those of senders holding more
+    /// [default: 16].
+    #[arg(
+        long = "txpool.accountslots",
+        env = "LATTICE_TXPOOL_ACCOUNTSLOTS",
+        value_name = "N",
+        help_heading = "Transaction pool"
+    )]
+    pub txpool_accountslots: Option<usize>,
+
+    /// Most gapped transactions per sender; more get "account limit exceeded" [default: 64].
+    #[arg(
+        long = "txpool.accountqueue",
+        env = "LATTICE_TXPOOL_ACCOUNTQUEUE",
+        value_name = "N",
+        help_heading = "Transaction pool"
+    )]
+    pub txpool_accountqueue: Option<usize>,
+
+    /// Most bytes of transactions the pool holds [default: 134217728 (128 MiB)].
+    #[arg(
+        long = "txpool.max-bytes",
+        env = "LATTICE_TXPOOL_MAX_BYTES",
+        value_name = "BYTES",
+        help_heading = "Transaction pool"
+    )]
+    pub txpool_max_bytes: Option<usize>,
+
+    /// Percentage a replacement transaction must raise both fee fields by [default: 10].
+    #[arg(
+        long = "txpool.pricebump",
+        env = "LATTICE_TXPOOL_PRICEBUMP",
+        value_name = "PERCENT",
+        help_heading = "Transaction pool"
+    )]
+    pub txpool_pricebump: Option<u64>,
+
+    /// How long a gapped transaction may wait before it is dropped, e.g. `3h`, `90m`
+    /// [default: 3h].
+    #[arg(long = "txpool.lifetime", env = "LATTICE_TXPOOL_LIFETIME", value_parser = parse_duration, help_heading = "Transaction pool")]
+    #[serde(default, deserialize_with = "de_duration")]
+    pub txpool_lifetime: Option<Duration>,
+
     /// Prometheus metrics listen address (e.g. 127.0.0.1:9100); off when absent.
     #[arg(long, env = "LATTICE_METRICS_ADDR", value_name = "ADDR", help_heading = "Metrics")]
     pub metrics_addr: Option<SocketAddr>,
 }
 
-/// Parses `1s`, `250ms`, `2m` or a plain number of seconds.
+/// Parses `1s`, `250ms`, `2m`, `3h` or a plain number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (num, unit) =
@@ -239,7 +393,10 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "" | "s" => value,
         "ms" => value / 1000.0,
         "m" => value * 60.0,
-        other => return Err(format!("invalid duration unit `{other}` in `{s}`: use ms, s or m")),
+        "h" => value * 3600.0,
+        other => {
+            return Err(format!("invalid duration unit `{other}` in `{s}`: use ms, s, m or h"))
+        }
     };
     if !(secs > 0.0 && secs.is_finite()) {
         return Err(format!("duration `{s}` must be positive"));
@@ -275,7 +432,11 @@ impl NodeArgs {
             rpc_addr,
             data_dir,
             rpc_cors,
+            rpc_api,
             rpc_gas_cap,
+            rpc_evm_timeout,
+            rpc_trace_max_steps,
+            rpc_max_evm_calls,
             rpc_max_request_bytes,
             rpc_max_batch,
             rpc_max_connections,
@@ -284,15 +445,25 @@ impl NodeArgs {
             rpc_max_logs,
             rpc_proof_window,
             producer_key,
+            producer_key_file,
             coinbase,
             block_time,
             storage_trie_cache_slots,
+            txpool_globalslots,
+            txpool_globalqueue,
+            txpool_accountslots,
+            txpool_accountqueue,
+            txpool_max_bytes,
+            txpool_pricebump,
+            txpool_lifetime,
             metrics_addr
         );
         self.dev |= file.dev;
         self.dev_local_producers |= file.dev_local_producers;
         self.bootstrap |= file.bootstrap;
         self.no_produce |= file.no_produce;
+        self.mine |= file.mine;
+        self.no_rpc |= file.no_rpc;
         self
     }
 
@@ -323,7 +494,8 @@ mod tests {
         assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
         assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
         assert!(parse_duration("0").is_err());
-        assert!(parse_duration("1h").is_err());
+        assert_eq!(parse_duration("3h").unwrap(), Duration::from_secs(3 * 3600));
+        assert!(parse_duration("1d").is_err());
     }
 
     #[test]

@@ -11,6 +11,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The file in a data directory that holds the node's producer key (hex).
+pub const PRODUCER_KEY_FILE: &str = "producer-key";
+/// The chain specification `lattice init` leaves in a data directory; a node started there
+/// without `--chain` or `--dev` uses it.
+pub const CHAIN_SPEC_FILE: &str = "chain.json";
+
 /// Default gas cap of eth_call / eth_estimateGas (geth's).
 pub const DEFAULT_RPC_GAS_CAP: u64 = 50_000_000;
 
@@ -117,6 +123,8 @@ pub struct NodeConfig {
     pub network: Option<NetworkSettings>,
     /// Chain tuning (caches).
     pub chain: crate::chain::ChainOptions,
+    /// Transaction pool limits.
+    pub pool: lattice_txpool::PoolConfig,
 }
 
 impl NodeConfig {
@@ -134,7 +142,13 @@ impl NodeConfig {
 
     /// Resolves flags into a configuration.
     pub fn from_args(args: NodeArgs) -> Result<Self> {
-        let mut spec = match (&args.chain, args.dev) {
+        // A data directory made by `lattice init` holds its chain specification.
+        let initialised = match (&args.chain, args.dev, &args.data_dir) {
+            (None, false, Some(dir)) => Some(dir.join(CHAIN_SPEC_FILE)).filter(|f| f.exists()),
+            _ => None,
+        };
+        let chain_file = args.chain.clone().or(initialised);
+        let mut spec = match (&chain_file, args.dev) {
             (Some(path), _) => {
                 let text = std::fs::read_to_string(path).wrap_err_with(|| {
                     format!("cannot read chain specification {}", path.display())
@@ -143,19 +157,61 @@ impl NodeConfig {
                     .wrap_err_with(|| format!("invalid chain specification {}", path.display()))?
             }
             (None, true) => ChainSpec::dev(args.dev_producers.unwrap_or(1)),
-            (None, false) => {
-                bail!("no chain specification: pass --chain FILE, or --dev for a development chain")
-            }
+            (None, false) => ChainSpec::devnet(),
         };
+        let devnet = chain_file.is_none() && !args.dev;
         if let Some(id) = args.chain_id {
             spec.chain_id = id;
         }
-        let signer = match (&args.producer_key, args.dev) {
+        let data_dir = match &args.data_dir {
+            Some(d) => d.clone(),
+            None => {
+                let home = std::env::var_os("HOME")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| PathBuf::from("."));
+                let name = match (args.dev, devnet) {
+                    (true, _) => "dev".to_string(),
+                    (false, true) => "devnet".to_string(),
+                    (false, false) => spec.chain_id.to_string(),
+                };
+                home.join(".lattice").join(name)
+            }
+        };
+        let key_file = match (&args.producer_key_file, devnet && args.mine) {
+            (Some(file), _) => Some(file.clone()),
+            // On the devnet a miner without a key gets one of its own, kept with its data.
+            (None, true) if args.producer_key.is_none() => {
+                let file = data_dir.join(PRODUCER_KEY_FILE);
+                if !file.exists() {
+                    let key = PrivateKeySigner::random();
+                    lattice_network::write_secret(&file, key.to_bytes().to_string().as_bytes())
+                        .wrap_err_with(|| format!("cannot write {}", file.display()))?;
+                    tracing::info!(target: "lattice::node", address = %key.address(), file = %file.display(),
+                        "created a producer key for the devnet");
+                }
+                Some(file)
+            }
+            _ => None,
+        };
+        if args.producer_key.is_some() {
+            tracing::warn!(target: "lattice::node",
+                "--producer-key puts the key in the process list and shell history; prefer --producer-key-file");
+        }
+        let key_text = match &key_file {
+            Some(file) => Some(
+                String::from_utf8(lattice_network::read_secret(file).wrap_err_with(|| {
+                    format!("cannot read the producer key file {}", file.display())
+                })?)
+                .map_err(|_| eyre!("the producer key file {} is not text", file.display()))?,
+            ),
+            None => args.producer_key.clone(),
+        };
+        let signer = match (&key_text, args.dev) {
             (Some(hex), _) => Some(
                 hex.trim()
                     .trim_start_matches("0x")
                     .parse::<PrivateKeySigner>()
-                    .map_err(|e| eyre!("invalid --producer-key: {e}"))?,
+                    .map_err(|e| eyre!("invalid producer key: {e}"))?,
             ),
             (None, true) => {
                 let index = args.dev_producer_index.unwrap_or(0);
@@ -170,12 +226,15 @@ impl NodeConfig {
             (None, false) => None,
         };
         if let Some(s) = &signer {
-            if !spec.producers.contains(&s.address()) {
+            if !spec.is_producer(&s.address()) {
                 bail!(
-                    "--producer-key belongs to {}, which is not a producer of this chain",
+                    "the producer key belongs to {}, which is not a producer of this chain",
                     s.address()
                 );
             }
+        }
+        if args.mine && signer.is_none() {
+            bail!("--mine needs a producer key on this chain: pass --producer-key-file FILE (see `lattice keygen`)");
         }
         let block_time = args.block_time.unwrap_or(if args.dev {
             DEV_BLOCK_TIME
@@ -184,7 +243,8 @@ impl NodeConfig {
         });
         let producer = signer.map(|signer| ProducerConfig {
             index: spec.producers.iter().position(|p| *p == signer.address()).unwrap_or(0),
-            count: spec.producers.len(),
+            // An open producer set has no known size to partition senders by.
+            count: spec.producers.len().max(1),
             coinbase: args.coinbase.unwrap_or(signer.address()),
             signer,
             block_time,
@@ -194,23 +254,28 @@ impl NodeConfig {
         }
         let producer = if args.no_produce { None } else { producer };
         let network = network_settings(&args)?;
-        let data_dir = match args.data_dir {
-            Some(d) => d,
-            None => {
-                let home = std::env::var_os("HOME")
-                    .map(PathBuf::from)
-                    .unwrap_or_else(|| PathBuf::from("."));
-                let name = if args.dev { "dev".to_string() } else { spec.chain_id.to_string() };
-                home.join(".lattice").join(name)
-            }
-        };
-        let mut rpc = RpcConfig::default();
+        if devnet {
+            tracing::info!(target: "lattice::node",
+                "no --chain or --dev: joining the built-in devnet (chain id {}, open producer set; --mine to seal)",
+                spec.chain_id);
+        }
+        let mut rpc = RpcConfig { enabled: !args.no_rpc, ..Default::default() };
         if let Some(addr) = args.rpc_addr {
             rpc.addr = addr;
         }
-        if let Some(cors) = args.rpc_cors {
-            rpc.cors = cors;
+        match args.rpc_cors {
+            Some(cors) => rpc.cors = cors,
+            None if args.dev => rpc.cors = vec!["*".into()],
+            None => {}
         }
+        match args.rpc_api {
+            Some(apis) => rpc.apis = apis.into_iter().map(|a| a.trim().to_lowercase()).collect(),
+            None if args.dev => {
+                rpc.apis = lattice_rpc::RPC_APIS.iter().map(|a| a.to_string()).collect()
+            }
+            None => {}
+        }
+        rpc.check_apis().map_err(|e| eyre!("--rpc-api: {e}"))?;
         macro_rules! set {
             ($($field:expr => $arg:ident),* $(,)?) => {$( if let Some(v) = args.$arg { $field = v; } )*};
         }
@@ -222,7 +287,24 @@ impl NodeConfig {
             rpc.log_limits.max_blocks => rpc_max_log_blocks,
             rpc.log_limits.max_logs => rpc_max_logs,
             rpc.proof_window => rpc_proof_window,
+            rpc.evm_timeout => rpc_evm_timeout,
+            rpc.trace_max_steps => rpc_trace_max_steps,
         );
+        if let Some(n) = args.rpc_max_evm_calls {
+            rpc.max_evm_calls = n as usize;
+        }
+        let mut pool = lattice_txpool::PoolConfig::default();
+        set!(
+            pool.global_slots => txpool_globalslots,
+            pool.global_queue => txpool_globalqueue,
+            pool.account_slots => txpool_accountslots,
+            pool.account_queue => txpool_accountqueue,
+            pool.max_bytes => txpool_max_bytes,
+            pool.lifetime => txpool_lifetime,
+        );
+        if let Some(bump) = args.txpool_pricebump {
+            pool.price_bump_percent = bump.into();
+        }
         Ok(Self {
             spec,
             data_dir,
@@ -239,6 +321,7 @@ impl NodeConfig {
                     .storage_trie_cache_slots
                     .unwrap_or(lattice_evm::DEFAULT_STORAGE_CACHE_SLOTS),
             },
+            pool,
         })
     }
 }
@@ -263,7 +346,8 @@ fn network_settings(args: &NodeArgs) -> Result<Option<NetworkSettings>> {
         bail!("no peers to join: pass --bootstrap-nodes ADDR (or --bootstrap for the first node of a network)");
     }
     let listen = args.p2p_addr.as_deref().unwrap_or(lattice_network::DEFAULT_P2P_ADDR);
-    let listen = listen.parse().map_err(|e| eyre!("invalid --p2p-addr `{listen}`: {e}"))?;
+    let listen =
+        lattice_network::parse_listen_addr(listen).map_err(|e| eyre!("--p2p-addr: {e}"))?;
     Ok(Some(NetworkSettings {
         listen,
         bootstrap_nodes,

@@ -10,11 +10,13 @@ mod dag;
 mod local_net;
 pub mod metrics;
 pub mod network;
+pub mod orphans;
 mod producer;
 mod rpc_api;
+pub mod tools;
 pub mod verify;
 
-pub use config::{NetworkSettings, NodeConfig, ProducerConfig};
+pub use config::{NetworkSettings, NodeConfig, ProducerConfig, CHAIN_SPEC_FILE, PRODUCER_KEY_FILE};
 pub use producer::produce_one;
 
 use alloy_consensus::TxEnvelope;
@@ -24,7 +26,7 @@ use eyre::{Context, Result};
 use lattice_primitives::SealedBlock;
 use lattice_primitives::SkipReason;
 use lattice_storage::Db;
-use lattice_txpool::{ChainContext, PoolConfig, TxPool};
+use lattice_txpool::{ChainContext, SenderState, TxPool};
 use metrics::Metrics;
 use parking_lot::Mutex;
 use std::collections::BTreeSet;
@@ -56,7 +58,7 @@ pub struct Node {
     pub chain_events: broadcast::Sender<Arc<lattice_rpc::ChainEvent>>,
     /// Transactions entering the pool, likewise.
     pub pending_txs: broadcast::Sender<Arc<lattice_rpc::TxView>>,
-    orphans: Mutex<Vec<SealedBlock>>,
+    orphans: Mutex<orphans::Orphans>,
 }
 
 impl std::fmt::Debug for Node {
@@ -65,15 +67,12 @@ impl std::fmt::Debug for Node {
     }
 }
 
-/// Most blocks kept while waiting for their parents.
-pub const MAX_ORPHANS: usize = 1_024;
-
 impl Node {
     /// A node over an opened chain.
     pub fn new(chain: Chain, config: NodeConfig, metrics: Arc<Metrics>) -> Self {
         Self {
             chain,
-            pool: TxPool::new(PoolConfig::default()),
+            pool: TxPool::new(config.pool.clone()),
             metrics,
             config,
             sealed_blocks: broadcast::channel(1_024).0,
@@ -81,7 +80,7 @@ impl Node {
             network: std::sync::OnceLock::new(),
             chain_events: broadcast::channel(1_024).0,
             pending_txs: broadcast::channel(16_384).0,
-            orphans: Mutex::new(Vec::new()),
+            orphans: Mutex::new(orphans::Orphans::default()),
         }
     }
 
@@ -119,13 +118,14 @@ impl Node {
         }
         self.pool.unmark_packed(&retry);
         for sender in senders {
-            self.pool.prune_sender(sender, self.chain.latest_nonce(sender));
+            self.pool.prune_sender(sender, self.sender_state(sender));
         }
+        self.pool.expire(std::time::Instant::now());
         self.publish_chain_event(update);
         let head = self.chain.head();
         m.chain_height.set(head.number as i64);
         m.blue_score.set(head.header.blue_score as i64);
-        m.txpool_size.set(self.pool.len() as i64);
+        self.pool_metrics();
         let (carried, again) = self.chain.carried_counts();
         let tries = self.chain.storage_cache_stats();
         m.follow(&[
@@ -133,8 +133,36 @@ impl Node {
             (&m.txs_duplicate_carried, again),
             (&m.equivocations, self.chain.equivocations()),
             (&m.storage_trie_loads, tries.loads),
+            (&m.txpool_evicted, self.pool.counters().evicted),
+            (&m.txpool_expired, self.pool.counters().expired),
         ]);
         m.storage_trie_cache_slots.set(tries.slots as i64);
+        if let Some(network) = self.network.get() {
+            let refused: Vec<_> = network
+                .refusals()
+                .into_iter()
+                .map(|(kind, n)| (m.p2p_refused.with_label_values(&[kind]), n))
+                .collect();
+            m.follow(&refused.iter().map(|(c, n)| (c, *n)).collect::<Vec<_>>());
+            m.p2p_banned.set(network.banned_peers() as i64);
+        }
+    }
+
+    /// The sender's nonce and balance in the latest state, as the pool checks against.
+    fn sender_state(&self, sender: alloy_primitives::Address) -> SenderState {
+        SenderState {
+            nonce: self.chain.latest_nonce(sender),
+            balance: self.chain.latest_balance(sender),
+        }
+    }
+
+    fn pool_metrics(&self) {
+        let status = self.pool.status();
+        let m = &self.metrics;
+        m.txpool_size.set((status.pending + status.queued) as i64);
+        m.txpool_pending.set(status.pending as i64);
+        m.txpool_queued.set(status.queued as i64);
+        m.txpool_bytes.set(status.bytes as i64);
     }
 
     /// Sends the update to RPC filters and subscriptions, if any listen. Only what the update
@@ -168,14 +196,13 @@ impl Node {
             Ok(chain::ImportOutcome::Imported(update)) => {
                 self.after_import(&block, &update);
                 if update.disqualified.contains(&block.hash()) {
+                    // It is in the DAG all the same: blocks waiting for it may follow.
+                    self.retry_orphans();
                     return Err(chain::BlockError::WrongCommitment { hash: block.hash() });
                 }
             }
             Err(chain::BlockError::MissingParents { hash, missing }) => {
-                let mut orphans = self.orphans.lock();
-                if orphans.len() < MAX_ORPHANS && !orphans.iter().any(|b| b.hash() == hash) {
-                    orphans.push(block);
-                }
+                self.orphans.lock().insert(block, std::time::Instant::now());
                 return Err(chain::BlockError::MissingParents { hash, missing });
             }
             Err(e) => return Err(e),
@@ -195,14 +222,10 @@ impl Node {
 
     fn retry_orphans(&self) {
         loop {
-            let ready: Vec<SealedBlock> = {
-                let mut orphans = self.orphans.lock();
-                let (ready, waiting): (Vec<_>, Vec<_>) = orphans
-                    .drain(..)
-                    .partition(|b| b.header.header.parents.iter().all(|p| self.chain.contains(*p)));
-                *orphans = waiting;
-                ready
-            };
+            let ready = self
+                .orphans
+                .lock()
+                .take_ready(std::time::Instant::now(), |p| self.chain.contains(p));
             if ready.is_empty() {
                 return;
             }
@@ -227,15 +250,14 @@ impl Node {
         let sender = tx
             .recover_signer()
             .map_err(|e| lattice_rpc::RpcError::Rejected(format!("invalid sender: {e}")))?;
-        let state = lattice_txpool::SenderState {
-            nonce: self.chain.latest_nonce(sender),
-            balance: self.chain.latest_balance(sender),
-        };
         let hash = self
             .pool
-            .add(tx, sender, state, &self.pool_context())
-            .map_err(|e| lattice_rpc::RpcError::Rejected(e.to_string()))?;
-        self.metrics.txpool_size.set(self.pool.len() as i64);
+            .add(tx, sender, self.sender_state(sender), &self.pool_context())
+            .map_err(|e| {
+                self.metrics.txpool_rejected.with_label_values(&[e.code()]).inc();
+                lattice_rpc::RpcError::Rejected(e.to_string())
+            })?;
+        self.pool_metrics();
         if self.pending_txs.receiver_count() > 0 {
             if let Some(pooled) = self.pool.get(&hash) {
                 let _ = self.pending_txs.send(Arc::new(lattice_rpc::TxView {
@@ -255,11 +277,11 @@ impl Node {
 pub struct NodeHandle {
     /// Shared state.
     pub node: Arc<Node>,
-    /// Address the RPC server listens on.
-    pub rpc_addr: SocketAddr,
+    /// Address the RPC server listens on (`None` with `--no-rpc`).
+    pub rpc_addr: Option<SocketAddr>,
     /// Address the metrics server listens on.
     pub metrics_addr: Option<SocketAddr>,
-    rpc: lattice_rpc::ServerHandle,
+    rpc: Option<lattice_rpc::ServerHandle>,
     tasks: Vec<JoinHandle<()>>,
     /// The other local producers of `--dev.local-producers`.
     pub local: Vec<Arc<Node>>,
@@ -279,8 +301,10 @@ impl NodeHandle {
         for task in self.tasks {
             let _ = task.await;
         }
-        let _ = self.rpc.stop();
-        self.rpc.stopped().await;
+        if let Some(rpc) = self.rpc {
+            let _ = rpc.stop();
+            rpc.stopped().await;
+        }
         self.node.chain.db().flush()?;
         for peer in &self.local {
             peer.chain.db().flush()?;
@@ -322,11 +346,21 @@ pub async fn launch(config: NodeConfig) -> Result<NodeHandle> {
         }
         None => None,
     };
-    let api = Arc::new(rpc_api::Api::new(node.clone()));
-    let (rpc_addr, rpc) = lattice_rpc::start_server(&node.config.rpc, api, Some(metrics.clone()))
-        .await
-        .wrap_err_with(|| format!("cannot listen for JSON-RPC on {}", node.config.rpc.addr))?;
-    tracing::info!(target: "lattice::node", %rpc_addr, "JSON-RPC listening (HTTP and WebSocket)");
+    let (rpc_addr, rpc) = if node.config.rpc.enabled {
+        let api = Arc::new(rpc_api::Api::new(node.clone()));
+        let (addr, handle) =
+            lattice_rpc::start_server(&node.config.rpc, api, Some(metrics.clone()))
+                .await
+                .wrap_err_with(|| {
+                    format!("cannot listen for JSON-RPC on {}", node.config.rpc.addr)
+                })?;
+        tracing::info!(target: "lattice::node", rpc_addr = %addr, apis = %node.config.rpc.apis.join(","),
+            "JSON-RPC listening (HTTP and WebSocket)");
+        (Some(addr), Some(handle))
+    } else {
+        tracing::info!(target: "lattice::node", "JSON-RPC off (--no-rpc)");
+        (None, None)
+    };
 
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = Vec::new();

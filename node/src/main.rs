@@ -14,11 +14,28 @@ fn main() -> eyre::Result<()> {
             init_logging();
             verify(node)
         }
+        Some(Command::Devnet { node }) => {
+            init_logging();
+            run(NodeArgs { dev: true, ..node })
+        }
+        Some(Command::Keygen { out }) => print(lattice_node::tools::keygen(out.as_deref())?),
+        Some(Command::Init { node }) => {
+            init_logging();
+            print(lattice_node::tools::init(&config(node)?)?)
+        }
+        Some(Command::GenesisInfo { node }) => {
+            print(lattice_node::tools::genesis_info(&config(node)?)?)
+        }
         None => {
             init_logging();
             run(cli.node)
         }
     }
+}
+
+fn print(value: serde_json::Value) -> eyre::Result<()> {
+    println!("{}", serde_json::to_string_pretty(&value)?);
+    Ok(())
 }
 
 fn init_logging() {

@@ -40,6 +40,18 @@ pub struct Metrics {
     pub txs_duplicate_carried: IntCounter,
     /// Transactions in the pool.
     pub txpool_size: IntGauge,
+    /// Executable transactions in the pool.
+    pub txpool_pending: IntGauge,
+    /// Gapped transactions in the pool.
+    pub txpool_queued: IntGauge,
+    /// Bytes of transactions in the pool.
+    pub txpool_bytes: IntGauge,
+    /// Transactions the pool refused, by reason.
+    pub txpool_rejected: IntCounterVec,
+    /// Transactions evicted for better-paying ones.
+    pub txpool_evicted: IntCounter,
+    /// Gapped transactions dropped after the pool's lifetime.
+    pub txpool_expired: IntCounter,
     /// Selected-chain height of the sink.
     pub chain_height: IntGauge,
     /// Blue score of the sink.
@@ -54,6 +66,12 @@ pub struct Metrics {
     pub storage_trie_loads: IntCounter,
     /// RPC calls by method and outcome.
     pub rpc_calls: IntCounterVec,
+    /// RPC requests refused at a limit, by limit.
+    pub rpc_limited: IntCounterVec,
+    /// What the network refused, by kind (peers' offences, messages dropped at a limit).
+    pub p2p_refused: IntCounterVec,
+    /// Peers banned now.
+    pub p2p_banned: IntGauge,
     /// RPC call latency by method.
     pub rpc_latency: HistogramVec,
 }
@@ -149,6 +167,43 @@ impl Metrics {
                 &r,
                 IntGauge::new("lattice_txpool_transactions", "Transactions in the pool").unwrap(),
             ),
+            txpool_pending: reg(
+                &r,
+                IntGauge::new("lattice_txpool_pending", "Executable transactions in the pool")
+                    .unwrap(),
+            ),
+            txpool_queued: reg(
+                &r,
+                IntGauge::new("lattice_txpool_queued", "Gapped transactions in the pool").unwrap(),
+            ),
+            txpool_bytes: reg(
+                &r,
+                IntGauge::new("lattice_txpool_bytes", "Bytes of transactions in the pool").unwrap(),
+            ),
+            txpool_rejected: reg(
+                &r,
+                IntCounterVec::new(
+                    Opts::new("lattice_txpool_rejected_total", "Transactions the pool refused"),
+                    &["reason"],
+                )
+                .unwrap(),
+            ),
+            txpool_evicted: reg(
+                &r,
+                IntCounter::new(
+                    "lattice_txpool_evicted_total",
+                    "Transactions evicted for better-paying ones",
+                )
+                .unwrap(),
+            ),
+            txpool_expired: reg(
+                &r,
+                IntCounter::new(
+                    "lattice_txpool_expired_total",
+                    "Gapped transactions dropped after the pool lifetime",
+                )
+                .unwrap(),
+            ),
             chain_height: reg(
                 &r,
                 IntGauge::new("lattice_chain_height", "Selected-chain height of the sink").unwrap(),
@@ -185,6 +240,26 @@ impl Metrics {
                     "Storage tries built from the database (cache misses)",
                 )
                 .unwrap(),
+            ),
+            rpc_limited: reg(
+                &r,
+                IntCounterVec::new(
+                    Opts::new("lattice_rpc_limited_total", "RPC requests refused at a limit"),
+                    &["limit"],
+                )
+                .unwrap(),
+            ),
+            p2p_refused: reg(
+                &r,
+                IntCounterVec::new(
+                    Opts::new("lattice_p2p_refused_total", "Network messages and peers refused"),
+                    &["kind"],
+                )
+                .unwrap(),
+            ),
+            p2p_banned: reg(
+                &r,
+                IntGauge::new("lattice_p2p_banned_peers", "Peers banned now").unwrap(),
             ),
             rpc_calls: reg(
                 &r,
@@ -226,6 +301,10 @@ impl lattice_rpc::RpcMetrics for Metrics {
     fn on_call(&self, method: &str, elapsed: Duration, ok: bool) {
         self.rpc_calls.with_label_values(&[method, if ok { "ok" } else { "error" }]).inc();
         self.rpc_latency.with_label_values(&[method]).observe(elapsed.as_secs_f64());
+    }
+
+    fn on_limit(&self, limit: &'static str) {
+        self.rpc_limited.with_label_values(&[limit]).inc();
     }
 }
 

@@ -16,16 +16,78 @@ use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
 /// The node as the network sees it.
-struct Bridge(Arc<Node>);
+struct Bridge {
+    node: Arc<Node>,
+    relay: parking_lot::Mutex<ProducerRates>,
+}
+
+/// Gossiped blocks per producer (token buckets): a producer key that seals parallel blocks
+/// without end (each one valid: sealing rates bind a producer's blocks in one block's past
+/// only) gets only so many relayed. This is relay policy, not consensus: a block over the
+/// rate is neither imported from gossip nor forwarded, but is imported like any other when a
+/// later block names it as a parent and it is fetched, so every node still reaches one DAG.
+#[derive(Default)]
+struct ProducerRates {
+    buckets: std::collections::HashMap<alloy_primitives::Address, (f64, std::time::Instant)>,
+}
+
+/// Most producers whose gossip rate is tracked (an open producer set has no bound).
+const MAX_TRACKED_PRODUCERS: usize = 10_000;
+
+impl ProducerRates {
+    /// Takes a token of `producer`, whose blocks may come `per_sec` a second with `burst` at
+    /// once; `false` when it has none left.
+    fn take(&mut self, producer: alloy_primitives::Address, per_sec: f64, burst: f64) -> bool {
+        let now = std::time::Instant::now();
+        if self.buckets.len() >= MAX_TRACKED_PRODUCERS && !self.buckets.contains_key(&producer) {
+            // Forget the bucket that has been full the longest.
+            let oldest = self.buckets.iter().min_by_key(|(_, (_, at))| *at).map(|(p, _)| *p);
+            if let Some(oldest) = oldest {
+                self.buckets.remove(&oldest);
+            }
+        }
+        let (tokens, at) = self.buckets.entry(producer).or_insert((burst, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * per_sec).min(burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
 
 impl ChainAccess for Bridge {
+    fn import_gossip_block(&self, block: Block) -> Verdict {
+        let spec = self.node.chain.spec();
+        // Twice the block rate the spec plans for one producer, and a few at once.
+        let per_sec = 2_000.0 / spec.block_time_ms.max(1) as f64;
+        let producer = block.header.producer;
+        // Only a block its producer really sealed spends that producer's tokens, so nobody
+        // else can use up an honest producer's rate.
+        let sealed_by_producer = block.header.recover_producer().is_ok_and(|s| s == producer);
+        if sealed_by_producer
+            && !self.node.chain.contains(block.header.hash_slow())
+            && !self.relay.lock().take(producer, per_sec, 8.0)
+        {
+            tracing::debug!(target: "lattice::network", %producer, "producer over its gossip rate; not relayed");
+            return Verdict::Ignored(format!("producer {producer} over its gossip rate"));
+        }
+        self.import_block(block)
+    }
+
     fn import_block(&self, block: Block) -> Verdict {
         let block = block.seal();
-        if self.0.chain.contains(block.hash()) {
+        if self.node.chain.contains(block.hash()) {
             return Verdict::Known;
         }
-        match self.0.import_block(block) {
+        match self.node.import_block(block) {
             Ok(()) => Verdict::Accepted,
+            // It joined the DAG, as on every node: its wrong commitment is evidence against its
+            // producer (logged where it was found), not against the peer that relayed it, which
+            // could not have known before executing. Forward it like any other block.
+            Err(BlockError::WrongCommitment { .. }) => Verdict::Accepted,
             Err(BlockError::MissingParents { missing, .. }) => Verdict::MissingParents(missing),
             Err(e) if e.is_invalid_block() => Verdict::Invalid(e.to_string()),
             Err(e) => Verdict::Ignored(e.to_string()),
@@ -33,7 +95,7 @@ impl ChainAccess for Bridge {
     }
 
     fn add_transaction(&self, tx: TxEnvelope) -> Verdict {
-        match self.0.add_to_pool(tx) {
+        match self.node.add_to_pool(tx) {
             Ok(_) => Verdict::Accepted,
             Err(lattice_rpc::RpcError::Rejected(msg)) if msg == "already known" => Verdict::Known,
             Err(lattice_rpc::RpcError::Rejected(msg)) if msg.starts_with("invalid sender") => {
@@ -46,23 +108,23 @@ impl ChainAccess for Bridge {
     fn blocks(&self, hashes: &[B256]) -> Vec<Block> {
         hashes
             .iter()
-            .filter_map(|h| self.0.chain.block(*h).ok().flatten())
+            .filter_map(|h| self.node.chain.block(*h).ok().flatten())
             .map(|b| b.unseal())
             .collect()
     }
 
     fn blocks_after(&self, cursor: Cursor, limit: usize) -> Vec<Block> {
-        self.0
+        self.node
             .chain
             .hashes_after(cursor.blue_work, cursor.hash, limit)
             .into_iter()
-            .filter_map(|h| self.0.chain.block(h).ok().flatten())
+            .filter_map(|h| self.node.chain.block(h).ok().flatten())
             .map(|b| b.unseal())
             .collect()
     }
 
     fn status(&self) -> Status {
-        let chain = &self.0.chain;
+        let chain = &self.node.chain;
         let head = chain.head();
         Status {
             chain_id: chain.spec().chain_id,
@@ -99,7 +161,8 @@ pub async fn start(
         max_peers: settings.max_peers,
         chain_id: node.chain.spec().chain_id,
     };
-    let handle = lattice_network::start(config, Arc::new(Bridge(node.clone()))).await?;
+    let bridge = Bridge { node: node.clone(), relay: Default::default() };
+    let handle = lattice_network::start(config, Arc::new(bridge)).await?;
     tracing::info!(target: "lattice::network", peer_id = %handle.peer_id(), bootstrap = settings.is_bootstrap,
         bootstrap_nodes = settings.bootstrap_nodes.len(), "network started");
     let mut tasks = Vec::new();

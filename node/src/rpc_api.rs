@@ -51,6 +51,7 @@ impl Api {
             gas_cap: self.node.config.rpc_gas_cap,
             coinbase: header.coinbase,
             prevrandao: hash,
+            limits: Some(lattice_evm::Limits::timeout(self.node.config.rpc.evm_timeout)),
         })
     }
 }
@@ -230,7 +231,13 @@ impl NodeApi for Api {
     ) -> Result<Result<GethTrace, CallError>, RpcError> {
         let env = self.call_env(number)?;
         let state = self.node.chain.state_at(number);
-        Ok(lattice_evm::trace::trace_call(&*state, &env, req, opts))
+        Ok(lattice_evm::trace::trace_call(
+            &*state,
+            &env,
+            req,
+            opts,
+            self.node.config.rpc.trace_max_steps,
+        ))
     }
 
     fn trace_transaction(
@@ -238,7 +245,20 @@ impl NodeApi for Api {
         hash: B256,
         opts: GethDebugTracingOptions,
     ) -> Result<Option<GethTrace>, RpcError> {
-        match self.node.chain.trace_transaction(hash, opts).map_err(internal)? {
+        let rpc = &self.node.config.rpc;
+        let limits = lattice_evm::Limits::timeout(rpc.evm_timeout);
+        let traced = self.node.chain.trace_transaction(hash, opts, limits, rpc.trace_max_steps);
+        let traced = traced.map_err(|e| {
+            let text = e.to_string();
+            match [lattice_evm::budget::TIMEOUT_MESSAGE, lattice_evm::budget::STEPS_MESSAGE]
+                .into_iter()
+                .find(|m| text.contains(m))
+            {
+                Some(why) => RpcError::Rejected(format!("execution aborted: {why}")),
+                None => internal(text),
+            }
+        })?;
+        match traced {
             None => Ok(None),
             Some(Ok(trace)) => Ok(Some(trace)),
             Some(Err(bad_options)) => Err(RpcError::InvalidParams(bad_options)),
@@ -341,9 +361,13 @@ impl NodeApi for Api {
         signer.sign_hash_sync(&hash).map_err(internal)
     }
 
+    fn txpool_status(&self) -> (usize, usize) {
+        let status = self.node.pool.status();
+        (status.pending, status.queued)
+    }
+
     fn txpool_content(&self) -> (PoolGroups, PoolGroups) {
-        let chain = &self.node.chain;
-        let (pending, queued) = self.node.pool.content(|sender| chain.latest_nonce(sender));
+        let (pending, queued) = self.node.pool.content();
         let view = |groups: std::collections::BTreeMap<
             Address,
             Vec<Arc<lattice_txpool::PooledTx>>,

@@ -36,7 +36,7 @@ fn seal(handle: &NodeHandle, producer: &ProducerConfig) {
 async fn a_transfer_is_carried_then_accepted_by_the_next_block() {
     let dir = tempfile::tempdir().unwrap();
     let (node, producer) = start(dir.path()).await;
-    let rpc = node.rpc_addr;
+    let rpc = node.rpc_addr.unwrap();
     let accounts = dev_signers(10);
     let (alice, bob) = (&accounts[0], accounts[9].address());
 
@@ -98,7 +98,7 @@ async fn a_transfer_is_carried_then_accepted_by_the_next_block() {
 async fn every_legacy_and_typed_transaction_executes() {
     let dir = tempfile::tempdir().unwrap();
     let (node, producer) = start(dir.path()).await;
-    let rpc = node.rpc_addr;
+    let rpc = node.rpc_addr.unwrap();
     let accounts = dev_signers(3);
     let to = accounts[2].address();
     let legacy = TxLegacy {
@@ -151,7 +151,7 @@ async fn every_legacy_and_typed_transaction_executes() {
 async fn the_pool_refuses_bad_transactions_with_geth_errors() {
     let dir = tempfile::tempdir().unwrap();
     let (node, producer) = start(dir.path()).await;
-    let rpc = node.rpc_addr;
+    let rpc = node.rpc_addr.unwrap();
     let alice = &dev_signers(1)[0];
     let bob = Address::repeat_byte(0xb0);
     let raw = transfer(alice, 0, bob, 1);
@@ -224,7 +224,7 @@ fn reverting_initcode() -> Bytes {
 async fn calls_report_reverts_with_code_3_and_estimates_gas() {
     let dir = tempfile::tempdir().unwrap();
     let (node, _producer) = start(dir.path()).await;
-    let rpc = node.rpc_addr;
+    let rpc = node.rpc_addr.unwrap();
     let alice = dev_signers(1)[0].address();
     let resp =
         call(rpc, "eth_call", json!([{"from": alice, "data": reverting_initcode()}, "latest"]))
@@ -264,7 +264,7 @@ async fn a_restarted_node_continues_from_disk() {
     let bob = accounts[9].address();
     let (root, number) = {
         let (node, producer) = start(dir.path()).await;
-        let rpc = node.rpc_addr;
+        let rpc = node.rpc_addr.unwrap();
         for nonce in 0..3 {
             result(rpc, "eth_sendRawTransaction", json!([transfer(&accounts[0], nonce, bob, ETH)]))
                 .await;
@@ -277,7 +277,7 @@ async fn a_restarted_node_continues_from_disk() {
         (block["stateRoot"].clone(), block["number"].clone())
     };
     let (node, producer) = start(dir.path()).await;
-    let rpc = node.rpc_addr;
+    let rpc = node.rpc_addr.unwrap();
     let block = result(rpc, "eth_getBlockByNumber", json!(["latest", false])).await;
     assert_eq!(block["number"], number);
     assert_eq!(block["stateRoot"], root);
@@ -292,7 +292,7 @@ async fn metrics_count_blocks_transactions_and_rpc_calls() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let dir = tempfile::tempdir().unwrap();
     let (node, producer) = start(dir.path()).await;
-    let rpc = node.rpc_addr;
+    let rpc = node.rpc_addr.unwrap();
     let alice = &dev_signers(1)[0];
     result(rpc, "eth_sendRawTransaction", json!([transfer(alice, 0, Address::repeat_byte(1), 1)]))
         .await;
@@ -324,7 +324,7 @@ async fn an_eip7702_transaction_delegates_an_accounts_code() {
     use alloy_signer::SignerSync;
     let dir = tempfile::tempdir().unwrap();
     let (node, producer) = start(dir.path()).await;
-    let rpc = node.rpc_addr;
+    let rpc = node.rpc_addr.unwrap();
     let accounts = dev_signers(4);
     let (sender, delegator) = (&accounts[2], &accounts[3]);
     let target = lattice_primitives::CREATE2_DEPLOYER;

@@ -24,7 +24,7 @@ async fn four_local_producers_build_a_wide_dag_and_agree() {
         ..Default::default()
     };
     let node = launch(NodeConfig::from_args(args).unwrap()).await.unwrap();
-    let rpc = node.rpc_addr;
+    let rpc = node.rpc_addr.unwrap();
     assert_eq!(node.local.len(), 3);
     let signers = dev_signers(10);
     let bob = Address::repeat_byte(0xb0);

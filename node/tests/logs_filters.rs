@@ -62,7 +62,7 @@ async fn logs_are_indexed_filtered_limited_and_follow_reorgs() {
     let producer = config.producer.take().unwrap();
     let spec = config.spec.clone();
     let node = launch(config).await.unwrap();
-    let rpc = node.rpc_addr;
+    let rpc = node.rpc_addr.unwrap();
     let seal = || produce_one(&node.node, &producer).unwrap();
     let s = dev_signers(10);
 

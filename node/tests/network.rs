@@ -80,7 +80,7 @@ async fn three_nodes_agree_and_late_and_restarted_nodes_catch_up() {
         assert!(Instant::now() < deadline, "peers did not find each other");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let rpcs = [n0.rpc_addr, n1.rpc_addr, n2.rpc_addr];
+    let rpcs = [n0.rpc_addr.unwrap(), n1.rpc_addr.unwrap(), n2.rpc_addr.unwrap()];
     assert_eq!(result(rpcs[2], "net_peerCount", json!([])).await, "0x2");
 
     // Conflicting same-nonce transactions to different nodes at the same moment, and one

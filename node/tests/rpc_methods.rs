@@ -59,7 +59,7 @@ fn mail() -> Value {
 async fn dev_accounts_sign_messages_typed_data_and_transactions() {
     let dir = tempfile::tempdir().unwrap();
     let (node, producer) = start(dir.path(), true).await;
-    let rpc = node.rpc_addr;
+    let rpc = node.rpc_addr.unwrap();
     let accounts = dev_signers(10);
     let (alice, bob) = (accounts[0].address(), accounts[9].address());
     assert_eq!(result(rpc, "eth_accounts", json!([])).await.as_array().unwrap().len(), 10);
@@ -121,7 +121,7 @@ async fn dev_accounts_sign_messages_typed_data_and_transactions() {
 async fn without_dev_no_account_is_unlocked() {
     let dir = tempfile::tempdir().unwrap();
     let (node, _) = start(dir.path(), false).await;
-    let rpc = node.rpc_addr;
+    let rpc = node.rpc_addr.unwrap();
     assert_eq!(result(rpc, "eth_accounts", json!([])).await, json!([]));
     let alice = dev_signers(1)[0].address();
     for (method, params) in [
@@ -141,7 +141,7 @@ async fn without_dev_no_account_is_unlocked() {
 async fn the_pool_reports_pending_and_queued_transactions() {
     let dir = tempfile::tempdir().unwrap();
     let (node, _) = start(dir.path(), true).await;
-    let rpc = node.rpc_addr;
+    let rpc = node.rpc_addr.unwrap();
     let signer = &dev_signers(3)[2];
     let to = Address::repeat_byte(0x42);
     for nonce in [0u64, 1, 5] {
@@ -170,7 +170,7 @@ async fn the_pool_reports_pending_and_queued_transactions() {
 async fn traces_and_access_lists() {
     let dir = tempfile::tempdir().unwrap();
     let (node, producer) = start(dir.path(), true).await;
-    let rpc = node.rpc_addr;
+    let rpc = node.rpc_addr.unwrap();
     let alice = dev_signers(1)[0].address();
     let seal = || produce_one(&node.node, &producer).unwrap();
 
@@ -273,7 +273,7 @@ async fn proofs_verify_against_the_state_root() {
     config.rpc.proof_window = 1;
     let producer = config.producer.take().unwrap();
     let node = launch(config).await.unwrap();
-    let rpc = node.rpc_addr;
+    let rpc = node.rpc_addr.unwrap();
     let alice = dev_signers(1)[0].address();
     // Init code that stores 42 at slot 1 and 7 at slot 2, and deploys no code.
     let init =
@@ -351,7 +351,7 @@ async fn batch_and_body_limits_are_enforced() {
         ..Default::default()
     };
     let node = launch(NodeConfig::from_args(args).unwrap()).await.unwrap();
-    let rpc = node.rpc_addr;
+    let rpc = node.rpc_addr.unwrap();
     let one = json!({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []});
     let ok = common::post(rpc, &json!([one, one]).to_string()).await;
     assert_eq!(ok.as_array().unwrap().len(), 2);
@@ -368,7 +368,7 @@ async fn batch_and_body_limits_are_enforced() {
 async fn dag_get_block_reports_skipped_transactions_with_their_reason() {
     let dir = tempfile::tempdir().unwrap();
     let (node, producer) = start(dir.path(), false).await;
-    let rpc = node.rpc_addr;
+    let rpc = node.rpc_addr.unwrap();
     let sender = &dev_signers(6)[5];
     // Nonce 1 while the sender is at 0: the block carries it, its acceptance skips it.
     let gapped = common::transfer(sender, 1, Address::repeat_byte(0xb0), 1);
@@ -397,4 +397,123 @@ async fn dag_get_block_reports_skipped_transactions_with_their_reason() {
     let receipt = result(rpc, "eth_getTransactionReceipt", json!([gapped.tx_hash()])).await;
     assert!(receipt.is_null(), "a skipped transaction has no receipt");
     node.stop().await.unwrap();
+}
+
+/// Runtime that loops until it runs out of gas: JUMPDEST PUSH1 0 JUMP.
+const LOOP_RUNTIME: [u8; 4] = [0x5b, 0x60, 0x00, 0x56];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn calls_traces_and_queries_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = lattice_node::cli::NodeArgs {
+        dev: true,
+        data_dir: Some(dir.path().to_path_buf()),
+        rpc_addr: Some("127.0.0.1:0".parse().unwrap()),
+        rpc_evm_timeout: Some(Duration::from_millis(50)),
+        rpc_trace_max_steps: Some(1_000),
+        ..Default::default()
+    };
+    let mut config = NodeConfig::from_args(args).unwrap();
+    let producer = config.producer.take().unwrap();
+    let node = launch(config).await.unwrap();
+    let rpc = node.rpc_addr.unwrap();
+    let deploy = common::eip1559(
+        &dev_signers(4)[3],
+        0,
+        alloy_primitives::TxKind::Create,
+        U256::ZERO,
+        200_000,
+        common::deploy_code(&LOOP_RUNTIME),
+    );
+    result(rpc, "eth_sendRawTransaction", json!([common::raw(&deploy)])).await;
+    produce_one(&node.node, &producer).unwrap();
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    produce_one(&node.node, &producer).unwrap();
+    let receipt = result(rpc, "eth_getTransactionReceipt", json!([deploy.tx_hash()])).await;
+    let looper = receipt["contractAddress"].clone();
+
+    // A maximum-gas loop is stopped by the deadline, not left to burn 50M gas.
+    let spin = json!({"to": looper, "gas": "0x2faf080"});
+    for method in ["eth_call", "eth_estimateGas"] {
+        let stopped = call(rpc, method, json!([spin, "latest"])).await;
+        assert_eq!(stopped["error"]["code"], -32000, "{stopped}");
+        assert_eq!(stopped["error"]["message"], "execution aborted: execution timeout");
+    }
+    // A struct-logger trace stops at its step budget; another tracer is not limited by it.
+    let small = json!({"to": looper, "gas": "0x186a0"});
+    let traced = call(rpc, "debug_traceCall", json!([small, "latest", {}])).await;
+    assert_eq!(
+        traced["error"]["message"], "execution aborted: execution step budget exhausted",
+        "{traced}"
+    );
+    let calls =
+        result(rpc, "debug_traceCall", json!([small, "latest", {"tracer": "callTracer"}])).await;
+    assert_eq!(calls["error"], "out of gas");
+
+    // Requests over the query limits are refused with what the limit is.
+    let percentiles: Vec<u32> = (0..101).collect();
+    let history = call(rpc, "eth_feeHistory", json!(["0x4", "latest", percentiles])).await;
+    assert_eq!(history["error"]["code"], -32602);
+    assert!(history["error"]["message"].as_str().unwrap().contains("at most 100"), "{history}");
+    let addresses: Vec<Address> =
+        (0..1_001u32).map(|i| Address::left_padding_from(&i.to_be_bytes())).collect();
+    let logs = call(rpc, "eth_getLogs", json!([{"fromBlock": "0x0", "address": addresses}])).await;
+    assert!(logs["error"]["message"].as_str().unwrap().contains("at most 1000"), "{logs}");
+    let filter = call(rpc, "eth_newFilter", json!([{"address": addresses}])).await;
+    assert_eq!(filter["error"]["code"], -32602, "{filter}");
+    node.stop().await.unwrap();
+}
+
+/// Outside `--dev`: only the default namespaces, and no CORS headers unless asked for.
+#[tokio::test(flavor = "multi_thread")]
+async fn outside_dev_debug_and_admin_are_off_and_cors_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = |apis: Option<Vec<String>>, cors: Option<Vec<String>>, sub: &str| {
+        lattice_node::cli::NodeArgs {
+            data_dir: Some(dir.path().join(sub)),
+            rpc_addr: Some("127.0.0.1:0".parse().unwrap()),
+            p2p_addr: Some("127.0.0.1:0".into()),
+            bootstrap: true,
+            rpc_api: apis,
+            rpc_cors: cors,
+            ..Default::default()
+        }
+    };
+    let node = launch(NodeConfig::from_args(start(None, None, "a")).unwrap()).await.unwrap();
+    let rpc = node.rpc_addr.unwrap();
+    assert_eq!(result(rpc, "eth_chainId", json!([])).await, "0x539");
+    for method in ["debug_traceCall", "admin_nodeInfo", "personal_sign"] {
+        let off = call(rpc, method, json!([])).await;
+        assert_eq!(off["error"]["code"], -32601, "{method} is not served: {off}");
+    }
+    let preflight = format!(
+        "OPTIONS / HTTP/1.1\r\nHost: {rpc}\r\nOrigin: https://evil.example\r\nAccess-Control-Request-Method: POST\r\nConnection: close\r\n\r\n"
+    );
+    let headers = raw_http(rpc, &preflight).await.to_lowercase();
+    assert!(!headers.contains("access-control-allow-origin"), "{headers}");
+    node.stop().await.unwrap();
+
+    let apis = Some(vec!["eth".into(), "admin".into()]);
+    let cors = Some(vec!["https://dapp.example".into()]);
+    let node = launch(NodeConfig::from_args(start(apis, cors, "b")).unwrap()).await.unwrap();
+    let rpc = node.rpc_addr.unwrap();
+    assert!(result(rpc, "admin_nodeInfo", json!([])).await["peerId"].is_string());
+    assert_eq!(call(rpc, "net_version", json!([])).await["error"]["code"], -32601);
+    let preflight = preflight.replace("https://evil.example", "https://dapp.example");
+    let headers = raw_http(rpc, &preflight).await.to_lowercase();
+    assert!(headers.contains("access-control-allow-origin: https://dapp.example"), "{headers}");
+    node.stop().await.unwrap();
+
+    let unknown = start(Some(vec!["eth".into(), "nope".into()]), None, "c");
+    let err = NodeConfig::from_args(unknown).unwrap_err().to_string();
+    assert!(err.contains("unknown RPC API `nope`"), "{err}");
+}
+
+async fn raw_http(addr: std::net::SocketAddr, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    String::from_utf8_lossy(&raw).to_string()
 }

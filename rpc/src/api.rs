@@ -209,6 +209,8 @@ pub trait NodeApi: Send + Sync + 'static {
         -> Result<alloy_primitives::Signature, RpcError>;
     /// The pool: (pending, queued) transactions by sender.
     fn txpool_content(&self) -> (PoolGroups, PoolGroups);
+    /// Numbers of pending and queued pool transactions.
+    fn txpool_status(&self) -> (usize, usize);
     /// `admin_nodeInfo`: peer id, listen addresses, chain id, tips.
     fn node_info(&self) -> Result<serde_json::Value, RpcError>;
     /// `admin_peers`: connected peers.
@@ -299,4 +301,8 @@ pub struct ChainEntry {
 pub trait RpcMetrics: Send + Sync + 'static {
     /// One call of `method` took `elapsed`; `ok` tells whether it returned a result.
     fn on_call(&self, method: &str, elapsed: Duration, ok: bool);
+    /// A request was refused at the limit named `limit`.
+    fn on_limit(&self, limit: &'static str) {
+        let _ = limit;
+    }
 }

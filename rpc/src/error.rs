@@ -41,6 +41,21 @@ pub enum RpcError {
     Internal(String),
 }
 
+impl From<lattice_evm::CallError> for RpcError {
+    /// A call that could not run: invalid as a transaction (-32000 with geth's text), stopped
+    /// by the RPC execution limits (-32000 "execution aborted: …", as geth's timeout), or an
+    /// internal failure.
+    fn from(e: lattice_evm::CallError) -> Self {
+        match e {
+            lattice_evm::CallError::Invalid(msg) => Self::Rejected(msg),
+            lattice_evm::CallError::Aborted(why) => {
+                Self::Rejected(format!("execution aborted: {why}"))
+            }
+            lattice_evm::CallError::Internal(e) => Self::internal(e),
+        }
+    }
+}
+
 impl RpcError {
     /// An internal error from any displayable error.
     pub fn internal(e: impl std::fmt::Display) -> Self {

@@ -20,6 +20,8 @@ use std::time::Instant;
 
 /// Most blocks `eth_feeHistory` reports at once (geth's limit).
 pub const MAX_FEE_HISTORY_BLOCKS: u64 = 1024;
+/// Most reward percentiles `eth_feeHistory` computes per block (geth's limit).
+pub const MAX_REWARD_PERCENTILES: usize = 100;
 
 /// The module's shared context.
 pub struct Ctx<N> {
@@ -27,6 +29,9 @@ pub struct Ctx<N> {
     metrics: Option<Arc<dyn RpcMetrics>>,
     filters: Arc<Filters>,
     log_limits: LogLimits,
+    evm_slots: Arc<tokio::sync::Semaphore>,
+    max_evm_calls: usize,
+    evm_timeout: std::time::Duration,
 }
 
 type Module<N> = RpcModule<Ctx<N>>;
@@ -55,7 +60,36 @@ where
         }
         result.map_err(ErrorObjectOwned::from)
     };
-    if BLOCKING.contains(&name) {
+    if EVM.contains(&name) {
+        // Execution for callers: at most `max_evm_calls` at once on their own threads, so a
+        // flood of maximum-gas calls cannot take the threads block import and the producer
+        // run on; a call that waits longer than the EVM timeout for its turn is refused.
+        m.register_async_method(name, move |params, ctx, _| {
+            let run = run.clone();
+            async move {
+                let wait = ctx.evm_timeout;
+                let permit =
+                    match tokio::time::timeout(wait, ctx.evm_slots.clone().acquire_owned()).await {
+                        Ok(Ok(permit)) => permit,
+                        _ => {
+                            if let Some(metrics) = &ctx.metrics {
+                                metrics.on_limit("evm_calls_busy");
+                            }
+                            return Err(ErrorObjectOwned::from(RpcError::LimitExceeded(format!(
+                            "server busy: {} calls executing for {wait:?} (--rpc-max-evm-calls)",
+                            ctx.max_evm_calls
+                        ))));
+                        }
+                    };
+                let done = tokio::task::spawn_blocking(move || {
+                    let _permit = permit;
+                    run(params, &ctx)
+                })
+                .await;
+                done.unwrap_or_else(|e| Err(ErrorObjectOwned::from(RpcError::internal(e))))
+            }
+        })
+    } else if BLOCKING.contains(&name) {
         m.register_blocking_method(name, move |params, ctx, _| run(params, &ctx))
     } else {
         m.register_method(name, move |params, ctx, _| run(params, ctx))
@@ -63,13 +97,20 @@ where
     .expect("method names are unique");
 }
 
-/// Methods that may run long (execution, scans over many blocks, signing with estimation):
-/// they run on Tokio's blocking pool. Every other method is a few point reads and answers on
-/// the connection's task, without the hop to another thread.
-const BLOCKING: &[&str] = &[
+/// Methods that execute EVM code for the caller: bounded in number at once
+/// (`--rpc-max-evm-calls`) and in time (`--rpc-evm-timeout`).
+const EVM: &[&str] = &[
     "eth_call",
     "eth_estimateGas",
     "eth_createAccessList",
+    "debug_traceTransaction",
+    "debug_traceCall",
+];
+
+/// Methods that may run long (scans over many blocks, signing with estimation): they run on
+/// Tokio's blocking pool. Every other method is a few point reads and answers on the
+/// connection's task, without the hop to another thread.
+const BLOCKING: &[&str] = &[
     "eth_getLogs",
     "eth_getFilterLogs",
     "eth_getProof",
@@ -80,8 +121,6 @@ const BLOCKING: &[&str] = &[
     "eth_sendRawTransaction",
     "eth_sendTransaction",
     "eth_signTransaction",
-    "debug_traceTransaction",
-    "debug_traceCall",
     "dag_getVirtualChain",
     "txpool_content",
     "txpool_inspect",
@@ -144,8 +183,7 @@ fn call_result(outcome: Result<CallOutcome, CallError>) -> Result<Bytes, RpcErro
     match outcome {
         Ok(CallOutcome::Success { output, .. }) => Ok(output),
         Ok(failure) => Err(failure_error(failure)),
-        Err(CallError::Invalid(msg)) => Err(RpcError::Rejected(msg)),
-        Err(CallError::Internal(e)) => Err(RpcError::internal(e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -172,7 +210,15 @@ pub fn eth_module<N: NodeApi>(
 ) -> RpcModule<Ctx<N>> {
     let filters = Arc::new(Filters::default());
     filters.spawn_dispatcher(&*node);
-    let mut m = RpcModule::new(Ctx { node, metrics, filters, log_limits: config.log_limits });
+    let mut m = RpcModule::new(Ctx {
+        node,
+        metrics,
+        filters,
+        log_limits: config.log_limits,
+        evm_slots: Arc::new(tokio::sync::Semaphore::new(config.max_evm_calls)),
+        max_evm_calls: config.max_evm_calls,
+        evm_timeout: config.evm_timeout,
+    });
     register_filters(&mut m);
     register_accounts(&mut m);
     register_txpool(&mut m);
@@ -257,8 +303,7 @@ pub fn eth_module<N: NodeApi>(
         match n.estimate_gas(number, &call_request(tx))? {
             Ok(Ok(gas)) => Ok(U64::from(gas)),
             Ok(Err(failure)) => Err(failure_error(failure)),
-            Err(CallError::Invalid(msg)) => Err(RpcError::Rejected(msg)),
-            Err(CallError::Internal(e)) => Err(RpcError::internal(e)),
+            Err(e) => Err(e.into()),
         }
     });
 
@@ -281,8 +326,7 @@ pub fn eth_module<N: NodeApi>(
         let number = resolve(n, seq.optional_next().map_err(bad)?)?;
         let (list, outcome) = match n.create_access_list(number, &call_request(tx))? {
             Ok(found) => found,
-            Err(CallError::Invalid(msg)) => return Err(RpcError::Rejected(msg)),
-            Err(CallError::Internal(e)) => return Err(RpcError::internal(e)),
+            Err(e) => return Err(e.into()),
         };
         let (gas_used, error) = match &outcome {
             CallOutcome::Success { gas_used, .. } => (*gas_used, None),
@@ -303,8 +347,7 @@ pub fn eth_module<N: NodeApi>(
         let opts: Option<GethDebugTracingOptions> = seq.optional_next().map_err(bad)?;
         match n.trace_call(number, &call_request(tx), opts.unwrap_or_default())? {
             Ok(trace) => Ok(trace),
-            Err(CallError::Invalid(msg)) => Err(RpcError::Rejected(msg)),
-            Err(CallError::Internal(e)) => Err(RpcError::internal(e)),
+            Err(e) => Err(e.into()),
         }
     });
     register(&mut m, "debug_traceTransaction", |p, n| {
@@ -431,12 +474,8 @@ fn register_accounts<N: NodeApi>(m: &mut Module<N>) {
 /// `txpool_status`, `txpool_content` and `txpool_inspect` (geth's shapes).
 fn register_txpool<N: NodeApi>(m: &mut Module<N>) {
     register(m, "txpool_status", |_, n| {
-        let (pending, queued) = n.txpool_content();
-        let count = |g: &crate::api::PoolGroups| g.values().map(Vec::len).sum::<usize>();
-        Ok(serde_json::json!({
-            "pending": U64::from(count(&pending)),
-            "queued": U64::from(count(&queued)),
-        }))
+        let (pending, queued) = n.txpool_status();
+        Ok(serde_json::json!({ "pending": U64::from(pending), "queued": U64::from(queued) }))
     });
     register(m, "txpool_content", |_, n| {
         let (pending, queued) = n.txpool_content();
@@ -502,6 +541,7 @@ fn register_filters<N: NodeApi>(m: &mut Module<N>) {
     register_ctx(m, "eth_newFilter", |p, ctx| {
         let filter: Filter = p.one().map_err(bad)?;
         filter.block_option.ensure_valid_block_range().map_err(bad)?;
+        crate::logs::check_filter(&filter)?;
         install(ctx, FilterKind::Logs(Box::new(filter)))
     });
     register_ctx(m, "eth_newBlockFilter", |_, ctx| install(ctx, FilterKind::Blocks));
@@ -551,6 +591,12 @@ fn fee_history<N: NodeApi>(p: Params<'_>, n: &N) -> Result<FeeHistory, RpcError>
     let newest: BlockNumberOrTag = seq.next().map_err(bad)?;
     let percentiles: Option<Vec<f64>> = seq.optional_next().map_err(bad)?;
     if let Some(ps) = &percentiles {
+        if ps.len() > MAX_REWARD_PERCENTILES {
+            return Err(RpcError::InvalidParams(format!(
+                "too many reward percentiles: {} (at most {MAX_REWARD_PERCENTILES})",
+                ps.len()
+            )));
+        }
         for (i, p) in ps.iter().enumerate() {
             if !(0.0..=100.0).contains(p) || (i > 0 && *p < ps[i - 1]) {
                 return Err(RpcError::InvalidParams(format!(

@@ -3,9 +3,14 @@
 //! to `newHeads`, `logs`, `newPendingTransactions`).
 //!
 //! One dispatcher task follows the node's chain events and pending transactions and appends
-//! to every installed filter's buffer, as geth's filter system does; a poll drains the buffer.
-//! A filter not polled for [`FILTER_TTL`] is removed. A buffer keeps at most
-//! [`MAX_BUFFERED`] items; older ones are dropped first.
+//! each to one shared, bounded feed (one for chain events, one for pending transactions),
+//! as geth's filter system follows its event feeds. A filter is only a cursor into a feed: an
+//! event costs O(1) however many filters are installed, and no walk over the filters happens
+//! on the runtime. A poll reads its filter's kind of events since its cursor (matching logs
+//! then) and moves the cursor. The feeds keep the newest [`MAX_BUFFERED`] pending transactions
+//! and chain events up to [`MAX_FEED_BYTES`]; a filter that falls further behind skips what was
+//! dropped, and a poll returns at most [`MAX_BUFFERED`] items. A filter not polled for
+//! [`FILTER_TTL`] is removed.
 
 use crate::api::{ChainEvent, NodeApi, TxView};
 use crate::convert;
@@ -14,7 +19,7 @@ use alloy_primitives::B256;
 use alloy_rpc_types_eth::{Filter, Log};
 use jsonrpsee::core::SubscriptionResult;
 use jsonrpsee::{PendingSubscriptionSink, SubscriptionMessage, SubscriptionSink};
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -23,10 +28,14 @@ use tokio::sync::broadcast::{self, error::RecvError};
 
 /// A filter not polled for this long is uninstalled (geth's deadline).
 pub const FILTER_TTL: Duration = Duration::from_secs(5 * 60);
-/// Most items a filter buffers between polls.
+/// Most items one poll returns, and most pending transactions the feed keeps.
 pub const MAX_BUFFERED: usize = 10_000;
 /// Most filters installed at once.
 pub const MAX_FILTERS: usize = 10_000;
+/// Most bytes of chain events (receipts and their logs, roughly) the feed keeps.
+pub const MAX_FEED_BYTES: usize = 64 * 1024 * 1024;
+/// Most chain events the feed keeps.
+pub const MAX_FEED_EVENTS: usize = 4_096;
 
 /// A fresh random id in geth's form (`0x` and 32 hex digits).
 pub fn new_id() -> String {
@@ -43,23 +52,76 @@ impl jsonrpsee::server::IdProvider for HexIdProvider {
     }
 }
 
-enum Buffer {
-    Blocks(VecDeque<B256>),
-    Pending { full: bool, txs: VecDeque<Arc<TxView>> },
-    Logs { filter: Box<Filter>, logs: VecDeque<Log> },
+/// Items in arrival order, numbered; the oldest are dropped beyond the bounds.
+struct Feed<T> {
+    items: VecDeque<(T, usize)>,
+    /// Number of `items[0]`.
+    first: u64,
+    bytes: usize,
+    max_items: usize,
+    max_bytes: usize,
 }
 
-fn push_capped<T>(buf: &mut VecDeque<T>, items: impl IntoIterator<Item = T>) {
-    for item in items {
-        if buf.len() == MAX_BUFFERED {
-            buf.pop_front();
+impl<T: Clone> Feed<T> {
+    fn new(max_items: usize, max_bytes: usize) -> Self {
+        Self { items: VecDeque::new(), first: 0, bytes: 0, max_items, max_bytes }
+    }
+
+    /// Number the next item gets.
+    fn next(&self) -> u64 {
+        self.first + self.items.len() as u64
+    }
+
+    fn push(&mut self, item: T, size: usize) {
+        self.items.push_back((item, size));
+        self.bytes += size;
+        while self.items.len() > self.max_items
+            || (self.bytes > self.max_bytes && self.items.len() > 1)
+        {
+            if let Some((_, n)) = self.items.pop_front() {
+                self.bytes -= n;
+                self.first += 1;
+            }
         }
-        buf.push_back(item);
+    }
+
+    /// Items numbered `from..to` still kept.
+    fn range(&self, from: u64, to: u64) -> Vec<T> {
+        let start = from.max(self.first);
+        let end = to.min(self.next());
+        (start..end).map(|n| self.items[(n - self.first) as usize].0.clone()).collect()
     }
 }
 
+/// Rough memory of a chain event: its receipts' logs.
+fn event_bytes(event: &ChainEvent) -> usize {
+    event
+        .removed
+        .iter()
+        .chain(&event.added)
+        .flat_map(|b| b.receipts.iter())
+        .map(|r| {
+            256 + r
+                .logs
+                .iter()
+                .map(|l| 64 + l.data.data.len() + 32 * l.topics().len())
+                .sum::<usize>()
+        })
+        .sum::<usize>()
+        + 1024
+}
+
+#[derive(Clone)]
+enum Kind {
+    Blocks,
+    Pending { full: bool },
+    Logs(Box<Filter>),
+}
+
 struct Installed {
-    buffer: Buffer,
+    kind: Kind,
+    /// Number of the first feed item this filter has not seen.
+    cursor: u64,
     last_poll: Instant,
 }
 
@@ -90,10 +152,21 @@ pub enum Changes {
     Logs(Vec<Log>),
 }
 
-/// The installed filters.
-#[derive(Default)]
+/// The installed filters and the feeds they read.
 pub struct Filters {
     installed: Mutex<HashMap<String, Installed>>,
+    chain: RwLock<Feed<Arc<ChainEvent>>>,
+    pending: RwLock<Feed<Arc<TxView>>>,
+}
+
+impl Default for Filters {
+    fn default() -> Self {
+        Self {
+            installed: Mutex::default(),
+            chain: RwLock::new(Feed::new(MAX_FEED_EVENTS, MAX_FEED_BYTES)),
+            pending: RwLock::new(Feed::new(MAX_BUFFERED, usize::MAX)),
+        }
+    }
 }
 
 impl std::fmt::Debug for Filters {
@@ -102,20 +175,28 @@ impl std::fmt::Debug for Filters {
     }
 }
 
+/// The newest `MAX_BUFFERED` of `items`.
+fn newest<T>(mut items: Vec<T>) -> Vec<T> {
+    if items.len() > MAX_BUFFERED {
+        items.drain(..items.len() - MAX_BUFFERED);
+    }
+    items
+}
+
 impl Filters {
     /// Installs a filter; `None` when [`MAX_FILTERS`] are installed.
     pub fn install(&self, kind: FilterKind) -> Option<String> {
-        let buffer = match kind {
-            FilterKind::Blocks => Buffer::Blocks(VecDeque::new()),
-            FilterKind::Pending { full } => Buffer::Pending { full, txs: VecDeque::new() },
-            FilterKind::Logs(filter) => Buffer::Logs { filter, logs: VecDeque::new() },
+        let (kind, cursor) = match kind {
+            FilterKind::Blocks => (Kind::Blocks, self.chain.read().next()),
+            FilterKind::Pending { full } => (Kind::Pending { full }, self.pending.read().next()),
+            FilterKind::Logs(filter) => (Kind::Logs(filter), self.chain.read().next()),
         };
         let mut installed = self.installed.lock();
         if installed.len() >= MAX_FILTERS {
             return None;
         }
         let id = new_id();
-        installed.insert(id.clone(), Installed { buffer, last_poll: Instant::now() });
+        installed.insert(id.clone(), Installed { kind, cursor, last_poll: Instant::now() });
         Some(id)
     }
 
@@ -129,26 +210,45 @@ impl Filters {
         let mut installed = self.installed.lock();
         let f = installed.get_mut(id)?;
         f.last_poll = Instant::now();
-        match &f.buffer {
-            Buffer::Logs { filter, .. } => Some((**filter).clone()),
+        match &f.kind {
+            Kind::Logs(filter) => Some((**filter).clone()),
             _ => None,
         }
     }
 
-    /// Drains a filter's buffer (`None` for an unknown id).
+    /// What arrived for a filter since its last poll (`None` for an unknown id). The filter's
+    /// cursor moves under the lock; the matching happens after it is released.
     pub fn changes(&self, id: &str) -> Option<Changes> {
-        let mut installed = self.installed.lock();
-        let f = installed.get_mut(id)?;
-        f.last_poll = Instant::now();
-        Some(match &mut f.buffer {
-            Buffer::Blocks(hashes) => Changes::Hashes(hashes.drain(..).collect()),
-            Buffer::Pending { full: false, txs } => {
-                Changes::Hashes(txs.drain(..).map(|t| *t.tx.tx_hash()).collect())
+        let (kind, from, to) = {
+            let mut installed = self.installed.lock();
+            let f = installed.get_mut(id)?;
+            f.last_poll = Instant::now();
+            let to = match f.kind {
+                Kind::Pending { .. } => self.pending.read().next(),
+                _ => self.chain.read().next(),
+            };
+            let from = std::mem::replace(&mut f.cursor, to);
+            (f.kind.clone(), from, to)
+        };
+        Some(match kind {
+            Kind::Blocks => {
+                let events = self.chain.read().range(from, to);
+                Changes::Hashes(newest(
+                    events.iter().flat_map(|e| e.added.iter().map(|b| b.hash)).collect(),
+                ))
             }
-            Buffer::Pending { full: true, txs } => {
-                Changes::Transactions(txs.drain(..).map(|t| convert::transaction(&t)).collect())
+            Kind::Pending { full } => {
+                let txs = self.pending.read().range(from, to);
+                if full {
+                    Changes::Transactions(txs.iter().map(|t| convert::transaction(t)).collect())
+                } else {
+                    Changes::Hashes(txs.iter().map(|t| *t.tx.tx_hash()).collect())
+                }
             }
-            Buffer::Logs { logs, .. } => Changes::Logs(logs.drain(..).collect()),
+            Kind::Logs(filter) => {
+                let events = self.chain.read().range(from, to);
+                Changes::Logs(newest(events.iter().flat_map(|e| event_logs(e, &filter)).collect()))
+            }
         })
     }
 
@@ -162,24 +262,13 @@ impl Filters {
         self.len() == 0
     }
 
-    fn on_chain(&self, event: &ChainEvent) {
-        let mut installed = self.installed.lock();
-        for f in installed.values_mut() {
-            match &mut f.buffer {
-                Buffer::Blocks(hashes) => push_capped(hashes, event.added.iter().map(|b| b.hash)),
-                Buffer::Logs { filter, logs } => push_capped(logs, event_logs(event, filter)),
-                Buffer::Pending { .. } => {}
-            }
-        }
+    fn on_chain(&self, event: Arc<ChainEvent>) {
+        let size = event_bytes(&event);
+        self.chain.write().push(event, size);
     }
 
-    fn on_pending(&self, tx: &Arc<TxView>) {
-        let mut installed = self.installed.lock();
-        for f in installed.values_mut() {
-            if let Buffer::Pending { txs, .. } = &mut f.buffer {
-                push_capped(txs, [tx.clone()]);
-            }
-        }
+    fn on_pending(&self, tx: Arc<TxView>) {
+        self.pending.write().push(tx, 1);
     }
 
     fn expire(&self, now: Instant) {
@@ -197,14 +286,14 @@ impl Filters {
                 let Some(this) = filters.upgrade() else { return };
                 tokio::select! {
                     event = chain.recv() => match event {
-                        Ok(event) => this.on_chain(&event),
+                        Ok(event) => this.on_chain(event),
                         Err(RecvError::Lagged(n)) => {
                             tracing::warn!(target: "lattice::rpc", missed = n, "filters missed chain events");
                         }
                         Err(RecvError::Closed) => return,
                     },
                     tx = pending.recv() => match tx {
-                        Ok(tx) => this.on_pending(&tx),
+                        Ok(tx) => this.on_pending(tx),
                         Err(RecvError::Lagged(_)) => {}
                         Err(RecvError::Closed) => return,
                     },
@@ -257,7 +346,9 @@ impl Subscription {
             "newHeads" => Ok(Self::NewHeads),
             "logs" => {
                 let filter: Option<Filter> = seq.optional_next().map_err(|e| e.to_string())?;
-                Ok(Self::Logs(Box::new(filter.unwrap_or_default())))
+                let filter = filter.unwrap_or_default();
+                crate::logs::check_filter(&filter).map_err(|e| e.to_string())?;
+                Ok(Self::Logs(Box::new(filter)))
             }
             "newPendingTransactions" => {
                 let full: Option<bool> = seq.optional_next().map_err(|e| e.to_string())?;

@@ -23,4 +23,7 @@ pub use error::RpcError;
 pub use eth::eth_module;
 pub use jsonrpsee::server::ServerHandle;
 pub use logs::LogLimits;
-pub use server::{start_server, RpcConfig, DEFAULT_RPC_ADDR};
+pub use server::{
+    start_server, RpcConfig, DEFAULT_EVM_TIMEOUT, DEFAULT_RPC_ADDR, DEFAULT_RPC_APIS,
+    DEFAULT_TRACE_MAX_STEPS, RPC_APIS,
+};

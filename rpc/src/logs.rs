@@ -17,12 +17,39 @@ pub struct LogLimits {
     pub max_blocks: u64,
     /// Most logs one response may hold.
     pub max_logs: usize,
+    /// Longest one query may run.
+    pub max_duration: std::time::Duration,
 }
+
+/// Most addresses one log filter may name (geth's limit).
+pub const MAX_FILTER_ADDRESSES: usize = 1_000;
+/// Most alternatives one topic position of a log filter may list (geth's limit).
+pub const MAX_FILTER_SUBTOPICS: usize = 1_000;
 
 impl Default for LogLimits {
     fn default() -> Self {
-        Self { max_blocks: 100_000, max_logs: 20_000 }
+        Self {
+            max_blocks: 100_000,
+            max_logs: 20_000,
+            max_duration: std::time::Duration::from_secs(10),
+        }
     }
+}
+
+/// Refuses filters that name more addresses or topic alternatives than the limits allow.
+pub fn check_filter(filter: &Filter) -> Result<(), RpcError> {
+    if filter.address.len() > MAX_FILTER_ADDRESSES {
+        return Err(RpcError::InvalidParams(format!(
+            "too many addresses in the filter: {} (at most {MAX_FILTER_ADDRESSES})",
+            filter.address.len()
+        )));
+    }
+    if let Some(n) = filter.topics.iter().map(|t| t.len()).find(|n| *n > MAX_FILTER_SUBTOPICS) {
+        return Err(RpcError::InvalidParams(format!(
+            "too many alternatives in one topic position: {n} (at most {MAX_FILTER_SUBTOPICS})"
+        )));
+    }
+    Ok(())
 }
 
 /// The logs of a chain block's receipts that `filter` matches (address and topics only), with
@@ -108,6 +135,8 @@ pub fn get_logs<N: NodeApi>(
     filter: &Filter,
     limits: &LogLimits,
 ) -> Result<Vec<Log>, RpcError> {
+    check_filter(filter)?;
+    let started = std::time::Instant::now();
     if let FilterBlockOption::AtBlockHash(hash) = filter.block_option {
         let number = node
             .number_of(hash)?
@@ -128,6 +157,13 @@ pub fn get_logs<N: NodeApi>(
         filter.topics.iter().map(|t| t.iter().copied().collect()).collect();
     let mut out = Vec::new();
     for number in node.log_candidates(from, to, &addresses, &topics)? {
+        if started.elapsed() > limits.max_duration {
+            return Err(RpcError::LimitExceeded(format!(
+                "query timeout exceeded after {:?}: blocks {from}-{} were scanned, narrow the range",
+                limits.max_duration,
+                number.saturating_sub(1).max(from)
+            )));
+        }
         let Some(block) = node.block_logs(number)? else { continue };
         let logs = from_block_logs(&block, filter);
         if out.len() + logs.len() > limits.max_logs {

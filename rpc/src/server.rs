@@ -37,6 +37,52 @@ pub struct RpcConfig {
     pub log_limits: LogLimits,
     /// How many blocks below the latest `eth_getProof` serves.
     pub proof_window: u64,
+    /// Serve RPC at all (`--no-rpc` turns it off).
+    pub enabled: bool,
+    /// Wall-clock bound of one `eth_call`, `eth_estimateGas` (all its runs),
+    /// `eth_createAccessList` or trace (geth's `--rpc.evmtimeout`, 5 s).
+    pub evm_timeout: std::time::Duration,
+    /// Most instructions a struct-logger trace records (its log grows with each).
+    pub trace_max_steps: u64,
+    /// Most EVM calls (`eth_call`, estimates, access lists, traces) executing at once.
+    pub max_evm_calls: usize,
+    /// The namespaces served (`eth`, `net`, …; see [`RPC_APIS`]).
+    pub apis: Vec<String>,
+}
+
+/// Default of [`RpcConfig::evm_timeout`] (geth's).
+pub const DEFAULT_EVM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// Default of [`RpcConfig::trace_max_steps`].
+pub const DEFAULT_TRACE_MAX_STEPS: u64 = 500_000;
+
+/// Default of [`RpcConfig::max_evm_calls`]: the machine's cores, at least two.
+pub fn default_max_evm_calls() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()).max(2)
+}
+
+/// Every RPC namespace the node has.
+pub const RPC_APIS: &[&str] =
+    &["eth", "net", "web3", "txpool", "dag", "debug", "admin", "personal"];
+/// The namespaces served by default outside `--dev` (geth serves `eth,net,web3`); `debug`
+/// (unbounded-looking tracing work), `admin` and `personal` must be asked for.
+pub const DEFAULT_RPC_APIS: &[&str] = &["eth", "net", "web3", "txpool", "dag"];
+
+impl RpcConfig {
+    /// Whether `method` belongs to a namespace this server serves.
+    pub fn serves(&self, method: &str) -> bool {
+        let namespace = method.split('_').next().unwrap_or(method);
+        self.apis.iter().any(|a| a == namespace)
+    }
+
+    /// Checks that every asked-for namespace exists.
+    pub fn check_apis(&self) -> Result<(), String> {
+        match self.apis.iter().find(|a| !RPC_APIS.contains(&a.as_str())) {
+            Some(unknown) => {
+                Err(format!("unknown RPC API `{unknown}`: the node has {}", RPC_APIS.join(", ")))
+            }
+            None => Ok(()),
+        }
+    }
 }
 
 impl Default for RpcConfig {
@@ -47,16 +93,27 @@ impl Default for RpcConfig {
             max_response_bytes: 160 * 1024 * 1024,
             max_connections: 500,
             max_batch_len: 100,
-            cors: vec!["*".to_string()],
+            cors: Vec::new(),
             max_subscriptions_per_connection: 1024,
             log_limits: LogLimits::default(),
             proof_window: DEFAULT_PROOF_WINDOW,
+            enabled: true,
+            evm_timeout: DEFAULT_EVM_TIMEOUT,
+            trace_max_steps: DEFAULT_TRACE_MAX_STEPS,
+            max_evm_calls: default_max_evm_calls(),
+            apis: DEFAULT_RPC_APIS.iter().map(|a| a.to_string()).collect(),
         }
     }
 }
 
+/// CORS for the origins given; none given, no CORS headers at all, so that browsers refuse
+/// other sites' pages the node's answers (a node on 127.0.0.1 is otherwise reachable from any
+/// page its operator visits).
 fn cors_layer(origins: &[String]) -> CorsLayer {
     let layer = CorsLayer::new().allow_methods(Any).allow_headers(Any);
+    if origins.is_empty() {
+        return CorsLayer::new();
+    }
     if origins.iter().any(|o| o == "*") {
         layer.allow_origin(Any)
     } else {
@@ -87,6 +144,11 @@ pub async fn start_server<N: NodeApi>(
         .build(config.addr)
         .await?;
     let addr = server.local_addr()?;
-    let handle = server.start(eth_module(node, metrics, config));
+    let mut module = eth_module(node, metrics, config);
+    let names: Vec<&'static str> = module.method_names().collect();
+    for name in names.into_iter().filter(|n| !config.serves(n)) {
+        module.remove_method(name);
+    }
+    let handle = server.start(module);
     Ok((addr, handle))
 }

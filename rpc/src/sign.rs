@@ -44,8 +44,7 @@ fn fill<N: NodeApi>(node: &N, mut req: TransactionRequest) -> Result<Transaction
         let gas = match node.estimate_gas(number, &call_request(req.clone()))? {
             Ok(Ok(gas)) => gas,
             Ok(Err(failure)) => return Err(crate::eth::failure_error(failure)),
-            Err(lattice_evm::CallError::Invalid(msg)) => return Err(RpcError::Rejected(msg)),
-            Err(lattice_evm::CallError::Internal(e)) => return Err(RpcError::internal(e)),
+            Err(e) => return Err(e.into()),
         };
         req.gas = Some(gas);
     }

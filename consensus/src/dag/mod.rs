@@ -168,8 +168,16 @@ impl<S: ConsensusStore> Dag<S> {
             return Err(RuleError::BlockAlreadyKnown(hash));
         }
         self.validate_parents(parents)?;
-        let data = ghostdag::ghostdag(&self.store, self.params.k, parents)?;
-        check_mergeset_limit(hash, &data, self.params.mergeset_size_limit)?;
+        let limit = self.params.mergeset_size_limit;
+        let data = ghostdag::ghostdag_bounded(&self.store, self.params.k, parents, limit).map_err(
+            |e| match e {
+                RuleError::MergesetLimitExceeded { limit } => {
+                    RuleError::MergesetTooBig { hash, size: limit + 1, limit }
+                }
+                e => e,
+            },
+        )?;
+        check_mergeset_limit(hash, &data, limit)?;
 
         // The new block becomes the sink iff it beats the current one.
         let sink_work = self.store.get_blue_work(self.state.sink)?;

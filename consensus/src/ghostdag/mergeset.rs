@@ -21,6 +21,22 @@ pub fn mergeset_without_selected_parent<S>(
 where
     S: RelationsStoreReader + ReachabilityStoreReader + ?Sized,
 {
+    Ok(bounded_mergeset(store, selected_parent, parents, usize::MAX)?
+        .expect("an unbounded walk never stops at its bound"))
+}
+
+/// Like [`mergeset_without_selected_parent`], but stops as soon as the mergeset holds more
+/// than `max` blocks and answers `None`: a block naming an arbitrarily old side branch costs
+/// at most `max` steps, not a walk of that whole branch.
+pub fn bounded_mergeset<S>(
+    store: &S,
+    selected_parent: BlockHash,
+    parents: &[BlockHash],
+    max: usize,
+) -> Result<Option<Vec<BlockHash>>, StoreError>
+where
+    S: RelationsStoreReader + ReachabilityStoreReader + ?Sized,
+{
     let mut queue: VecDeque<BlockHash> =
         parents.iter().copied().filter(|p| *p != selected_parent).collect();
     let mut mergeset: Vec<BlockHash> = queue.iter().copied().collect();
@@ -38,10 +54,13 @@ where
             }
             seen.insert(parent);
             mergeset.push(parent);
+            if mergeset.len() > max {
+                return Ok(None);
+            }
             queue.push_back(parent);
         }
     }
-    Ok(mergeset)
+    Ok((mergeset.len() <= max).then_some(mergeset))
 }
 
 /// Sorts blocks ascending by (blue work, hash).

@@ -7,9 +7,9 @@ mod mergeset;
 mod ordering;
 mod protocol;
 
-pub use mergeset::{mergeset_without_selected_parent, sort_blocks};
+pub use mergeset::{bounded_mergeset, mergeset_without_selected_parent, sort_blocks};
 pub use ordering::{consensus_order, consensus_order_of_mergeset};
-pub use protocol::{find_selected_parent, ghostdag};
+pub use protocol::{find_selected_parent, ghostdag, ghostdag_bounded};
 
 use crate::types::{BlockHash, BlockHashMap, BlueWork, KType, ZERO_HASH};
 use serde::{Deserialize, Serialize};

@@ -1,6 +1,6 @@
 //! The GHOSTDAG colouring of one new block.
 
-use super::{mergeset::mergeset_without_selected_parent, sort_blocks, GhostdagData};
+use super::{mergeset::bounded_mergeset, sort_blocks, GhostdagData};
 use crate::{
     errors::{ReachabilityError, RuleError, StoreError},
     reachability::{is_dag_ancestor_of_interval, Interval},
@@ -45,13 +45,34 @@ where
         + WorkStoreReader
         + ?Sized,
 {
+    ghostdag_bounded(store, k, parents, u64::MAX)
+}
+
+/// [`ghostdag`] for a block whose mergeset (selected parent included) may hold at most
+/// `mergeset_limit` blocks: the walk stops at the limit with
+/// [`RuleError::MergesetLimitExceeded`] instead of visiting all of an oversized mergeset.
+pub fn ghostdag_bounded<S>(
+    store: &S,
+    k: KType,
+    parents: &[BlockHash],
+    mergeset_limit: u64,
+) -> Result<GhostdagData, RuleError>
+where
+    S: GhostdagStoreReader
+        + RelationsStoreReader
+        + ReachabilityStoreReader
+        + WorkStoreReader
+        + ?Sized,
+{
     if parents.is_empty() {
         return Err(RuleError::NoParents);
     }
     let selected_parent = find_selected_parent(store, parents)?;
     let mut data = GhostdagData::with_selected_parent(selected_parent, k);
-    let ordered =
-        sort_blocks(store, mergeset_without_selected_parent(store, selected_parent, parents)?)?;
+    let max = usize::try_from(mergeset_limit.saturating_sub(1)).unwrap_or(usize::MAX);
+    let mergeset = bounded_mergeset(store, selected_parent, parents, max)?
+        .ok_or(RuleError::MergesetLimitExceeded { limit: mergeset_limit })?;
+    let ordered = sort_blocks(store, mergeset)?;
 
     let mut chain = ChainView::new(store, selected_parent);
     let mut affected = Vec::with_capacity(k as usize + 1);

@@ -12,13 +12,15 @@
 mod addr;
 mod behaviour;
 mod key;
-mod protocol;
+pub mod protocol;
+mod scores;
 mod service;
 
-pub use addr::{parse_bootstrap_node, BootstrapNode};
-pub use key::load_or_create_key;
+pub use addr::{parse_bootstrap_node, parse_listen_addr, BootstrapNode};
+pub use key::{load_or_create_key, read_secret, write_secret};
 pub use libp2p::{identity::Keypair, Multiaddr, PeerId};
-pub use protocol::{Cursor, Status};
+pub use protocol::{decode_block, decode_transaction, Cursor, Status};
+pub use scores::{Offence, BAN_SCORE};
 pub use service::{start, NetworkHandle, PeerInfo, SyncState};
 
 use alloy_consensus::TxEnvelope;
@@ -51,8 +53,14 @@ pub enum Verdict {
 /// What the network needs from the node. Calls may block (they validate and write); the
 /// service runs them off its event loop.
 pub trait ChainAccess: Send + Sync + 'static {
-    /// Validates and imports a block.
+    /// Validates and imports a block (one this node asked for: a missing parent or sync).
     fn import_block(&self, block: Block) -> Verdict;
+    /// Validates and imports a block a peer gossiped. The node may apply local relay policy
+    /// (not consensus) here, such as a rate per producer; by default the same as
+    /// [`ChainAccess::import_block`].
+    fn import_gossip_block(&self, block: Block) -> Verdict {
+        self.import_block(block)
+    }
     /// Validates and pools a transaction.
     fn add_transaction(&self, tx: TxEnvelope) -> Verdict;
     /// The stored blocks among `hashes`.

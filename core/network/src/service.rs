@@ -2,12 +2,14 @@
 
 use crate::behaviour::{Behaviour, BehaviourEvent};
 use crate::protocol::{
-    blocks_topic, message_id, transactions_topic, Cursor, Request, Response, Status,
-    MAX_BLOCKS_PER_RESPONSE, MAX_BLOCK_BYTES, SYNC_PROTOCOL,
+    blocks_topic, decode_block, message_id, pack_blocks, transactions_topic, Cursor, Request,
+    Response, Status, MAX_BLOCKS_PER_RESPONSE, MAX_BLOCK_BYTES, MAX_HASHES_PER_REQUEST,
+    MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, SYNC_PROTOCOL,
 };
+use crate::scores::{Offence, Scores};
 use crate::{ChainAccess, NetworkConfig, Verdict, BAN_DURATION};
 use alloy_consensus::TxEnvelope;
-use alloy_eips::eip2718::{Decodable2718, Encodable2718};
+use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Bytes, B256, U256};
 use futures::StreamExt;
 use lattice_primitives::Block;
@@ -27,11 +29,12 @@ use tokio::sync::mpsc;
 /// Blue work below our sink from which a catching-up node asks for blocks (covers branches
 /// that are not on our selected chain).
 const SYNC_OVERLAP: u64 = 1_000;
-/// Score at which a peer is banned.
-const BAN_SCORE: i64 = -100;
-const INVALID_BLOCK_PENALTY: i64 = 50;
-const INVALID_TX_PENALTY: i64 = 10;
-const UNDECODABLE_PENALTY: i64 = 25;
+/// A sync request not answered by then fails (and the catch-up moves to another peer).
+const SYNC_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a peer whose catch-up failed is not asked again.
+const SYNC_COOLDOWN: Duration = Duration::from_secs(30);
+/// Most sync streams open at once per connection.
+const MAX_CONCURRENT_SYNC_STREAMS: usize = 16;
 
 /// A connected peer.
 #[derive(Clone, Debug)]
@@ -64,6 +67,9 @@ struct Shared {
     listen_addrs: parking_lot_free::RwLock<Vec<Multiaddr>>,
     peers: parking_lot_free::RwLock<HashMap<PeerId, PeerInfo>>,
     sync: parking_lot_free::RwLock<SyncState>,
+    /// Refusals by kind (offences, and messages dropped for a limit).
+    refused: parking_lot_free::RwLock<std::collections::BTreeMap<&'static str, u64>>,
+    banned: std::sync::atomic::AtomicUsize,
 }
 
 /// std locks under a short name (the crate keeps no other lock dependency).
@@ -127,6 +133,17 @@ impl NetworkHandle {
         *self.shared.sync.read()
     }
 
+    /// What the network refused since it started, by kind: peers' offences and messages
+    /// dropped at a limit.
+    pub fn refusals(&self) -> Vec<(&'static str, u64)> {
+        self.shared.refused.read().iter().map(|(k, v)| (*k, *v)).collect()
+    }
+
+    /// Peers banned now.
+    pub fn banned_peers(&self) -> usize {
+        self.shared.banned.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Gossips a block this node sealed.
     pub fn publish_block(&self, block: &Block) {
         let _ = self.commands.send(Command::PublishBlock(alloy_rlp::encode(block)));
@@ -159,13 +176,68 @@ pub enum NetworkError {
     },
 }
 
+/// Per-peer sync requests per second served, on average.
+const REQUESTS_PER_SEC: f64 = 50.0;
+/// Sync requests a peer may send at once.
+const REQUEST_BURST: f64 = 200.0;
+
+/// Classes of work done off the event loop, each with its own bound, so that no source can
+/// take the threads another needs (gossip floods cannot delay serving or sync, nor the node's
+/// own producer, which runs elsewhere).
+#[derive(Clone, Copy, Debug)]
+enum Work {
+    /// Validating and importing a gossiped block (at most 32 at once).
+    GossipBlock,
+    /// Validating and pooling a gossiped transaction (at most 512 at once).
+    GossipTransaction,
+    /// Answering a peer's request (at most 8 at once).
+    Serve,
+    /// Importing blocks this node asked for (bounded by its own requests).
+    Import,
+}
+
+/// The bounds of [`Work`].
+struct Slots {
+    gossip_block: Arc<tokio::sync::Semaphore>,
+    gossip_transaction: Arc<tokio::sync::Semaphore>,
+    serve: Arc<tokio::sync::Semaphore>,
+}
+
+impl Default for Slots {
+    fn default() -> Self {
+        let s = |n| Arc::new(tokio::sync::Semaphore::new(n));
+        Self { gossip_block: s(32), gossip_transaction: s(512), serve: s(8) }
+    }
+}
+
+impl Work {
+    fn slots(self, slots: &Slots) -> Option<&Arc<tokio::sync::Semaphore>> {
+        match self {
+            Self::GossipBlock => Some(&slots.gossip_block),
+            Self::GossipTransaction => Some(&slots.gossip_transaction),
+            Self::Serve => Some(&slots.serve),
+            Self::Import => None,
+        }
+    }
+
+    /// The refusal counted when the class is full.
+    fn busy(self) -> &'static str {
+        match self {
+            Self::GossipBlock => "gossip_block_queue_full",
+            Self::GossipTransaction => "gossip_transaction_queue_full",
+            Self::Serve => "serve_queue_full",
+            Self::Import => "import_queue_full",
+        }
+    }
+}
+
 /// Work done off the event loop, reported back to it.
 enum Done {
     Gossip {
         id: MessageId,
         source: PeerId,
         verdict: Verdict,
-        penalty: i64,
+        offence: Offence,
     },
     Fetched {
         peer: PeerId,
@@ -177,6 +249,8 @@ enum Done {
         received: usize,
         imported: usize,
         last: Option<Cursor>,
+        more: bool,
+        missing: Vec<B256>,
         invalid: Option<String>,
     },
     Serve {
@@ -211,8 +285,10 @@ pub async fn start(
             .map_err(|e| NetworkError::Build(e.to_string()))?;
     }
     for node in &config.bootstrap_nodes {
-        swarm.behaviour_mut().kad.add_address(&node.peer_id, node.addr.clone());
-        dial(&mut swarm, node.peer_id, node.addr.clone());
+        if let Some(peer_id) = node.peer_id {
+            swarm.behaviour_mut().kad.add_address(&peer_id, node.addr.clone());
+        }
+        dial_bootstrap(&mut swarm, node);
     }
     let (commands, rx) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared::default());
@@ -224,12 +300,17 @@ pub async fn start(
         blocks_topic: blocks.hash(),
         txs_topic: txs.hash(),
         pending: HashMap::new(),
-        scores: HashMap::new(),
-        banned: HashMap::new(),
+        scores: Scores::default(),
         requested: HashSet::new(),
         syncing_with: None,
+        sync_claimed: U256::ZERO,
         sync_started: Instant::now(),
         sync_imported: 0,
+        sync_received: 0,
+        sync_cooldown: HashMap::new(),
+        status_round: 0,
+        slots: Slots::default(),
+        request_tokens: HashMap::new(),
     };
     let (done_tx, done_rx) = mpsc::unbounded_channel();
     tokio::spawn(service.run(rx, done_tx, done_rx));
@@ -279,10 +360,14 @@ fn build_swarm(config: &NetworkConfig) -> Result<Swarm<Behaviour>, NetworkError>
                 )),
                 kad,
                 ping: ping::Behaviour::default(),
-                sync: request_response::cbor::Behaviour::new(
+                sync: request_response::Behaviour::with_codec(
+                    request_response::cbor::codec::Codec::default()
+                        .set_request_size_maximum(MAX_REQUEST_BYTES as u64)
+                        .set_response_size_maximum(MAX_RESPONSE_BYTES as u64),
                     [(StreamProtocol::new(SYNC_PROTOCOL), ProtocolSupport::Full)],
                     request_response::Config::default()
-                        .with_request_timeout(Duration::from_secs(30)),
+                        .with_request_timeout(SYNC_REQUEST_TIMEOUT)
+                        .with_max_concurrent_streams(MAX_CONCURRENT_SYNC_STREAMS),
                 ),
             })
         })
@@ -290,6 +375,21 @@ fn build_swarm(config: &NetworkConfig) -> Result<Swarm<Behaviour>, NetworkError>
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
         .build();
     Ok(swarm)
+}
+
+/// Dials a bootstrap node; one given without a peer id is dialled by address alone, and its
+/// identity is learnt from the handshake.
+fn dial_bootstrap(swarm: &mut Swarm<Behaviour>, node: &crate::BootstrapNode) {
+    match node.peer_id {
+        Some(peer) => dial(swarm, peer, node.addr.clone()),
+        None => {
+            if let Err(e) =
+                swarm.dial(DialOpts::unknown_peer_id().address(node.addr.clone()).build())
+            {
+                tracing::debug!(target: "lattice::network", addr = %node.addr, error = %e, "dial failed");
+            }
+        }
+    }
 }
 
 fn dial(swarm: &mut Swarm<Behaviour>, peer: PeerId, addr: Multiaddr) {
@@ -306,12 +406,20 @@ struct Service {
     blocks_topic: gossipsub::TopicHash,
     txs_topic: gossipsub::TopicHash,
     pending: HashMap<OutboundRequestId, Pending>,
-    scores: HashMap<PeerId, i64>,
-    banned: HashMap<PeerId, Instant>,
+    scores: Scores,
     requested: HashSet<B256>,
     syncing_with: Option<PeerId>,
+    /// Blue work the peer we catch up from claimed.
+    sync_claimed: U256,
     sync_started: Instant,
     sync_imported: usize,
+    sync_received: usize,
+    /// Peers whose catch-up failed, not tried again until then.
+    sync_cooldown: HashMap<PeerId, Instant>,
+    status_round: usize,
+    slots: Slots,
+    /// Request tokens of connected peers (token buckets).
+    request_tokens: HashMap<PeerId, (f64, Instant)>,
 }
 
 impl Service {
@@ -344,14 +452,44 @@ impl Service {
         }
     }
 
-    fn chain_work<F>(&self, done: &mpsc::UnboundedSender<Done>, work: F)
+    /// Runs `work` off the event loop, within the bound of its class; `false` (and a counted
+    /// refusal) when the class is at its bound. Imports of what we asked for are bounded by our
+    /// own requests instead.
+    fn chain_work<F>(&self, class: Work, done: &mpsc::UnboundedSender<Done>, work: F) -> bool
     where
         F: FnOnce(&dyn ChainAccess) -> Done + Send + 'static,
     {
+        let permit = match class.slots(&self.slots) {
+            Some(slots) => match slots.clone().try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                Err(_) => {
+                    self.count(class.busy());
+                    return false;
+                }
+            },
+            None => None,
+        };
         let (chain, done) = (self.chain.clone(), done.clone());
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let _ = done.send(work(&*chain));
         });
+        true
+    }
+
+    /// Takes one request token of `peer`; `false` when it asks faster than the limit.
+    fn within_rate(&mut self, peer: PeerId) -> bool {
+        let now = Instant::now();
+        let (tokens, at) = self.request_tokens.entry(peer).or_insert((REQUEST_BURST, now));
+        *tokens =
+            (*tokens + now.duration_since(*at).as_secs_f64() * REQUESTS_PER_SEC).min(REQUEST_BURST);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
     }
 
     fn on_swarm_event(
@@ -377,9 +515,8 @@ impl Service {
             }
             SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
                 self.shared.peers.write().remove(&peer_id);
-                if self.syncing_with == Some(peer_id) {
-                    self.finish_sync();
-                }
+                self.request_tokens.remove(&peer_id);
+                self.finish_sync(peer_id, false);
                 tracing::info!(target: "lattice::network", %peer_id, peers = self.shared.peers.read().len(), "peer disconnected");
             }
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
@@ -402,7 +539,7 @@ impl Service {
                 ..
             })) => {
                 let connected = self.shared.peers.read().contains_key(&peer);
-                if !connected && !self.banned.contains_key(&peer) && self.peer_room() {
+                if !connected && !self.scores.is_banned(&peer, Instant::now()) && self.peer_room() {
                     dial(&mut self.swarm, peer, addresses.first().clone());
                 }
             }
@@ -412,7 +549,7 @@ impl Service {
                 ..
             })) => match message {
                 request_response::Message::Request { request, channel, .. } => {
-                    self.serve(request, channel, done)
+                    self.serve(peer, request, channel, done)
                 }
                 request_response::Message::Response { request_id, response } => {
                     let kind = self.pending.remove(&request_id);
@@ -423,7 +560,7 @@ impl Service {
                 request_response::Event::OutboundFailure { peer, request_id, error, .. },
             )) => {
                 if let Some(Pending::Page) = self.pending.remove(&request_id) {
-                    self.finish_sync();
+                    self.finish_sync(peer, false);
                 }
                 tracing::debug!(target: "lattice::network", %peer, %error, "request failed");
             }
@@ -448,73 +585,107 @@ impl Service {
         done: &mpsc::UnboundedSender<Done>,
     ) {
         if message.topic == self.blocks_topic {
-            let Ok(block) = alloy_rlp::Decodable::decode(&mut message.data.as_slice()) else {
-                self.reject(&id, source, UNDECODABLE_PENALTY, "undecodable block");
+            let Ok(block) = crate::protocol::decode_block(&message.data) else {
+                self.reject(&id, source, Offence::UndecodableBlock, "undecodable block");
                 return;
             };
-            self.chain_work(done, move |chain| {
-                let verdict = chain.import_block(block);
-                Done::Gossip { id, source, verdict, penalty: INVALID_BLOCK_PENALTY }
+            let judged = id.clone();
+            let queued = self.chain_work(Work::GossipBlock, done, move |chain| {
+                let verdict = chain.import_gossip_block(block);
+                Done::Gossip { id: judged, source, verdict, offence: Offence::InvalidBlock }
             });
+            if !queued {
+                self.ignore(&id, source);
+            }
         } else if message.topic == self.txs_topic {
-            let Ok(tx) = TxEnvelope::decode_2718(&mut message.data.as_slice()) else {
-                self.reject(&id, source, UNDECODABLE_PENALTY, "undecodable transaction");
+            let Ok(tx) = crate::protocol::decode_transaction(&message.data) else {
+                self.reject(
+                    &id,
+                    source,
+                    Offence::UndecodableTransaction,
+                    "undecodable transaction",
+                );
                 return;
             };
-            self.chain_work(done, move |chain| {
+            let judged = id.clone();
+            let queued = self.chain_work(Work::GossipTransaction, done, move |chain| {
                 let verdict = chain.add_transaction(tx);
-                Done::Gossip { id, source, verdict, penalty: INVALID_TX_PENALTY }
+                Done::Gossip { id: judged, source, verdict, offence: Offence::InvalidTransaction }
             });
+            if !queued {
+                self.ignore(&id, source);
+            }
         }
     }
 
-    fn reject(&mut self, id: &MessageId, source: PeerId, penalty: i64, why: &str) {
+    /// Neither forwards nor penalises a message (not judged: no room to judge it now).
+    fn ignore(&mut self, id: &MessageId, source: PeerId) {
+        self.swarm.behaviour_mut().gossipsub.report_message_validation_result(
+            id,
+            &source,
+            MessageAcceptance::Ignore,
+        );
+    }
+
+    fn reject(&mut self, id: &MessageId, source: PeerId, offence: Offence, why: &str) {
         self.swarm.behaviour_mut().gossipsub.report_message_validation_result(
             id,
             &source,
             MessageAcceptance::Reject,
         );
-        self.penalise(source, penalty, why);
+        self.penalise(source, offence, why);
     }
 
-    fn penalise(&mut self, peer: PeerId, penalty: i64, why: &str) {
-        let score = self.scores.entry(peer).or_default();
-        *score -= penalty;
-        tracing::warn!(target: "lattice::network", %peer, score = *score, reason = why, "peer sent invalid data");
-        if *score <= BAN_SCORE {
+    /// Counts a refusal of `kind` (a metric per kind).
+    fn count(&self, kind: &'static str) {
+        *self.shared.refused.write().entry(kind).or_default() += 1;
+    }
+
+    fn penalise(&mut self, peer: PeerId, offence: Offence, why: &str) {
+        self.count(offence.kind());
+        if self.scores.is_banned(&peer, Instant::now()) {
+            return; // already out: what was in flight when it was banned adds nothing
+        }
+        let outcome = self.scores.penalise(peer, offence, Instant::now(), BAN_DURATION);
+        tracing::warn!(target: "lattice::network", %peer, score = outcome.score, offence = offence.kind(),
+            reason = why, "peer misbehaved");
+        if let Some(lifted) = outcome.unbanned {
+            self.swarm.behaviour_mut().blocked.unblock_peer(lifted);
+        }
+        if outcome.banned {
             tracing::warn!(target: "lattice::network", %peer, ban_secs = BAN_DURATION.as_secs(), "banning peer");
             self.swarm.behaviour_mut().blocked.block_peer(peer);
-            self.banned.insert(peer, Instant::now() + BAN_DURATION);
-            self.scores.remove(&peer);
         }
+        self.shared.banned.store(self.scores.banned_count(), std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// Answers a peer's request off the event loop. A peer over its request rate is refused
+    /// (and penalised a little: the rate is documented); with every serving slot busy the
+    /// request is dropped (the peer's request fails, and it may ask another peer).
     fn serve(
-        &self,
+        &mut self,
+        peer: PeerId,
         request: Request,
         channel: ResponseChannel<Response>,
         done: &mpsc::UnboundedSender<Done>,
     ) {
-        self.chain_work(done, move |chain| {
+        if !self.within_rate(peer) {
+            return self.penalise(peer, Offence::RateLimited, "sync requests over the rate limit");
+        }
+        self.chain_work(Work::Serve, done, move |chain| {
             let response = match request {
                 Request::Status => Response::Status(chain.status()),
                 Request::Blocks(hashes) => {
                     let hashes: Vec<B256> =
-                        hashes.into_iter().take(MAX_BLOCKS_PER_RESPONSE).collect();
-                    Response::Blocks(
-                        chain
-                            .blocks(&hashes)
-                            .iter()
-                            .map(|b| Bytes::from(alloy_rlp::encode(b)))
-                            .collect(),
-                    )
+                        hashes.into_iter().take(MAX_HASHES_PER_REQUEST).collect();
+                    pack_blocks(chain.blocks(&hashes).iter().map(alloy_rlp::encode))
                 }
-                Request::After(cursor) => Response::Blocks(
+                // One more than a response holds, to know whether more follow.
+                Request::After(cursor) => pack_blocks(
                     chain
-                        .blocks_after(cursor, MAX_BLOCKS_PER_RESPONSE)
+                        .blocks_after(cursor, MAX_BLOCKS_PER_RESPONSE + 1)
                         .iter()
-                        .map(|b| Bytes::from(alloy_rlp::encode(b)))
-                        .collect(),
+                        .map(alloy_rlp::encode),
                 ),
             };
             Done::Serve { channel, response }
@@ -530,12 +701,12 @@ impl Service {
     ) {
         match (kind, response) {
             (Some(Pending::Status), Response::Status(status)) => self.on_status(peer, status),
-            (Some(Pending::Fetch), Response::Blocks(raw)) => {
+            (Some(Pending::Fetch), Response::Blocks { blocks: raw, .. }) => {
                 let blocks = match decode_blocks(&raw) {
                     Ok(b) => b,
-                    Err(e) => return self.penalise(peer, UNDECODABLE_PENALTY, &e),
+                    Err(e) => return self.penalise(peer, Offence::UndecodableBlock, &e),
                 };
-                self.chain_work(done, move |chain| {
+                self.chain_work(Work::Import, done, move |chain| {
                     let mut missing = Vec::new();
                     let mut invalid = None;
                     for block in blocks {
@@ -548,25 +719,25 @@ impl Service {
                     Done::Fetched { peer, missing, invalid }
                 });
             }
-            (Some(Pending::Page), Response::Blocks(raw)) => {
+            (Some(Pending::Page), Response::Blocks { blocks: raw, more }) => {
                 let blocks = match decode_blocks(&raw) {
                     Ok(b) => b,
                     Err(e) => {
-                        self.finish_sync();
-                        return self.penalise(peer, UNDECODABLE_PENALTY, &e);
+                        self.finish_sync(peer, false);
+                        return self.penalise(peer, Offence::UndecodableBlock, &e);
                     }
                 };
-                self.chain_work(done, move |chain| {
+                self.chain_work(Work::Import, done, move |chain| {
                     let received = blocks.len();
                     let last = blocks.last().map(|b| Cursor {
                         blue_work: b.header.blue_work,
                         hash: b.header.hash_slow(),
                     });
-                    let mut imported = 0;
-                    let mut invalid = None;
+                    let (mut imported, mut invalid, mut missing) = (0, None, Vec::new());
                     for block in blocks {
                         match chain.import_block(block) {
                             Verdict::Accepted => imported += 1,
+                            Verdict::MissingParents(m) => missing.extend(m),
                             Verdict::Invalid(e) => {
                                 invalid = Some(e);
                                 break;
@@ -574,10 +745,11 @@ impl Service {
                             _ => {}
                         }
                     }
-                    Done::Page { peer, received, imported, last, invalid }
+                    Done::Page { peer, received, imported, last, more, missing, invalid }
                 });
             }
-            _ => self.penalise(peer, UNDECODABLE_PENALTY, "unexpected response"),
+            (None, _) => {} // a request we gave up on
+            _ => self.penalise(peer, Offence::BadResponse, "response does not fit the request"),
         }
     }
 
@@ -585,45 +757,76 @@ impl Service {
         let ours = self.chain.status();
         if theirs.genesis != ours.genesis || theirs.chain_id != ours.chain_id {
             tracing::warn!(target: "lattice::network", %peer, "peer is on another chain; disconnecting");
-            self.penalise(peer, -BAN_SCORE, "different genesis");
+            self.penalise(peer, Offence::WrongChain, "different genesis");
             let _ = self.swarm.disconnect_peer_id(peer);
             return;
         }
         if let Some(info) = self.shared.peers.write().get_mut(&peer) {
-            info.status = Some(theirs.clone());
+            info.status = Some(theirs);
         }
-        if theirs.sink_blue_work > ours.sink_blue_work && self.syncing_with.is_none() {
-            let cursor = Cursor {
-                blue_work: ours.sink_blue_work.saturating_sub(U256::from(SYNC_OVERLAP)),
-                hash: B256::ZERO,
-            };
-            tracing::info!(target: "lattice::network", %peer, our_height = ours.height, their_height = theirs.height,
-                "catching up from peer");
-            self.syncing_with = Some(peer);
-            self.sync_started = Instant::now();
-            self.sync_imported = 0;
-            *self.shared.sync.write() = SyncState {
-                syncing: true,
-                starting_block: ours.height,
-                current_block: ours.height,
-                highest_block: theirs.height,
-            };
-            self.request(peer, Request::After(cursor), Pending::Page);
-        }
+        self.maybe_sync(&ours);
     }
 
-    fn finish_sync(&mut self) {
-        if self.syncing_with.take().is_some() {
-            let elapsed = self.sync_started.elapsed().as_secs_f64();
-            tracing::info!(target: "lattice::network", imported = self.sync_imported, secs = elapsed,
-                blocks_per_sec = (self.sync_imported as f64 / elapsed.max(1e-9)) as u64, "catch-up finished");
+    /// Starts catching up from the connected peer that claims the most blue work above ours,
+    /// unless a catch-up runs or no such peer is out of its cool-down.
+    fn maybe_sync(&mut self, ours: &Status) {
+        if self.syncing_with.is_some() {
+            return;
         }
+        let now = Instant::now();
+        self.sync_cooldown.retain(|_, until| *until > now);
+        let best = self
+            .shared
+            .peers
+            .read()
+            .values()
+            .filter_map(|p| Some((p.peer_id, p.status.clone()?)))
+            .filter(|(p, s)| {
+                s.sink_blue_work > ours.sink_blue_work && !self.sync_cooldown.contains_key(p)
+            })
+            .max_by_key(|(_, s)| s.sink_blue_work);
+        let Some((peer, theirs)) = best else { return };
+        let cursor = Cursor {
+            blue_work: ours.sink_blue_work.saturating_sub(U256::from(SYNC_OVERLAP)),
+            hash: B256::ZERO,
+        };
+        tracing::info!(target: "lattice::network", %peer, our_height = ours.height, their_height = theirs.height,
+            "catching up from peer");
+        self.syncing_with = Some(peer);
+        self.sync_claimed = theirs.sink_blue_work;
+        self.sync_started = now;
+        self.sync_imported = 0;
+        self.sync_received = 0;
+        *self.shared.sync.write() = SyncState {
+            syncing: true,
+            starting_block: ours.height,
+            current_block: ours.height,
+            highest_block: theirs.height,
+        };
+        self.request(peer, Request::After(cursor), Pending::Page);
+    }
+
+    /// Ends the catch-up with `peer`. One that did not complete puts the peer in a cool-down,
+    /// so that another peer is tried next.
+    fn finish_sync(&mut self, peer: PeerId, completed: bool) {
+        if self.syncing_with != Some(peer) {
+            return;
+        }
+        self.syncing_with = None;
+        let elapsed = self.sync_started.elapsed().as_secs_f64();
+        tracing::info!(target: "lattice::network", %peer, imported = self.sync_imported, secs = elapsed, completed,
+            blocks_per_sec = (self.sync_imported as f64 / elapsed.max(1e-9)) as u64, "catch-up finished");
         self.shared.sync.write().syncing = false;
+        if !completed {
+            self.sync_cooldown.insert(peer, Instant::now() + SYNC_COOLDOWN);
+            let ours = self.chain.status();
+            self.maybe_sync(&ours);
+        }
     }
 
     fn on_done(&mut self, done: Done) {
         match done {
-            Done::Gossip { id, source, verdict, penalty } => {
+            Done::Gossip { id, source, verdict, offence } => {
                 let acceptance = match &verdict {
                     Verdict::Accepted => MessageAcceptance::Accept,
                     Verdict::Invalid(_) => MessageAcceptance::Reject,
@@ -634,39 +837,52 @@ impl Service {
                     .gossipsub
                     .report_message_validation_result(&id, &source, acceptance);
                 match verdict {
-                    Verdict::Invalid(reason) => self.penalise(source, penalty, &reason),
+                    Verdict::Invalid(reason) => self.penalise(source, offence, &reason),
                     Verdict::MissingParents(missing) => self.fetch(source, missing),
                     _ => {}
                 }
             }
             Done::Fetched { peer, missing, invalid } => {
                 if let Some(reason) = invalid {
-                    self.penalise(peer, INVALID_BLOCK_PENALTY, &reason);
+                    self.penalise(peer, Offence::InvalidBlock, &reason);
                 }
                 self.fetch(peer, missing);
             }
-            Done::Page { peer, received, imported, last, invalid } => {
+            Done::Page { peer, received, imported, last, more, missing, invalid } => {
                 self.sync_imported += imported;
-                let height = self.chain.status().height;
-                self.shared.sync.write().current_block = height;
+                self.sync_received += received;
+                let status = self.chain.status();
+                self.shared.sync.write().current_block = status.height;
                 let elapsed = self.sync_started.elapsed().as_secs_f64();
-                tracing::info!(target: "lattice::network", %peer, imported = self.sync_imported, height,
+                tracing::info!(target: "lattice::network", %peer, imported = self.sync_imported, height = status.height,
                     blocks_per_sec = (self.sync_imported as f64 / elapsed.max(1e-9)) as u64, "catching up");
                 if let Some(reason) = invalid {
-                    self.finish_sync();
-                    return self.penalise(peer, INVALID_BLOCK_PENALTY, &reason);
+                    self.finish_sync(peer, false);
+                    return self.penalise(peer, Offence::InvalidBlock, &reason);
                 }
+                self.fetch(peer, missing);
                 match last {
-                    Some(cursor)
-                        if received == MAX_BLOCKS_PER_RESPONSE
-                            && self.syncing_with == Some(peer) =>
-                    {
+                    Some(cursor) if more && self.syncing_with == Some(peer) => {
                         self.request(peer, Request::After(cursor), Pending::Page)
                     }
+                    _ if self.syncing_with != Some(peer) => {}
                     _ => {
-                        self.finish_sync();
-                        // More may have been produced meanwhile: ask again.
-                        self.request(peer, Request::Status, Pending::Status);
+                        // An honest peer that claims more blue work than ours has blocks after
+                        // our cursor: one that serves none lied about its work.
+                        let lied =
+                            self.sync_received == 0 && status.sink_blue_work < self.sync_claimed;
+                        self.finish_sync(peer, !lied);
+                        if lied {
+                            self.penalise(
+                                peer,
+                                Offence::ClaimedWorkNotServed,
+                                "claimed blue work it did not serve",
+                            );
+                            let _ = self.swarm.disconnect_peer_id(peer);
+                        } else {
+                            // More may have been produced meanwhile: ask again.
+                            self.request(peer, Request::Status, Pending::Status);
+                        }
                     }
                 }
             }
@@ -690,23 +906,22 @@ impl Service {
 
     fn maintain(&mut self) {
         let now = Instant::now();
-        let expired: Vec<PeerId> =
-            self.banned.iter().filter(|(_, until)| **until <= now).map(|(p, _)| *p).collect();
-        for peer in expired {
-            self.banned.remove(&peer);
+        for peer in self.scores.expire(now) {
             self.swarm.behaviour_mut().blocked.unblock_peer(peer);
         }
+        self.shared.banned.store(self.scores.banned_count(), std::sync::atomic::Ordering::Relaxed);
         let peers: Vec<PeerId> = self.shared.peers.read().keys().copied().collect();
         if peers.is_empty() {
             let nodes = self.config.bootstrap_nodes.clone();
-            for node in nodes {
-                dial(&mut self.swarm, node.peer_id, node.addr);
+            for node in &nodes {
+                dial_bootstrap(&mut self.swarm, node);
             }
         } else {
             let _ = self.swarm.behaviour_mut().kad.bootstrap();
             if self.syncing_with.is_none() {
-                // Ask one peer how far it is, to notice being behind.
-                let index = (now.elapsed().subsec_nanos() as usize) % peers.len();
+                // Ask one peer how far it is, to notice being behind; a different one each time.
+                self.status_round = self.status_round.wrapping_add(1);
+                let index = self.status_round % peers.len();
                 self.request(peers[index], Request::Status, Pending::Status);
             }
         }
@@ -718,10 +933,5 @@ impl Service {
 }
 
 fn decode_blocks(raw: &[Bytes]) -> Result<Vec<Block>, String> {
-    raw.iter()
-        .map(|b| {
-            alloy_rlp::Decodable::decode(&mut b.as_ref())
-                .map_err(|e| format!("undecodable block: {e}"))
-        })
-        .collect()
+    raw.iter().map(|b| decode_block(b)).collect()
 }

@@ -36,6 +36,10 @@ pub struct ChainSpec {
     pub chain_id: u64,
     /// Proof-of-authority producer set: only these addresses may sign blocks.
     pub producers: Vec<Address>,
+    /// Any key may sign blocks (the built-in devnet; test networks only: without an
+    /// authority set, sealing-rate rules bind each key, not each operator).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub open_producers: bool,
     /// Timestamp of the genesis block in milliseconds.
     pub genesis_timestamp_ms: u64,
     /// Target interval between blocks of one producer, in milliseconds (what producers aim
@@ -78,6 +82,7 @@ impl Default for ChainSpec {
         Self {
             chain_id: 1337,
             producers: Vec::new(),
+            open_producers: false,
             genesis_timestamp_ms: 0,
             block_time_ms: 1_000,
             min_block_interval_ms: 50,
@@ -125,6 +130,18 @@ impl ChainSpec {
             alloc,
             ..Self::default()
         }
+    }
+
+    /// The built-in devnet that `lattice` joins without `--chain` or `--dev`: the dev chain's
+    /// accounts and settings, and an open producer set, so that every node started with
+    /// `--mine` seals with a key of its own.
+    pub fn devnet() -> Self {
+        Self { producers: Vec::new(), open_producers: true, ..Self::dev(1) }
+    }
+
+    /// Whether `signer` may sign blocks of this chain.
+    pub fn is_producer(&self, signer: &Address) -> bool {
+        self.open_producers || self.producers.contains(signer)
     }
 
     /// The EIP-1559 gas target of one selected-chain block: half its acceptance capacity.

@@ -1,47 +1,85 @@
 //! The transaction pool.
 //!
-//! Transactions wait here per sender in nonce order. *Pending* ones continue the sender's nonce
-//! without a gap; *queued* ones wait behind a gap. A transaction that a block carried is
-//! *packed*: it stays (and counts for the pending nonce) until a chain block accepts it, so the
-//! producer never carries it twice; if it is skipped for a nonce that may still come, it is
-//! unpacked and offered again.
+//! Transactions wait here per sender in nonce order. *Pending* (executable) ones continue the
+//! sender's nonce without a gap and are jointly affordable from its balance; *queued* ones wait
+//! behind a gap (or behind a balance that does not cover them yet). A transaction that a block
+//! carried is *packed*: it stays (and counts for the pending nonce) until a chain block accepts
+//! it, so the producer never carries it twice; if it is skipped for a nonce that may still come,
+//! it is unpacked and offered again.
 //!
 //! The pool checks what it can without executing: encoding, chain id, size, intrinsic gas,
-//! fees, nonce and balance against the state it is given. Error texts follow geth so that
-//! wallets and libraries recognise them.
+//! fees, nonce, and the balance against the sender's whole executable run (checked
+//! arithmetic: a cost that overflows is unaffordable). Limits follow geth's pool: executable
+//! and gapped transactions are counted and limited apart (`global_slots`, `global_queue`),
+//! each sender may hold at most `account_queue` gapped ones, and senders holding no more than
+//! `account_slots` are evicted last; the pool's bytes are bounded too. When a limit is hit,
+//! the cheapest candidate (a sender's last executable or last gapped transaction, so runs
+//! never gap) is evicted, unless that is the newcomer itself, which is then refused. Gapped
+//! transactions expire after `lifetime`. Error texts follow geth so that wallets and
+//! libraries recognise them.
 
+mod account;
 mod intrinsic;
 
 pub use intrinsic::intrinsic_gas;
 
+use account::{Account, Candidates, Victim};
 use alloy_consensus::{Transaction, TxEnvelope};
 use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, B256, U256};
 use parking_lot::RwLock;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-/// Pool limits, with defaults close to geth's.
+/// Pool limits; defaults follow geth's where they exist.
 #[derive(Clone, Debug)]
 pub struct PoolConfig {
-    /// Most transactions held.
-    pub max_transactions: usize,
-    /// Most transactions held per sender.
-    pub max_per_sender: usize,
+    /// Most executable (pending) transactions in all.
+    pub global_slots: usize,
+    /// Most gapped (queued) transactions in all.
+    pub global_queue: usize,
+    /// Transactions per sender that are evicted only after every larger sender's.
+    pub account_slots: usize,
+    /// Most gapped transactions per sender.
+    pub account_queue: usize,
+    /// Most bytes of encoded transactions in all.
+    pub max_bytes: usize,
     /// Largest encoded transaction accepted, in bytes.
     pub max_tx_bytes: usize,
     /// Percentage a replacement must raise both fee fields by.
     pub price_bump_percent: u128,
+    /// How long a gapped transaction may wait.
+    pub lifetime: Duration,
 }
+
+/// Default of [`PoolConfig::global_slots`].
+pub const DEFAULT_GLOBAL_SLOTS: usize = 16_384;
+/// Default of [`PoolConfig::global_queue`].
+pub const DEFAULT_GLOBAL_QUEUE: usize = 4_096;
+/// Default of [`PoolConfig::account_slots`] (geth's).
+pub const DEFAULT_ACCOUNT_SLOTS: usize = 16;
+/// Default of [`PoolConfig::account_queue`] (geth's).
+pub const DEFAULT_ACCOUNT_QUEUE: usize = 64;
+/// Default of [`PoolConfig::max_bytes`].
+pub const DEFAULT_MAX_BYTES: usize = 128 * 1024 * 1024;
+/// Default of [`PoolConfig::max_tx_bytes`] (geth's).
+pub const DEFAULT_MAX_TX_BYTES: usize = 128 * 1024;
+/// Default of [`PoolConfig::lifetime`] (geth's).
+pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(3 * 3600);
 
 impl Default for PoolConfig {
     fn default() -> Self {
         Self {
-            max_transactions: 10_000,
-            max_per_sender: 64,
-            max_tx_bytes: 128 * 1024,
+            global_slots: DEFAULT_GLOBAL_SLOTS,
+            global_queue: DEFAULT_GLOBAL_QUEUE,
+            account_slots: DEFAULT_ACCOUNT_SLOTS,
+            account_queue: DEFAULT_ACCOUNT_QUEUE,
+            max_bytes: DEFAULT_MAX_BYTES,
+            max_tx_bytes: DEFAULT_MAX_TX_BYTES,
             price_bump_percent: 10,
+            lifetime: DEFAULT_LIFETIME,
         }
     }
 }
@@ -82,14 +120,23 @@ pub enum PoolError {
         /// Transaction nonce.
         tx: u64,
     },
-    /// Balance below `gas × price + value`.
-    #[error("insufficient funds for gas * price + value: balance {balance}, tx cost {cost}")]
+    /// Balance below `gas × price + value`, with what the sender's pooled executable
+    /// transactions already spend.
+    #[error(
+        "insufficient funds for gas * price + value: balance {balance}, queued cost {spent}, \
+         tx cost {cost}"
+    )]
     InsufficientFunds {
         /// Sender balance.
         balance: U256,
         /// Most the transaction can cost.
         cost: U256,
+        /// Summed cost of the sender's other executable pooled transactions.
+        spent: U256,
     },
+    /// `gas × price + value` does not fit in 256 bits: no balance covers it.
+    #[error("insufficient funds for gas * price + value: tx cost overflows 256 bits")]
+    CostOverflow,
     /// A transaction with the same nonce is pooled and this one does not pay enough more.
     #[error("replacement transaction underpriced")]
     ReplacementUnderpriced,
@@ -142,12 +189,47 @@ pub enum PoolError {
     /// EIP-4844 or an unknown type.
     #[error("transaction type not supported")]
     UnsupportedType,
-    /// The pool or the sender's slot is full.
+    /// The pool is full and nothing in it can make room.
     #[error("txpool is full")]
     PoolFull,
+    /// The pool is full and every transaction that could make room pays at least as much.
+    #[error("transaction underpriced: the pool is full and pays at least {fee} per gas")]
+    PoolUnderpriced {
+        /// The fee cap of the cheapest transaction that could have made room.
+        fee: u128,
+    },
+    /// The sender already holds the most gapped transactions one sender may.
+    #[error("account limit exceeded: {queued} gapped transactions pooled, limit {limit}")]
+    AccountLimit {
+        /// Gapped transactions of the sender.
+        queued: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// The nonce is already used by a transaction a block carried.
     #[error("nonce too low: nonce {0} is already used by a transaction sealed in a block")]
     NonceSealed(u64),
+}
+
+impl PoolError {
+    /// A short machine-readable name, for metrics.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::AlreadyKnown => "already_known",
+            Self::NonceTooLow { .. } | Self::NonceSealed(_) => "nonce_too_low",
+            Self::CostOverflow | Self::InsufficientFunds { .. } => "insufficient_funds",
+            Self::ReplacementUnderpriced => "replacement_underpriced",
+            Self::WrongChainId { .. } => "wrong_chain_id",
+            Self::IntrinsicGasTooLow { .. } => "intrinsic_gas_too_low",
+            Self::OversizedData { .. } => "oversized",
+            Self::GasLimitExceeded | Self::GasLimitCap { .. } => "gas_limit",
+            Self::Underpriced { .. } | Self::PoolUnderpriced { .. } => "underpriced",
+            Self::TipAboveFeeCap => "tip_above_fee_cap",
+            Self::UnsupportedType => "unsupported_type",
+            Self::PoolFull => "pool_full",
+            Self::AccountLimit { .. } => "account_limit",
+        }
+    }
 }
 
 /// A pooled transaction.
@@ -161,6 +243,10 @@ pub struct PooledTx {
     pub tx: TxEnvelope,
     /// When it arrived.
     pub arrived: Instant,
+    /// Arrival order in the pool.
+    pub seq: u64,
+    /// Encoded size.
+    pub bytes: usize,
 }
 
 impl PooledTx {
@@ -170,43 +256,151 @@ impl PooledTx {
     }
 }
 
-#[derive(Debug)]
-struct Entry {
-    tx: Arc<PooledTx>,
-    packed: bool,
-}
-
 #[derive(Debug, Default)]
 struct Inner {
-    by_hash: HashMap<B256, Address>,
-    by_sender: HashMap<Address, BTreeMap<u64, Entry>>,
+    accounts: HashMap<Address, Account>,
+    by_hash: HashMap<B256, (Address, u64)>,
+    /// Executable transactions in all.
+    pending: usize,
+    /// Gapped transactions in all.
+    queued: usize,
+    /// Encoded bytes in all.
+    bytes: usize,
+    /// Carried by a block, in all.
+    packed: usize,
+    /// Every sender's last executable transaction, cheapest first.
+    pending_victims: BTreeSet<Victim>,
+    /// Every sender's last gapped transaction, cheapest first.
+    queued_victims: BTreeSet<Victim>,
+    seq: u64,
 }
 
 impl Inner {
-    fn len(&self) -> usize {
-        self.by_hash.len()
+    /// Runs `f` on `sender`'s account (created empty if absent), then brings the totals, the
+    /// hash index (for the transactions `f` says it removed) and the eviction candidates in
+    /// step. An account left empty is dropped.
+    fn update<R>(
+        &mut self,
+        sender: Address,
+        share: usize,
+        f: impl FnOnce(&mut Account) -> (R, Vec<Arc<PooledTx>>),
+    ) -> R {
+        let acc = self.accounts.entry(sender).or_default();
+        let (p0, q0, b0, k0, c0) = (
+            acc.pending_len(),
+            acc.queued_len(),
+            acc.bytes,
+            acc.packed,
+            acc.candidates(sender, share),
+        );
+        let (r, removed) = f(acc);
+        let (p1, q1, b1, k1, c1) = (
+            acc.pending_len(),
+            acc.queued_len(),
+            acc.bytes,
+            acc.packed,
+            acc.candidates(sender, share),
+        );
+        if acc.txs.is_empty() {
+            self.accounts.remove(&sender);
+        }
+        self.pending = self.pending + p1 - p0;
+        self.queued = self.queued + q1 - q0;
+        self.bytes = self.bytes + b1 - b0;
+        self.packed = self.packed + k1 - k0;
+        self.replace_candidates(c0, c1);
+        for tx in removed {
+            self.by_hash.remove(&tx.hash);
+        }
+        r
     }
 
-    fn remove(&mut self, sender: Address, nonce: u64) -> Option<Arc<PooledTx>> {
-        let txs = self.by_sender.get_mut(&sender)?;
-        let entry = txs.remove(&nonce)?;
-        if txs.is_empty() {
-            self.by_sender.remove(&sender);
+    fn replace_candidates(&mut self, old: Candidates, new: Candidates) {
+        if old == new {
+            return;
         }
-        self.by_hash.remove(&entry.tx.hash);
-        Some(entry.tx)
+        if let Some(v) = old.pending {
+            self.pending_victims.remove(&v);
+        }
+        if let Some(v) = old.queued {
+            self.queued_victims.remove(&v);
+        }
+        if let Some(v) = new.pending {
+            self.pending_victims.insert(v);
+        }
+        if let Some(v) = new.queued {
+            self.queued_victims.insert(v);
+        }
+    }
+
+    fn entry(&self, hash: &B256) -> Option<&account::Entry> {
+        let (sender, nonce) = self.by_hash.get(hash)?;
+        self.accounts.get(sender)?.txs.get(nonce)
+    }
+
+    /// Removes one transaction by hash.
+    fn remove(&mut self, hash: &B256, share: usize) -> Option<Arc<PooledTx>> {
+        let (sender, nonce) = *self.by_hash.get(hash)?;
+        self.update(sender, share, |acc| {
+            let removed = acc.remove(nonce);
+            (removed.clone(), removed.into_iter().collect())
+        })
+    }
+
+    /// Evicts the cheapest candidate of `class` (both when `None`) that is not `own`'s, if it
+    /// ranks below `newcomer`; otherwise says why the newcomer cannot come in.
+    fn evict_one(
+        &mut self,
+        class: Option<bool>,
+        own: Address,
+        newcomer: &Victim,
+        share: usize,
+    ) -> Result<Arc<PooledTx>, PoolError> {
+        let first = |set: &BTreeSet<Victim>| set.iter().find(|v| v.sender != own).copied();
+        let victim = match class {
+            Some(true) => first(&self.pending_victims),
+            Some(false) => first(&self.queued_victims),
+            None => match (first(&self.pending_victims), first(&self.queued_victims)) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
+        };
+        let Some(victim) = victim else { return Err(PoolError::PoolFull) };
+        if victim >= *newcomer {
+            return Err(if victim.protected && !newcomer.protected {
+                PoolError::PoolFull
+            } else {
+                PoolError::PoolUnderpriced { fee: victim.fee }
+            });
+        }
+        let evicted = self.update(victim.sender, share, |acc| {
+            let removed = acc.remove(victim.nonce);
+            (removed.clone(), removed.into_iter().collect())
+        });
+        Ok(evicted.expect("a candidate is pooled"))
     }
 }
 
 /// Counts for `txpool_status` and metrics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PoolStatus {
-    /// Executable now (no nonce gap).
+    /// Executable now (no nonce gap, affordable).
     pub pending: usize,
-    /// Waiting behind a nonce gap.
+    /// Waiting behind a nonce gap or the balance.
     pub queued: usize,
     /// Of the pending, already carried by a block.
     pub packed: usize,
+    /// Encoded bytes held.
+    pub bytes: usize,
+}
+
+/// What the pool threw out since it started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PoolCounters {
+    /// Evicted to make room for better-paying transactions.
+    pub evicted: u64,
+    /// Gapped transactions that waited longer than the lifetime.
+    pub expired: u64,
 }
 
 /// The transaction pool.
@@ -214,12 +408,19 @@ pub struct PoolStatus {
 pub struct TxPool {
     config: PoolConfig,
     inner: RwLock<Inner>,
+    evicted: AtomicU64,
+    expired: AtomicU64,
 }
 
 impl TxPool {
     /// An empty pool.
     pub fn new(config: PoolConfig) -> Self {
-        Self { config, inner: RwLock::new(Inner::default()) }
+        Self { config, ..Default::default() }
+    }
+
+    /// The limits.
+    pub fn config(&self) -> &PoolConfig {
+        &self.config
     }
 
     /// Checks what needs no state: type, chain id, size, gas and fee fields.
@@ -259,7 +460,8 @@ impl TxPool {
     }
 
     /// Adds a transaction already decoded, with its recovered `sender` and the sender's latest
-    /// state. Returns the hash.
+    /// state. Makes room by evicting cheaper transactions when a limit is reached. Returns the
+    /// hash.
     pub fn add(
         &self,
         tx: TxEnvelope,
@@ -273,54 +475,90 @@ impl TxPool {
         if nonce < state.nonce {
             return Err(PoolError::NonceTooLow { state: state.nonce, tx: nonce });
         }
-        let cost = U256::from(tx.gas_limit()) * U256::from(tx.max_fee_per_gas()) + tx.value();
+        let cost = lattice_primitives::max_tx_cost(&tx).ok_or(PoolError::CostOverflow)?;
         if state.balance < cost {
-            return Err(PoolError::InsufficientFunds { balance: state.balance, cost });
+            return Err(PoolError::InsufficientFunds {
+                balance: state.balance,
+                cost,
+                spent: U256::ZERO,
+            });
         }
+        let bytes = tx.encode_2718_len();
+        let c = &self.config;
+        let share = c.account_slots;
         let mut inner = self.inner.write();
         if inner.by_hash.contains_key(&hash) {
             return Err(PoolError::AlreadyKnown);
         }
-        let bump = self.config.price_bump_percent;
-        let replacing = match inner.by_sender.get(&sender).and_then(|txs| txs.get(&nonce)) {
-            Some(old) if old.packed => return Err(PoolError::NonceSealed(nonce)),
-            Some(old) => {
-                let min_fee = old.tx.tx.max_fee_per_gas() * (100 + bump) / 100;
-                let old_tip =
-                    old.tx.tx.max_priority_fee_per_gas().unwrap_or(old.tx.tx.max_fee_per_gas());
-                let new_tip = tx.max_priority_fee_per_gas().unwrap_or(tx.max_fee_per_gas());
-                if tx.max_fee_per_gas() < min_fee || new_tip < old_tip * (100 + bump) / 100 {
-                    return Err(PoolError::ReplacementUnderpriced);
-                }
-                true
-            }
-            None => false,
+
+        // Bring the sender up to date, then see what the newcomer would add.
+        let (joins_run, promoted, replaced_bytes, held) = inner.update(sender, share, |acc| {
+            let stale = acc.set_state(state.nonce, state.balance);
+            let joins_run = nonce <= acc.pending_end;
+            let promoted = if nonce == acc.pending_end {
+                (nonce + 1..)
+                    .zip(acc.txs.range(nonce + 1..))
+                    .take_while(|(n, (m, _))| n == *m)
+                    .count()
+            } else {
+                0
+            };
+            let replaced = acc.txs.get(&nonce).map(|e| e.bytes);
+            ((joins_run, promoted, replaced, acc.txs.len()), stale)
+        });
+        inner.seq += 1;
+        let seq = inner.seq;
+        let fee = tx.max_fee_per_gas();
+        let newcomer = Victim {
+            protected: held + usize::from(replaced_bytes.is_none()) <= share,
+            fee,
+            tip: tx.max_priority_fee_per_gas().unwrap_or(fee),
+            newest: std::cmp::Reverse(seq),
+            sender,
+            nonce,
         };
-        if !replacing {
-            let sender_count = inner.by_sender.get(&sender).map_or(0, |t| t.len());
-            if inner.len() >= self.config.max_transactions
-                || sender_count >= self.config.max_per_sender
-            {
-                return Err(PoolError::PoolFull);
+        let (add_pending, add_queued, add_bytes) = match replaced_bytes {
+            Some(old) => (0, 0, bytes.saturating_sub(old)),
+            None if joins_run => (1 + promoted, 0, bytes),
+            None => (0, 1, bytes),
+        };
+        let mut evicted = 0u64;
+        let room = (|| {
+            while inner.pending + add_pending > c.global_slots {
+                inner.evict_one(Some(true), sender, &newcomer, share)?;
+                evicted += 1;
             }
-        } else {
-            inner.remove(sender, nonce);
-        }
-        let pooled = Arc::new(PooledTx { hash, sender, tx, arrived: Instant::now() });
-        inner.by_hash.insert(hash, sender);
-        inner
-            .by_sender
-            .entry(sender)
-            .or_default()
-            .insert(nonce, Entry { tx: pooled, packed: false });
+            while inner.queued + add_queued > c.global_queue {
+                inner.evict_one(Some(false), sender, &newcomer, share)?;
+                evicted += 1;
+            }
+            while inner.bytes + add_bytes > c.max_bytes {
+                inner.evict_one(None, sender, &newcomer, share)?;
+                evicted += 1;
+            }
+            Ok(())
+        })();
+        self.evicted.fetch_add(evicted, Ordering::Relaxed);
+        room?;
+
+        let pooled = Arc::new(PooledTx { hash, sender, tx, arrived: Instant::now(), seq, bytes });
+        inner.update(sender, share, |acc| {
+            if acc.txs.is_empty() {
+                // New (an empty account is not kept between updates).
+                acc.set_state(state.nonce, state.balance);
+            }
+            match acc.insert(pooled, cost, c.price_bump_percent, c.account_queue) {
+                Ok(replaced) => (Ok(()), replaced.into_iter().collect()),
+                Err(e) => (Err(e), Vec::new()),
+            }
+        })?;
+        inner.by_hash.insert(hash, (sender, nonce));
         Ok(hash)
     }
 
     /// The pooled transaction with `hash`.
     pub fn get(&self, hash: &B256) -> Option<Arc<PooledTx>> {
-        let inner = self.inner.read();
-        let sender = inner.by_hash.get(hash)?;
-        inner.by_sender.get(sender)?.values().find(|e| e.tx.hash == *hash).map(|e| e.tx.clone())
+        self.inner.read().entry(hash).map(|e| e.tx.clone())
     }
 
     /// Whether `hash` is pooled.
@@ -330,7 +568,7 @@ impl TxPool {
 
     /// Number of pooled transactions.
     pub fn len(&self) -> usize {
-        self.inner.read().len()
+        self.inner.read().by_hash.len()
     }
 
     /// Whether the pool is empty.
@@ -343,8 +581,8 @@ impl TxPool {
     pub fn pending_nonce(&self, sender: Address, state_nonce: u64) -> u64 {
         let inner = self.inner.read();
         let mut next = state_nonce;
-        if let Some(txs) = inner.by_sender.get(&sender) {
-            for nonce in txs.range(state_nonce..).map(|(n, _)| *n) {
+        if let Some(acc) = inner.accounts.get(&sender) {
+            for nonce in acc.txs.range(state_nonce..).map(|(n, _)| *n) {
                 if nonce != next {
                     break;
                 }
@@ -354,9 +592,10 @@ impl TxPool {
         next
     }
 
-    /// Transactions a producer may carry next: per sender, consecutive nonces from the state
-    /// nonce, not yet packed, with `filter(sender)` true; up to `gas_limit` total gas, oldest
-    /// senders' transactions first and then by tip. `state_nonce(sender)` gives the latest nonce.
+    /// Transactions a producer may carry next: per sender, consecutive executable nonces from
+    /// the state nonce, not yet packed, with `filter(sender)` true; up to `gas_limit` total gas,
+    /// the senders whose first transaction tips most first, then by arrival.
+    /// `state_nonce(sender)` gives the latest nonce.
     pub fn best(
         &self,
         gas_limit: u64,
@@ -366,11 +605,11 @@ impl TxPool {
     ) -> Vec<Arc<PooledTx>> {
         let inner = self.inner.read();
         let mut runs: Vec<Vec<Arc<PooledTx>>> = Vec::new();
-        for (sender, txs) in &inner.by_sender {
+        for (sender, acc) in &inner.accounts {
             let start = state_nonce(*sender);
             let mut run = Vec::new();
-            for (expected, (nonce, entry)) in (start..).zip(txs.range(start..)) {
-                if *nonce != expected {
+            for (expected, (nonce, entry)) in (start..).zip(acc.txs.range(start..)) {
+                if *nonce != expected || *nonce >= acc.pending_end {
                     break;
                 }
                 if entry.packed {
@@ -385,10 +624,9 @@ impl TxPool {
                 runs.push(run);
             }
         }
-        // Highest tip of each sender's first transaction first; ties by arrival.
         runs.sort_by(|a, b| {
             let tip = |t: &PooledTx| t.tx.effective_tip_per_gas(base_fee).unwrap_or(0);
-            tip(&b[0]).cmp(&tip(&a[0])).then(a[0].arrived.cmp(&b[0].arrived))
+            tip(&b[0]).cmp(&tip(&a[0])).then(a[0].seq.cmp(&b[0].seq))
         });
         let mut out = Vec::new();
         let mut gas = 0u64;
@@ -417,75 +655,90 @@ impl TxPool {
     fn set_packed(&self, hashes: &[B256], packed: bool) {
         let mut inner = self.inner.write();
         for hash in hashes {
-            let Some(sender) = inner.by_hash.get(hash).copied() else { continue };
-            if let Some(entry) = inner
-                .by_sender
-                .get_mut(&sender)
-                .and_then(|t| t.values_mut().find(|e| e.tx.hash == *hash))
-            {
-                entry.packed = packed;
-            }
+            let Some((sender, nonce)) = inner.by_hash.get(hash).copied() else { continue };
+            inner.update(sender, self.config.account_slots, |acc| {
+                acc.set_packed(nonce, packed);
+                ((), Vec::new())
+            });
         }
     }
 
-    /// Drops every transaction of `sender` whose nonce is below `state_nonce` (executed, or
-    /// replaced by one that was). Returns the dropped hashes.
-    pub fn prune_sender(&self, sender: Address, state_nonce: u64) -> Vec<B256> {
+    /// Takes in `sender`'s latest state: drops every transaction whose nonce is below the
+    /// state's (executed, or replaced by one that was) and recomputes which of the rest are
+    /// executable. Returns the dropped hashes.
+    pub fn prune_sender(&self, sender: Address, state: SenderState) -> Vec<B256> {
         let mut inner = self.inner.write();
-        let stale: Vec<u64> = inner
-            .by_sender
-            .get(&sender)
-            .map(|t| t.range(..state_nonce).map(|(n, _)| *n).collect())
-            .unwrap_or_default();
-        stale.into_iter().filter_map(|n| inner.remove(sender, n)).map(|t| t.hash).collect()
+        if !inner.accounts.contains_key(&sender) {
+            return Vec::new();
+        }
+        inner.update(sender, self.config.account_slots, |acc| {
+            let stale = acc.set_state(state.nonce, state.balance);
+            (stale.iter().map(|t| t.hash).collect(), stale)
+        })
     }
 
     /// Removes one transaction.
     pub fn remove(&self, hash: &B256) -> Option<Arc<PooledTx>> {
-        let mut inner = self.inner.write();
-        let sender = *inner.by_hash.get(hash)?;
-        let nonce = inner.by_sender.get(&sender)?.values().find(|e| e.tx.hash == *hash)?.tx.nonce();
-        inner.remove(sender, nonce)
+        self.inner.write().remove(hash, self.config.account_slots)
     }
 
-    /// Every pooled transaction grouped by sender and nonce, split into pending and queued
-    /// against `state_nonce(sender)`.
+    /// Drops gapped transactions that waited longer than the lifetime. Returns their hashes.
+    pub fn expire(&self, now: Instant) -> Vec<B256> {
+        let Some(cutoff) = now.checked_sub(self.config.lifetime) else { return Vec::new() };
+        let mut inner = self.inner.write();
+        let waiting: Vec<Address> =
+            inner.accounts.iter().filter(|(_, a)| a.queued_len() > 0).map(|(s, _)| *s).collect();
+        let mut dropped = Vec::new();
+        for sender in waiting {
+            let gone = inner.update(sender, self.config.account_slots, |acc| {
+                let gone = acc.expire(cutoff);
+                (gone.clone(), gone)
+            });
+            dropped.extend(gone.iter().map(|t| t.hash));
+        }
+        self.expired.fetch_add(dropped.len() as u64, Ordering::Relaxed);
+        dropped
+    }
+
+    /// Every pooled transaction grouped by sender in nonce order, split into pending
+    /// (executable) and queued.
     #[allow(clippy::type_complexity)]
     pub fn content(
         &self,
-        mut state_nonce: impl FnMut(Address) -> u64,
     ) -> (BTreeMap<Address, Vec<Arc<PooledTx>>>, BTreeMap<Address, Vec<Arc<PooledTx>>>) {
         let inner = self.inner.read();
         let (mut pending, mut queued) = (BTreeMap::new(), BTreeMap::new());
-        for (sender, txs) in &inner.by_sender {
-            let mut next = state_nonce(*sender);
-            for (nonce, entry) in txs {
-                if *nonce == next {
-                    next += 1;
-                    pending.entry(*sender).or_insert_with(Vec::new).push(entry.tx.clone());
-                } else {
-                    queued.entry(*sender).or_insert_with(Vec::new).push(entry.tx.clone());
-                }
+        for (sender, acc) in &inner.accounts {
+            for (nonce, entry) in &acc.txs {
+                let side = if *nonce < acc.pending_end { &mut pending } else { &mut queued };
+                side.entry(*sender).or_insert_with(Vec::new).push(entry.tx.clone());
             }
         }
         (pending, queued)
     }
 
-    /// Counts of pending, queued and packed transactions.
-    pub fn status(&self, state_nonce: impl FnMut(Address) -> u64) -> PoolStatus {
-        let (pending, queued) = self.content(state_nonce);
+    /// Counts of pending, queued and packed transactions, and bytes held.
+    pub fn status(&self) -> PoolStatus {
         let inner = self.inner.read();
-        let packed = inner.by_sender.values().flat_map(|t| t.values()).filter(|e| e.packed).count();
         PoolStatus {
-            pending: pending.values().map(Vec::len).sum(),
-            queued: queued.values().map(Vec::len).sum(),
-            packed,
+            pending: inner.pending,
+            queued: inner.queued,
+            packed: inner.packed,
+            bytes: inner.bytes,
+        }
+    }
+
+    /// What the pool threw out since it started.
+    pub fn counters(&self) -> PoolCounters {
+        PoolCounters {
+            evicted: self.evicted.load(Ordering::Relaxed),
+            expired: self.expired.load(Ordering::Relaxed),
         }
     }
 
     /// Senders with pooled transactions.
     pub fn senders(&self) -> Vec<Address> {
-        self.inner.read().by_sender.keys().copied().collect()
+        self.inner.read().accounts.keys().copied().collect()
     }
 }
 

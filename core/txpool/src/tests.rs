@@ -3,6 +3,7 @@ use alloy_consensus::{TxEip1559, TxLegacy, TypedTransaction};
 use alloy_primitives::{Bytes, TxKind};
 use alloy_signer_local::PrivateKeySigner;
 use lattice_primitives::sign_transaction;
+use std::time::{Duration, Instant};
 
 const CHAIN: ChainContext = ChainContext {
     chain_id: 1337,
@@ -40,7 +41,7 @@ fn pending_nonce_counts_consecutive_transactions_only() {
         pool.add(tx(&s, n, 2 * GWEI, GWEI), s.address(), rich(), &CHAIN).unwrap();
     }
     assert_eq!(pool.pending_nonce(s.address(), 0), 2);
-    let status = pool.status(|_| 0);
+    let status = pool.status();
     assert_eq!((status.pending, status.queued), (2, 1));
 }
 
@@ -114,7 +115,7 @@ fn packed_transactions_are_not_offered_again_until_unpacked() {
     let best = pool.best(30_000_000, GWEI as u64, |_| 0, |_| true);
     assert_eq!(best.iter().map(|t| t.hash).collect::<Vec<_>>(), vec![h1]);
     assert_eq!(pool.pending_nonce(s.address(), 0), 2, "packed still counts for the pending nonce");
-    assert_eq!(pool.prune_sender(s.address(), 1), vec![h0]);
+    assert_eq!(pool.prune_sender(s.address(), SenderState { nonce: 1, ..rich() }), vec![h0]);
     assert_eq!(pool.len(), 1);
 }
 
@@ -126,4 +127,211 @@ fn gas_limit_bounds_the_selection() {
         pool.add(tx(&s, n, 2 * GWEI, GWEI), s.address(), rich(), &CHAIN).unwrap();
     }
     assert_eq!(pool.best(21_000 * 3, GWEI as u64, |_| 0, |_| true).len(), 3);
+}
+
+fn tx_with(signer: &PrivateKeySigner, nonce: u64, fee: u128, value: U256) -> TxEnvelope {
+    let tx = TxEip1559 {
+        chain_id: 1337,
+        nonce,
+        gas_limit: 21_000,
+        max_fee_per_gas: fee,
+        max_priority_fee_per_gas: GWEI,
+        to: TxKind::Call(Address::repeat_byte(7)),
+        value,
+        access_list: Default::default(),
+        input: Bytes::new(),
+    };
+    sign_transaction(signer, TypedTransaction::Eip1559(tx)).unwrap()
+}
+
+fn broke() -> SenderState {
+    SenderState { nonce: 0, balance: U256::ZERO }
+}
+
+/// `gas × fee + value` that wraps to a small number must not pass for cheap: an account with
+/// nothing could otherwise fill every pool and block for free.
+#[test]
+fn a_cost_that_overflows_is_insufficient_funds() {
+    let s = PrivateKeySigner::random();
+    let pool = TxPool::default();
+    let gas_cost = U256::from(21_000u64) * U256::from(2 * GWEI);
+    let wrapping = U256::ZERO.wrapping_sub(gas_cost); // gas_cost + value = 2^256 = 0 (wrapped)
+    let err = pool.add(tx_with(&s, 0, 2 * GWEI, wrapping), s.address(), broke(), &CHAIN);
+    assert_eq!(err, Err(PoolError::CostOverflow));
+    assert!(err.unwrap_err().to_string().starts_with("insufficient funds for gas * price + value"));
+    let err = pool.add(tx_with(&s, 0, 2 * GWEI, U256::MAX), s.address(), rich(), &CHAIN);
+    assert_eq!(err, Err(PoolError::CostOverflow));
+    assert!(pool.is_empty());
+}
+
+/// A sender's executable transactions must be affordable together, not each alone.
+#[test]
+fn pending_transactions_must_be_jointly_affordable() {
+    let s = PrivateKeySigner::random();
+    let pool = TxPool::default();
+    let one = U256::from(21_000u64 * 2 * GWEI as u64) + U256::from(1);
+    let state = SenderState { nonce: 0, balance: one * U256::from(2) };
+    pool.add(tx(&s, 0, 2 * GWEI, GWEI), s.address(), state, &CHAIN).unwrap();
+    pool.add(tx(&s, 1, 2 * GWEI, GWEI), s.address(), state, &CHAIN).unwrap();
+    let err = pool.add(tx(&s, 2, 2 * GWEI, GWEI), s.address(), state, &CHAIN).unwrap_err();
+    assert!(
+        matches!(err, PoolError::InsufficientFunds { spent, .. } if spent == one * U256::from(2))
+    );
+    assert!(err.to_string().starts_with("insufficient funds for gas * price + value"), "{err}");
+    // A replacement is checked against the run without the transaction it replaces.
+    let bigger = tx_with(&s, 1, 3 * GWEI, U256::from(1));
+    assert!(matches!(
+        pool.add(bigger, s.address(), state, &CHAIN),
+        Err(PoolError::InsufficientFunds { .. })
+    ));
+    assert_eq!(pool.status().pending, 2);
+}
+
+/// One honest account may send a long run of consecutive nonces (what a load test does).
+#[test]
+fn one_sender_may_hold_a_long_executable_run() {
+    let s = PrivateKeySigner::random();
+    let pool = TxPool::default();
+    for n in 0..1_000 {
+        pool.add(tx(&s, n, 2 * GWEI, GWEI), s.address(), rich(), &CHAIN).unwrap();
+    }
+    assert_eq!(pool.status().pending, 1_000);
+    assert_eq!(pool.best(30_000_000, GWEI as u64, |_| 0, |_| true).len(), 1_000);
+}
+
+fn small(global_slots: usize, global_queue: usize) -> TxPool {
+    TxPool::new(PoolConfig {
+        global_slots,
+        global_queue,
+        account_slots: 2,
+        account_queue: 3,
+        ..PoolConfig::default()
+    })
+}
+
+#[test]
+fn gapped_transactions_are_limited_per_sender_with_geths_message() {
+    let s = PrivateKeySigner::random();
+    let pool = small(100, 100);
+    for n in [5, 6, 7] {
+        pool.add(tx(&s, n, 2 * GWEI, GWEI), s.address(), rich(), &CHAIN).unwrap();
+    }
+    let err = pool.add(tx(&s, 9, 2 * GWEI, GWEI), s.address(), rich(), &CHAIN).unwrap_err();
+    assert_eq!(err, PoolError::AccountLimit { queued: 3, limit: 3 });
+    assert!(err.to_string().starts_with("account limit exceeded"));
+    // Executable ones are not limited per sender while the pool has room.
+    for n in 0..5 {
+        pool.add(tx(&s, n, 2 * GWEI, GWEI), s.address(), rich(), &CHAIN).unwrap();
+    }
+    assert_eq!((pool.status().pending, pool.status().queued), (8, 0), "the gap closed");
+}
+
+#[test]
+fn a_full_pool_evicts_the_cheapest_for_a_better_payer_and_refuses_the_rest() {
+    let pool = small(4, 2);
+    let senders: Vec<_> = (0..5).map(|_| PrivateKeySigner::random()).collect();
+    let fees = [5, 3, 4, 6];
+    let hashes: Vec<_> = senders[..4]
+        .iter()
+        .zip(fees)
+        .map(|(s, f)| pool.add(tx(s, 0, f * GWEI, GWEI), s.address(), rich(), &CHAIN).unwrap())
+        .collect();
+    let newcomer = &senders[4];
+    let cheap = pool.add(tx(newcomer, 0, 3 * GWEI, GWEI), newcomer.address(), rich(), &CHAIN);
+    assert_eq!(cheap, Err(PoolError::PoolUnderpriced { fee: 3 * GWEI }), "ties lose");
+    assert!(cheap.unwrap_err().to_string().starts_with("transaction underpriced"));
+    let better =
+        pool.add(tx(newcomer, 0, 4 * GWEI, GWEI), newcomer.address(), rich(), &CHAIN).unwrap();
+    assert!(pool.contains(&better));
+    assert!(!pool.contains(&hashes[1]), "the cheapest (3 gwei) was evicted");
+    assert_eq!(pool.status().pending, 4);
+    assert_eq!(pool.counters().evicted, 1);
+}
+
+#[test]
+fn senders_within_their_share_are_evicted_last() {
+    let pool = small(4, 2);
+    let (big, small_sender) = (PrivateKeySigner::random(), PrivateKeySigner::random());
+    // One sender holds the whole pool, over its share of 2, paying well.
+    let held: Vec<_> = (0..4)
+        .map(|n| pool.add(tx(&big, n, 10 * GWEI, GWEI), big.address(), rich(), &CHAIN).unwrap())
+        .collect();
+    // A sender within its share comes in although it pays less; the big sender's last goes.
+    let h = pool
+        .add(tx(&small_sender, 0, 2 * GWEI, GWEI), small_sender.address(), rich(), &CHAIN)
+        .unwrap();
+    assert!(pool.contains(&h));
+    assert!(!pool.contains(&held[3]), "the last of the run, so the run stays gapless");
+    assert_eq!(pool.status().queued, 0);
+    // The big sender itself cannot push out a sender within its share.
+    let err = pool.add(tx(&big, 3, 20 * GWEI, GWEI), big.address(), rich(), &CHAIN);
+    assert_eq!(err, Err(PoolError::PoolFull));
+}
+
+#[test]
+fn packed_transactions_are_never_evicted() {
+    let pool = small(2, 2);
+    let (a, b) = (PrivateKeySigner::random(), PrivateKeySigner::random());
+    let h0 = pool.add(tx(&a, 0, 2 * GWEI, GWEI), a.address(), rich(), &CHAIN).unwrap();
+    let h1 = pool.add(tx(&a, 1, 2 * GWEI, GWEI), a.address(), rich(), &CHAIN).unwrap();
+    pool.mark_packed(&[h0, h1]);
+    let err = pool.add(tx(&b, 0, 50 * GWEI, GWEI), b.address(), rich(), &CHAIN);
+    assert_eq!(err, Err(PoolError::PoolFull));
+    assert_eq!(pool.len(), 2);
+}
+
+#[test]
+fn gapped_transactions_expire_after_the_lifetime() {
+    let pool = TxPool::new(PoolConfig { lifetime: Duration::from_secs(60), ..Default::default() });
+    let s = PrivateKeySigner::random();
+    let ready = pool.add(tx(&s, 0, 2 * GWEI, GWEI), s.address(), rich(), &CHAIN).unwrap();
+    let gapped = pool.add(tx(&s, 5, 2 * GWEI, GWEI), s.address(), rich(), &CHAIN).unwrap();
+    assert!(pool.expire(Instant::now()).is_empty());
+    assert_eq!(pool.expire(Instant::now() + Duration::from_secs(61)), vec![gapped]);
+    assert!(pool.contains(&ready), "executable transactions do not expire");
+    assert_eq!(pool.counters().expired, 1);
+}
+
+#[test]
+fn the_pool_is_bounded_in_bytes() {
+    let one = tx(&PrivateKeySigner::random(), 0, 2 * GWEI, GWEI).encode_2718_len();
+    let pool = TxPool::new(PoolConfig { max_bytes: one * 3 + one / 2, ..Default::default() });
+    let senders: Vec<_> = (0..4).map(|_| PrivateKeySigner::random()).collect();
+    for (i, s) in senders.iter().enumerate() {
+        let r = pool.add(tx(s, 0, (2 + i as u128) * GWEI, GWEI), s.address(), rich(), &CHAIN);
+        assert!(r.is_ok(), "{r:?}");
+    }
+    assert_eq!(pool.len(), 3, "the cheapest made room");
+    assert!(pool.status().bytes <= one * 3 + one / 2);
+}
+
+#[test]
+fn replacement_price_arithmetic_saturates() {
+    let s = PrivateKeySigner::random();
+    let pool = TxPool::default();
+    // 110% of it does not fit in 128 bits: no u128 fee can replace it.
+    let huge = u128::MAX - 10;
+    let state = SenderState { nonce: 0, balance: U256::MAX };
+    pool.add(tx(&s, 0, huge, huge), s.address(), state, &CHAIN).unwrap();
+    let again = pool.add(tx(&s, 0, u128::MAX, u128::MAX), s.address(), state, &CHAIN);
+    assert_eq!(again, Err(PoolError::ReplacementUnderpriced));
+}
+
+#[test]
+fn state_changes_keep_the_counts_true() {
+    let s = PrivateKeySigner::random();
+    let pool = TxPool::default();
+    let hs: Vec<_> = (0..4)
+        .map(|n| pool.add(tx(&s, n, 2 * GWEI, GWEI), s.address(), rich(), &CHAIN).unwrap())
+        .collect();
+    pool.remove(&hs[1]);
+    assert_eq!((pool.status().pending, pool.status().queued), (1, 2), "a gap at nonce 1");
+    // The balance falls (an EIP-7702 delegation spent it): the run shrinks to what it covers.
+    let one = U256::from(21_000u64 * 2 * GWEI as u64) + U256::from(1);
+    pool.prune_sender(s.address(), SenderState { nonce: 2, balance: one });
+    assert_eq!((pool.status().pending, pool.status().queued), (1, 1));
+    assert_eq!(pool.len(), 2);
+    pool.prune_sender(s.address(), SenderState { nonce: 4, balance: one });
+    assert_eq!(pool.status(), PoolStatus::default());
+    assert!(pool.is_empty());
 }

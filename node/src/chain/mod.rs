@@ -23,7 +23,7 @@ pub use virtual_chain::{AppliedBlock, ChainUpdate};
 
 use crate::dag::DagView;
 use alloy_consensus::TxEnvelope;
-use alloy_primitives::{Address, Bloom, FixedBytes, B256, U256};
+use alloy_primitives::{keccak256, Address, Bloom, FixedBytes, B256, U256};
 use eyre::{bail, eyre, Result};
 use lattice_consensus::GhostdagData;
 use lattice_evm::{genesis_state, HistoricalState, LatestState, StateReader};
@@ -117,8 +117,11 @@ fn hash_from(bytes: &[u8], what: &str) -> Result<B256> {
     B256::try_from(bytes).map_err(|_| eyre!("corrupt {what} in metadata"))
 }
 
-/// The genesis header of `spec` with the given state root.
+/// The genesis header of `spec` with the given state root. Its extra data is the keccak hash
+/// of the specification's JSON, so chains that differ in any rule (producers, limits, GHOSTDAG
+/// parameters) have different genesis hashes, and their nodes never take each other for peers.
 pub fn genesis_header(spec: &ChainSpec, state_root: B256) -> Header {
+    let spec_hash = keccak256(serde_json::to_vec(spec).expect("a chain spec serialises"));
     Header {
         parents: vec![],
         timestamp_ms: spec.genesis_timestamp_ms,
@@ -133,7 +136,7 @@ pub fn genesis_header(spec: &ChainSpec, state_root: B256) -> Header {
         base_fee: spec.initial_base_fee,
         blue_score: 0,
         blue_work: U256::ZERO,
-        extra_data: Default::default(),
+        extra_data: spec_hash.to_vec().into(),
         signature: FixedBytes::ZERO,
     }
 }

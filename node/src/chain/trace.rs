@@ -14,6 +14,8 @@ impl Chain {
         &self,
         hash: B256,
         opts: GethDebugTracingOptions,
+        limits: lattice_evm::Limits,
+        max_steps: u64,
     ) -> Result<Option<Result<GethTrace, String>>> {
         let Some(loc) = self.tx_location(hash)? else { return Ok(None) };
         let Some(number) = self.number_of(loc.block)? else { return Ok(None) };
@@ -40,7 +42,17 @@ impl Chain {
         };
         let place = TxPlace { hash, block_hash: loc.block };
         let base = HistoricalState::new(db, number - 1);
-        match trace::trace_transaction(base, &env, &merged, executed_before, place, opts)? {
+        let traced = trace::trace_transaction(
+            base,
+            &env,
+            &merged,
+            executed_before,
+            place,
+            opts,
+            Some(limits),
+            max_steps,
+        )?;
+        match traced {
             Ok(Some(trace)) => Ok(Some(Ok(trace))),
             Ok(None) => {
                 Err(eyre!("transaction {hash} did not execute when its block was replayed"))

@@ -147,12 +147,17 @@ impl BlockError {
         Self::Internal(e.to_string())
     }
 
-    /// Whether the block itself is at fault (a peer sending it deserves a penalty), as
-    /// opposed to missing context or a local failure.
+    /// Whether the block breaks a rule that any node can check from the block and its past
+    /// (a peer sending it deserves a penalty), as opposed to missing context, a local clock or
+    /// failure, or a wrong commitment (only seen by executing, so evidence against the
+    /// producer, not the relayer).
     pub fn is_invalid_block(&self) -> bool {
         !matches!(
             self,
-            Self::MissingParents { .. } | Self::Internal(_) | Self::TimestampInFuture { .. }
+            Self::MissingParents { .. }
+                | Self::Internal(_)
+                | Self::TimestampInFuture { .. }
+                | Self::WrongCommitment { .. }
         )
     }
 }
@@ -189,8 +194,23 @@ pub fn validate_block(
     if signer != h.producer {
         return Err(BlockError::ProducerMismatch { hash, named: h.producer, signer });
     }
-    if !spec.producers.contains(&signer) {
+    if !spec.is_producer(&signer) {
         return Err(BlockError::UnknownProducer { hash, signer });
+    }
+
+    // The parent list's shape, before anything waits for those parents: a block naming
+    // thousands of (bogus) parents is refused outright, never kept as an orphan.
+    let rule = |source| BlockError::Rule { hash, source };
+    if h.parents.is_empty() {
+        return Err(rule(RuleError::NoParents));
+    }
+    let max = usize::from(spec.max_block_parents);
+    if h.parents.len() > max {
+        return Err(rule(RuleError::TooManyParents { count: h.parents.len(), max }));
+    }
+    let mut distinct = HashSet::with_capacity(h.parents.len());
+    if let Some(twice) = h.parents.iter().find(|p| !distinct.insert(**p)) {
+        return Err(rule(RuleError::DuplicateParent(*twice)));
     }
 
     // Parents and GHOSTDAG.

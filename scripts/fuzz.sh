@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Fuzzes what the node parses from peers and callers (cargo-fuzz, libFuzzer, nightly Rust):
+#   transaction  - gossiped / raw transaction bytes, decoding and pool admission
+#   block        - gossiped / served block bytes, decoding, hashing, seal recovery
+#   p2p_message  - sync requests and responses (CBOR) and the blocks inside them
+#
+# Each target starts from its corpus in fuzz/corpus/<target> (kept in the repository) and
+# adds what it finds there. Prints, per target, the executions and the corpus size, and fails
+# on a crash (the crashing input is left in fuzz/artifacts/<target>/).
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+  cat <<'EOF'
+Usage: scripts/fuzz.sh [--time SECONDS] [TARGET...]
+
+  --time S   how long to run each target (default 60)
+  TARGET     transaction, block, p2p_message (default: all)
+
+Installs cargo-fuzz (cargo install) if it is missing; needs the nightly toolchain.
+EOF
+}
+
+SECS=60; TARGETS=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --time) SECS="$2"; shift 2 ;;
+    -h | --help) usage; exit 0 ;;
+    -*) echo "fuzz: unknown argument: $1" >&2; usage >&2; exit 2 ;;
+    *) TARGETS+=("$1"); shift ;;
+  esac
+done
+[[ ${#TARGETS[@]} -gt 0 ]] || TARGETS=(transaction block p2p_message)
+
+rustup toolchain list | grep -q '^nightly' || { log "the nightly toolchain is required (rustup toolchain install nightly)"; exit 1; }
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  log "installing cargo-fuzz"
+  cargo install cargo-fuzz --locked -q || exit 1
+fi
+cd "$ROOT/fuzz"
+log "building the fuzz targets"
+cargo +nightly fuzz build -O "${TARGETS[@]}" >"$ROOT/fuzz/build.log" 2>&1 || { tail -n 40 "$ROOT/fuzz/build.log"; exit 1; }
+
+status=0
+for t in "${TARGETS[@]}"; do
+  mkdir -p "corpus/$t"
+  out="$(mktemp)"
+  cargo +nightly fuzz run -O "$t" "corpus/$t" -- -max_total_time="$SECS" -max_len=1048576 \
+    -print_final_stats=1 >"$out" 2>&1
+  rc=$?
+  execs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$out" | grep -Eo '[0-9]+$' | tail -1)
+  size=$(find "corpus/$t" -type f | wc -l)
+  if [[ $rc -eq 0 ]]; then
+    echo "fuzz $t: ${execs:-0} executions in ${SECS} s, no crash, corpus $size inputs"
+  else
+    echo "fuzz $t: FAILED after ${execs:-?} executions (exit $rc); artifacts in fuzz/artifacts/$t"
+    grep -E 'panicked|ERROR|SUMMARY' "$out" | head -n 10
+    status=1
+  fi
+  rm -f "$out"
+done
+exit $status
