@@ -153,6 +153,7 @@ const K124: GhostdagParams = GhostdagParams {
     max_block_parents: 16,
     mergeset_size_limit: 248,
     finality_depth: 432_000,
+    merge_depth: 36_000,
 };
 
 fn bench(c: &mut Criterion) {
@@ -164,6 +165,7 @@ fn bench(c: &mut Criterion) {
                 max_block_parents: 10,
                 mergeset_size_limit: 180,
                 finality_depth: 86_400,
+                merge_depth: 36_000,
             },
             blocks_per_second: 10.0,
             delay_secs: 1.0,

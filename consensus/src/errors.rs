@@ -84,6 +84,17 @@ pub enum RuleError {
     /// Blue work exceeded 2^256 - 1.
     #[error("blue work on top of selected parent {0} overflows 256 bits")]
     BlueWorkOverflow(BlockHash),
+    /// A red of the mergeset lies before the merge-depth root and no merged blue covers it.
+    #[error(
+        "the block merges red block {red} from before its merge-depth root {root} and no blue \
+         it merges has that block in its past (bounded merge depth)"
+    )]
+    ViolatingMergeDepth {
+        /// The red it may not merge.
+        red: BlockHash,
+        /// Its merge-depth root.
+        root: BlockHash,
+    },
     /// The mergeset walk passed the limit and stopped (the block is not named yet).
     #[error("mergeset exceeds the limit of {limit} blocks")]
     MergesetLimitExceeded {

@@ -18,13 +18,22 @@ pub struct GhostdagParams {
     pub mergeset_size_limit: u64,
     /// Selected-chain blocks deeper than this (in blue score) below the sink are final.
     pub finality_depth: u64,
+    /// A block may not merge a red block from before its merge-depth root, this many blue
+    /// scores below it, unless a merged blue covers it (Kaspa's bounded merge depth).
+    pub merge_depth: u64,
 }
 
 impl Default for GhostdagParams {
     /// Kaspa's 1 block/s parameters: k = 18 (x = 10), 10 parents, mergeset of 180, one day
     /// of blocks to finality.
     fn default() -> Self {
-        Self { k: 18, max_block_parents: 10, mergeset_size_limit: 180, finality_depth: 86_400 }
+        Self {
+            k: 18,
+            max_block_parents: 10,
+            mergeset_size_limit: 180,
+            finality_depth: 86_400,
+            merge_depth: 3_600,
+        }
     }
 }
 
@@ -35,7 +44,8 @@ impl GhostdagParams {
     /// - `max_block_parents = 10`, or 16 once `k ≥ 64` (Kaspa's 1 and 10 block/s values);
     /// - `mergeset_size_limit = max(2k, min(10k, 180))` (180 at k = 18, 248 at k = 124, as
     ///   Kaspa);
-    /// - `finality_depth` = twelve hours of blocks at rate `λ` (at least 1).
+    /// - `finality_depth` = twelve hours of blocks at rate `λ` (at least 1);
+    /// - `merge_depth` = one hour of blocks at rate `λ` (at least 1), as Kaspa.
     pub fn from_block_rate(blocks_per_second: f64, network_delay_secs: f64) -> Self {
         let x = 2.0 * network_delay_secs * blocks_per_second;
         let k = calculate_ghostdag_k(x, DEFAULT_GHOSTDAG_DELTA).min(KType::MAX as u64) as KType;
@@ -43,7 +53,8 @@ impl GhostdagParams {
         let max_block_parents = if k64 >= 64 { 16 } else { 10 };
         let mergeset_size_limit = (2 * k64).max((10 * k64).min(180)).max(1);
         let finality_depth = ((43_200.0 * blocks_per_second).ceil() as u64).max(1);
-        Self { k, max_block_parents, mergeset_size_limit, finality_depth }
+        let merge_depth = ((3_600.0 * blocks_per_second).ceil() as u64).max(1);
+        Self { k, max_block_parents, mergeset_size_limit, finality_depth, merge_depth }
     }
 }
 
@@ -117,6 +128,7 @@ mod tests {
         assert_eq!(ten_bps.max_block_parents, 16);
         assert_eq!(ten_bps.mergeset_size_limit, 248);
         assert_eq!(ten_bps.finality_depth, 432_000);
+        assert_eq!(ten_bps.merge_depth, 36_000, "Kaspa's mainnet merge depth");
     }
 
     #[test]

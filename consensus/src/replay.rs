@@ -178,6 +178,8 @@ pub fn replay<W: Write>(json: &str, out: W) -> Result<(), ReplayError> {
         max_block_parents: u64::MAX,
         mergeset_size_limit: input.mergeset_size_limit.unwrap_or(u64::MAX),
         finality_depth: u64::MAX,
+        // Kaspa's test DAGs are GHOSTDAG vectors: no merge-depth bound applies.
+        merge_depth: u64::MAX,
     };
     let genesis = id_to_hash(&input.genesis_id)?;
     let genesis_work = match input.blocks.iter().find(|b| b.id == input.genesis_id) {

@@ -69,6 +69,8 @@ fn build(spec: &Spec) -> Built {
         max_block_parents: 64,
         mergeset_size_limit: 10_000,
         finality_depth: 5,
+        // Random parents would break it; its own tests are in the crate.
+        merge_depth: u64::MAX,
     };
     let reach = if spec.tiny_reachability {
         ReachabilityParams { reindex_depth: 3, reindex_slack: 4 }

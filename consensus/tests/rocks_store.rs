@@ -14,7 +14,13 @@ fn hash(i: u64) -> B256 {
 }
 
 fn params() -> GhostdagParams {
-    GhostdagParams { k: 3, max_block_parents: 10, mergeset_size_limit: 180, finality_depth: 100 }
+    GhostdagParams {
+        k: 3,
+        max_block_parents: 10,
+        mergeset_size_limit: 180,
+        finality_depth: 100,
+        merge_depth: u64::MAX,
+    }
 }
 
 fn open(dir: &std::path::Path) -> Dag<RocksConsensusStore> {

@@ -47,7 +47,17 @@ pub fn parse_chain_spec(text: &str) -> Result<ChainSpec> {
     const MAX_BLOCKS_PER_DELAY_WINDOW: f64 = 1_000.0;
     let value: serde_json::Value = serde_json::from_str(text)?;
     let mut spec: ChainSpec = serde_json::from_value(value.clone())?;
-    let Some(delay_ms) = spec.network_delay_ms else { return Ok(spec) };
+    let spec_checked = |spec: ChainSpec| {
+        if spec.merge_depth == 0 || spec.merge_depth > spec.finality_depth {
+            bail!(
+                "mergeDepth {} must be at least 1 and at most finalityDepth {}",
+                spec.merge_depth,
+                spec.finality_depth
+            );
+        }
+        Ok(spec)
+    };
+    let Some(delay_ms) = spec.network_delay_ms else { return spec_checked(spec) };
     let blocks_per_second =
         spec.producers.len().max(1) as f64 * 1000.0 / spec.block_time_ms.max(1) as f64;
     let x = 2.0 * delay_ms as f64 / 1000.0 * blocks_per_second;
@@ -77,10 +87,13 @@ pub fn parse_chain_spec(text: &str) -> Result<ChainSpec> {
     if !given("finalityDepth") {
         spec.finality_depth = derived.finality_depth;
     }
+    if !given("mergeDepth") {
+        spec.merge_depth = derived.merge_depth.min(spec.finality_depth);
+    }
     tracing::info!(target: "lattice::node", k = spec.ghostdag_k, max_parents = spec.max_block_parents,
-        mergeset_limit = spec.mergeset_size_limit, finality_depth = spec.finality_depth,
+        mergeset_limit = spec.mergeset_size_limit, finality_depth = spec.finality_depth, merge_depth = spec.merge_depth,
         "GHOSTDAG parameters derived from networkDelayMs (pin them in the file for a lasting network)");
-    Ok(spec)
+    spec_checked(spec)
 }
 
 /// Network settings, when the node joins a network.
@@ -383,6 +396,9 @@ mod tests {
             (18, 10, 180)
         );
         assert_eq!(fast.finality_depth, 432_000, "twelve hours at 10 blocks/s");
+        assert_eq!(fast.merge_depth, 36_000, "one hour at 10 blocks/s");
+        let bad = parse_chain_spec(&spec_with(r#", "mergeDepth": 700, "finalityDepth": 600"#));
+        assert!(bad.unwrap_err().to_string().contains("mergeDepth 700"));
         let slow = parse_chain_spec(&spec_with(r#", "networkDelayMs": 5000"#)).unwrap();
         assert_eq!(
             (slow.ghostdag_k, slow.max_block_parents, slow.mergeset_size_limit),

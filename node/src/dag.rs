@@ -25,6 +25,7 @@ pub fn params(spec: &ChainSpec) -> GhostdagParams {
         max_block_parents: spec.max_block_parents as u64,
         mergeset_size_limit: spec.mergeset_size_limit,
         finality_depth: spec.finality_depth,
+        merge_depth: spec.merge_depth,
     }
 }
 

@@ -1,5 +1,6 @@
 //! The façade the node calls: add blocks, query GHOSTDAG data, ancestry and order.
 
+mod merge_depth;
 mod selection;
 mod validation;
 
@@ -178,6 +179,7 @@ impl<S: ConsensusStore> Dag<S> {
             },
         )?;
         check_mergeset_limit(hash, &data, limit)?;
+        self.check_bounded_merge_depth(&data)?;
 
         // The new block becomes the sink iff it beats the current one.
         let sink_work = self.store.get_blue_work(self.state.sink)?;

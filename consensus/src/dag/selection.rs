@@ -48,7 +48,19 @@ impl<S: ConsensusStore> Dag<S> {
                 chosen.push(candidate.hash);
             }
         }
-        Ok(chosen)
+        // Drop the parents that would make the block break the bounded merge depth (as
+        // Kaspa's virtual does): each round removes at least the parent that brings the red.
+        loop {
+            let data = crate::ghostdag::ghostdag(&self.store, self.params.k, &chosen)?;
+            let Some((red, _)) = self.merge_depth_violation(&data)? else { return Ok(chosen) };
+            let mut kept = Vec::with_capacity(chosen.len());
+            for parent in chosen {
+                if parent == sink || !self.is_dag_ancestor_of(red, parent)? {
+                    kept.push(parent);
+                }
+            }
+            chosen = kept;
+        }
     }
 
     /// Blocks `tip` would add to `mergeset` (blocks of its past and itself outside the sink's

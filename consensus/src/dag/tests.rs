@@ -13,7 +13,13 @@ fn one() -> BlueWork {
 }
 
 fn params() -> GhostdagParams {
-    GhostdagParams { k: 3, max_block_parents: 3, mergeset_size_limit: 5, finality_depth: 2 }
+    GhostdagParams {
+        k: 3,
+        max_block_parents: 3,
+        mergeset_size_limit: 5,
+        finality_depth: 2,
+        merge_depth: u64::MAX,
+    }
 }
 
 /// genesis 1; 2, 3, 4 on genesis; 5 on 2, 3.
@@ -201,4 +207,47 @@ fn blue_work_uses_each_blue_work() {
     let overflow = dag.add_block(h(5), &[h(4)], BlueWork::MAX);
     assert!(overflow.is_ok(), "the block's own work is not in its own blue work");
     assert_eq!(dag.add_block(h(6), &[h(5)], one()), Err(RuleError::BlueWorkOverflow(h(5))));
+}
+
+/// genesis 1, a chain 10..10+n on it, and a side block 100 on genesis.
+fn line_and_side(n: u64, merge_depth: u64) -> Dag {
+    let params = GhostdagParams {
+        k: 1,
+        max_block_parents: 3,
+        mergeset_size_limit: 100,
+        finality_depth: 100,
+        merge_depth,
+    };
+    let mut dag = Dag::new(params, h(1)).expect("genesis");
+    let mut parent = h(1);
+    for i in 10..10 + n {
+        dag.add_block(h(i), &[parent], one()).expect("chain block");
+        parent = h(i);
+    }
+    dag.add_block(h(100), &[h(1)], one()).expect("side block");
+    dag
+}
+
+#[test]
+fn a_red_from_before_the_merge_depth_root_cannot_be_merged() {
+    // Chain blocks 10..15 have blue scores 1..6; a block on 15 and 100 has blue score 7 and
+    // merge-depth root 12 (the highest chain block below 7 - 3), and 100 (red) is not in
+    // 12's future, nor in the past of any blue it merges.
+    let mut dag = line_and_side(6, 3);
+    assert_eq!(
+        dag.add_block(h(200), &[h(15), h(100)], one()),
+        Err(RuleError::ViolatingMergeDepth { red: h(100), root: h(12) })
+    );
+    assert!(!dag.contains(h(200)).expect("query"), "nothing was written");
+    // A producer's parents leave the offending tip out.
+    assert_eq!(dag.pick_parents().expect("parents"), vec![h(15)]);
+    dag.add_block(h(200), &[h(15)], one()).expect("without it the block is valid");
+
+    // Early enough, the same red merges.
+    let mut early = line_and_side(2, 3);
+    let data = early.add_block(h(200), &[h(11), h(100)], one()).expect("within the depth");
+    assert_eq!(data.mergeset_reds, vec![h(100)]);
+    // And without the rule (merge depth beyond every blue score) even late merges pass.
+    let mut unbounded = line_and_side(6, u64::MAX);
+    unbounded.add_block(h(200), &[h(15), h(100)], one()).expect("no bound");
 }

@@ -329,6 +329,7 @@ fn lock_step_strands_reindex_linearly() {
         max_block_parents: 64,
         mergeset_size_limit: 1_000,
         finality_depth: 10,
+        merge_depth: u64::MAX,
     };
     for (n, delay) in [(3_000usize, 1usize), (3_000, 3), (2_000, 10)] {
         counters::take();

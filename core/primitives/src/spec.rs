@@ -73,6 +73,9 @@ pub struct ChainSpec {
     pub mergeset_size_limit: u64,
     /// Selected-chain depth below which blocks are final.
     pub finality_depth: u64,
+    /// Blue-score depth beyond which a block may not merge a red block no merged blue covers
+    /// (Kaspa's bounded merge depth); at most `finality_depth`.
+    pub merge_depth: u64,
     /// Genesis allocation.
     pub alloc: BTreeMap<Address, GenesisAccount>,
 }
@@ -96,6 +99,7 @@ impl Default for ChainSpec {
             max_block_parents: 10,
             mergeset_size_limit: 180,
             finality_depth: 600,
+            merge_depth: 300,
             alloc: BTreeMap::new(),
         }
     }
