@@ -132,11 +132,35 @@ impl StateTries {
             tracing::error!(target: "lattice::evm", account = %hashed, cached = %cached.trie.root(),
                 %storage_root, "cached storage trie disagrees with its account; rebuilding it");
         }
+        let trie = Self::build_storage_trie(db, hashed, storage_root)?;
+        self.counters.loads.fetch_add(1, Ordering::Relaxed);
+        Ok(trie)
+    }
+
+    /// The cached storage trie of `hashed` if it has root `storage_root` (an empty trie for
+    /// the empty root), without touching the database.
+    pub fn cached_storage_trie(&self, hashed: B256, storage_root: B256) -> Option<MerkleTrie> {
+        if storage_root == EMPTY_ROOT_HASH {
+            return Some(MerkleTrie::new());
+        }
+        self.storage.get(&hashed).filter(|c| c.trie.root() == storage_root).map(|c| c.trie.clone())
+    }
+
+    /// Builds the storage trie of `hashed` from its stored slots and checks it against
+    /// `storage_root` (an error if they disagree, e.g. because a block wrote meanwhile). Needs
+    /// no lock: readers such as `eth_getProof` build it apart from the chain's writer.
+    pub fn build_storage_trie(
+        db: &Db,
+        hashed: B256,
+        storage_root: B256,
+    ) -> Result<MerkleTrie, EvmError> {
+        if storage_root == EMPTY_ROOT_HASH {
+            return Ok(MerkleTrie::new());
+        }
         let slots = db.scan_prefix::<tables::Storages>(&hashed.encode())?;
         let trie = MerkleTrie::from_sorted(
             slots.into_iter().map(|((_, slot), value)| (slot, alloy_rlp::encode(value))),
         );
-        self.counters.loads.fetch_add(1, Ordering::Relaxed);
         let root = trie.root();
         if root != storage_root {
             return Err(EvmError::Inconsistent(format!(

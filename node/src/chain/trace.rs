@@ -80,7 +80,8 @@ impl Chain {
     /// state's tries are taken (the account trie and the account's storage trie, cached or
     /// built) and the change sets of the blocks above `number` undone on copies of them, so an
     /// older block costs what changed since it; both roots are checked against the block's
-    /// header and the account. The write lock is held only to take the latest tries.
+    /// header and the account. The write lock is held only to take the latest tries; a storage
+    /// trie that is not cached is built without it.
     pub fn account_proof(
         &self,
         address: alloy_primitives::Address,
@@ -89,10 +90,11 @@ impl Chain {
     ) -> Result<AccountProof> {
         use alloy_primitives::{keccak256, U256};
         let hashed = keccak256(address);
-        // Under the write lock: the latest tries, account and chain agree. The undoing below
-        // reads change sets that only a rollback removes; one racing it makes a root check
-        // fail, so the answer is an error, never a wrong proof.
-        let (head, state_root, mut account, mut accounts, mut storage_trie) = {
+        // Under the write lock: the latest tries, account and chain agree (a cached storage
+        // trie is an O(1) clone). The undoing below reads change sets that only a rollback
+        // removes; one racing it makes a root check fail, so the answer is an error, never a
+        // wrong proof.
+        let (head, state_root, mut account, mut accounts, storage_trie) = {
             let _guard = self.write.lock();
             let head = self.head();
             if number > head.number {
@@ -106,9 +108,18 @@ impl Chain {
                 .state_root;
             let account = self.db.get::<tables::Accounts>(&hashed)?;
             let latest_root = account.map_or(alloy_trie::EMPTY_ROOT_HASH, |a| a.storage_root);
-            let mut tries = self.trie.lock();
-            let storage = tries.storage_trie_cached(&self.db, hashed, latest_root)?;
+            let tries = self.trie.lock();
+            let storage = tries.cached_storage_trie(hashed, latest_root).ok_or(latest_root);
             (head, state_root, account, tries.accounts().clone(), storage)
+        };
+        // A storage trie that is not cached is built from the database here, without the
+        // write lock: a large contract's (seconds for millions of slots) never holds up block
+        // import. A block that changes this account meanwhile makes the build's root check
+        // fail; the caller gets an error to retry, never a wrong proof.
+        let mut storage_trie = match storage_trie {
+            Ok(trie) => trie,
+            Err(root) => lattice_evm::StateTries::build_storage_trie(&self.db, hashed, root)
+                .map_err(|e| eyre!("{e} (a block changed the account meanwhile; retry)"))?,
         };
         for n in (number + 1..=head.number).rev() {
             for (key, prior) in self.account_changes(n)? {
