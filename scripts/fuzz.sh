@@ -12,19 +12,23 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
   cat <<'EOF'
-Usage: scripts/fuzz.sh [--time SECONDS] [TARGET...]
+Usage: scripts/fuzz.sh [--time SECONDS] [--scratch] [TARGET...]
 
   --time S   how long to run each target (default 60)
+  --scratch  start from a copy of the corpus and leave fuzz/corpus as it is (the test
+             command runs so); without it, new inputs are added to fuzz/corpus (minimise with
+             `cargo +nightly fuzz cmin -O TARGET` before committing them)
   TARGET     transaction, block, p2p_message (default: all)
 
 Installs cargo-fuzz (cargo install) if it is missing; needs the nightly toolchain.
 EOF
 }
 
-SECS=60; TARGETS=()
+SECS=60; TARGETS=(); SCRATCH=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --time) SECS="$2"; shift 2 ;;
+    --scratch) SCRATCH=1; shift ;;
     -h | --help) usage; exit 0 ;;
     -*) echo "fuzz: unknown argument: $1" >&2; usage >&2; exit 2 ;;
     *) TARGETS+=("$1"); shift ;;
@@ -39,17 +43,25 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 cd "$ROOT/fuzz"
 log "building the fuzz targets"
-cargo +nightly fuzz build -O "${TARGETS[@]}" >"$ROOT/fuzz/build.log" 2>&1 || { tail -n 40 "$ROOT/fuzz/build.log"; exit 1; }
+for t in "${TARGETS[@]}"; do
+  cargo +nightly fuzz build -O "$t" >"$ROOT/fuzz/build.log" 2>&1 || { tail -n 40 "$ROOT/fuzz/build.log"; exit 1; }
+done
 
 status=0
 for t in "${TARGETS[@]}"; do
   mkdir -p "corpus/$t"
+  corpus="corpus/$t"
+  if [[ $SCRATCH -eq 1 ]]; then
+    corpus="$(mktemp -d)"
+    cp -r "corpus/$t/." "$corpus/"
+  fi
   out="$(mktemp)"
-  cargo +nightly fuzz run -O "$t" "corpus/$t" -- -max_total_time="$SECS" -max_len=1048576 \
+  cargo +nightly fuzz run -O "$t" "$corpus" -- -max_total_time="$SECS" -max_len=1048576 \
     -print_final_stats=1 >"$out" 2>&1
   rc=$?
   execs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$out" | grep -Eo '[0-9]+$' | tail -1)
-  size=$(find "corpus/$t" -type f | wc -l)
+  size=$(find "$corpus" -type f | wc -l)
+  [[ $SCRATCH -eq 1 ]] && rm -rf "$corpus"
   if [[ $rc -eq 0 ]]; then
     echo "fuzz $t: ${execs:-0} executions in ${SECS} s, no crash, corpus $size inputs"
   else

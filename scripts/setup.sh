@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing Lattice needs and is missing; quick when all is there.
 #   - libclang-dev (Debian): bindgen for the rocksdb crate
+#   - cargo-fuzz (cargo install) for the fuzz targets
 #   - Foundry (forge, cast, anvil), solc-js and OpenZeppelin from npm (scripts/install_foundry.sh)
 set -euo pipefail
 if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
@@ -21,5 +22,13 @@ if ! dpkg -s libclang-dev >/dev/null 2>&1; then
 else
   log "libclang-dev present"
 fi
+
+# The fuzz targets (scripts/fuzz.sh) build with cargo-fuzz on the nightly toolchain.
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  log "installing cargo-fuzz"
+  cargo install cargo-fuzz --locked -q
+fi
+rustup toolchain list 2>/dev/null | grep -q '^nightly' \
+  || log "warning: no nightly toolchain (rustup toolchain install nightly); scripts/fuzz.sh needs it"
 
 "$ROOT/scripts/install_foundry.sh"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, then runs every test: the Rust workspace (unit, integration and
-# end-to-end tests that drive a real `lattice --dev` with Foundry's cast and forge), clippy,
-# the multi-node network test, the ethers/viem client suite, and the Solidity contracts'
-# Foundry suite. Ends with one summary line and fails on any failure.
+# end-to-end tests that drive a real `lattice --dev` with Foundry's cast and forge, and the
+# hostile suite), clippy, the multi-node network test, the ethers/viem client suite, the
+# Solidity contracts' Foundry suite and a short run of each fuzz target. Ends with one summary
+# line and fails on any failure, or if it changed a tracked file.
 set -uo pipefail
 if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
   echo "Usage: scripts/test.sh   (set LATTICE_SKIP_CLIPPY=1 to skip clippy)"
@@ -60,6 +61,13 @@ log "forge test (contracts)"
 fp=$(grep -Eo '[0-9]+ tests passed' "$logdir/forge.log" | tail -1 | awk '{print $1+0}')
 ff=$(grep -Eo 'tests passed, [0-9]+ failed' "$logdir/forge.log" | tail -1 | awk '{print $3+0}')
 passed=$((passed + ${fp:-0})); failed=$((failed + ${ff:-0}))
+
+log "fuzz (a short run of each target; scripts/fuzz.sh --time N for longer)"
+"$ROOT/scripts/fuzz.sh" --scratch --time "${LATTICE_FUZZ_SECONDS:-15}" 2>&1 | tee "$logdir/fuzz.log" | grep -E '^fuzz '
+[[ ${PIPESTATUS[0]} -ne 0 ]] && status=1
+fzp=$(grep -c 'no crash' "$logdir/fuzz.log"); fzf=$(grep -c 'FAILED' "$logdir/fuzz.log")
+if [[ $fzp -eq 0 && $fzf -eq 0 ]]; then tail -n 20 "$logdir/fuzz.log"; fzf=1; status=1; fi
+passed=$((passed + fzp)); failed=$((failed + fzf))
 
 log "tracked files unchanged by the test command"
 if [[ "$(tree_state)" == "$tree_before" ]]; then

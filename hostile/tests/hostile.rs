@@ -479,6 +479,31 @@ async fn hostile_peers_and_callers_do_not_break_honest_nodes() {
     banned(&a, &a6, "the request flooder to be banned").await;
     println!("request flood: {served} of up to 480 requests served before the ban");
 
+    // 7. Blocks whose only fault is a wrong state root (seen only by executing them): they
+    //    join the DAG, as on every node, and cost their relayer nothing.
+    let a7 = attacker(&a, genesis, U256::ZERO).await;
+    let mut wrong_roots = Vec::new();
+    for i in 0..3u8 {
+        let mut block = latest_seen(&a7);
+        block.header.state_root = B256::repeat_byte(0xe0 + i);
+        block.header.sign(key2).unwrap();
+        wrong_roots.push(block.header.hash_slow());
+        a7.gossip_block(alloy_rlp::encode(&block));
+        tokio::time::sleep(Duration::from_millis(600)).await;
+    }
+    for hash in &wrong_roots {
+        wait_for("a wrong-root block to join the DAG", 30, async || {
+            (!result(a.rpc, "dag_getBlock", json!([hash])).await.is_null()).then_some(())
+        })
+        .await;
+    }
+    let peers = result(a.rpc, "admin_peers", json!([])).await;
+    let id = a7.peer_id().to_string();
+    assert!(
+        peers.as_array().unwrap().iter().any(|p| p["peerId"] == id.as_str()),
+        "the relayer of blocks with wrong state roots was penalised"
+    );
+
     let refused_rpc = abuse.await.unwrap();
     println!("RPC abuse refusals: {refused_rpc:?}");
     assert!(refused_rpc.keys().any(|k| k.contains("execution aborted")
