@@ -45,15 +45,19 @@ echo "deploy_contracts: chain $chain_id, deployer $deployer, rpc $RPC_URL" >&2
 
 # --slow: send each transaction only after the previous one is mined, so that a DAG node
 # never sees nonce n+1 before nonce n.
-"$FORGE" script contracts/script/Deploy.s.sol:Deploy \
+# Each run records its broadcast in a directory of its own, so that deployments running at
+# the same time (two test runs in one checkout) never read each other's records.
+broadcast="$(mktemp -d "${TMPDIR:-/tmp}/lattice-broadcast.XXXXXX")"
+trap 'rm -rf "$broadcast"' EXIT
+FOUNDRY_BROADCAST="$broadcast" "$FORGE" script contracts/script/Deploy.s.sol:Deploy \
   --rpc-url "$RPC_URL" --broadcast --slow "$@" >&2
 
-run="contracts/broadcast/Deploy.s.sol/$chain_id/run-latest.json"
+run="$broadcast/Deploy.s.sol/$chain_id/run-latest.json"
 [[ -f "$run" ]] || { echo "deploy_contracts: $run not found" >&2; exit 1; }
 
 mkdir -p deployments
 out="deployments/$chain_id.json"
-node - "$run" "$chain_id" "$deployer" "$RPC_URL" >"$out.tmp" <<'EOF'
+node - "$run" "$chain_id" "$deployer" "$RPC_URL" >"$out.tmp.$$" <<'EOF'
 const fs = require('node:fs');
 const { keccak256 } = require('js-sha3'); // ships with solc-js
 const [runPath, chainId, deployer, rpcUrl] = process.argv.slice(2);
@@ -82,7 +86,7 @@ for (const name of ['IPFSIncentives', 'ModelRegistry', 'ComputeMarketplace']) {
 const doc = { chainId: Number(chainId), rpcUrl, deployer, deployedAt: new Date().toISOString(), contracts };
 process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
 EOF
-mv "$out.tmp" "$out"
+mv "$out.tmp.$$" "$out"
 
 for name in IPFSIncentives ModelRegistry ComputeMarketplace; do
   address="$(node -p "require('./$out').contracts['$name'].address")"

@@ -355,12 +355,12 @@ fn network_settings(args: &NodeArgs) -> Result<Option<NetworkSettings>> {
             lattice_network::parse_bootstrap_node(s).map_err(|e| eyre!("--bootstrap-nodes: {e}"))
         })
         .collect::<Result<Vec<_>>>()?;
-    if bootstrap_nodes.is_empty() && !args.bootstrap {
-        bail!("no peers to join: pass --bootstrap-nodes ADDR (or --bootstrap for the first node of a network)");
-    }
     let listen = args.p2p_addr.as_deref().unwrap_or(lattice_network::DEFAULT_P2P_ADDR);
     let listen =
         lattice_network::parse_listen_addr(listen).map_err(|e| eyre!("--p2p-addr: {e}"))?;
+    if bootstrap_nodes.is_empty() && !args.bootstrap {
+        bail!("no peers to join: pass --bootstrap-nodes ADDR (or --bootstrap for the first node of a network)");
+    }
     Ok(Some(NetworkSettings {
         listen,
         bootstrap_nodes,

@@ -21,10 +21,10 @@ fn main() -> eyre::Result<()> {
         Some(Command::Keygen { out }) => print(lattice_node::tools::keygen(out.as_deref())?),
         Some(Command::Init { node }) => {
             init_logging();
-            print(lattice_node::tools::init(&config(node)?)?)
+            print(lattice_node::tools::init(&offline_config(node)?)?)
         }
         Some(Command::GenesisInfo { node }) => {
-            print(lattice_node::tools::genesis_info(&config(node)?)?)
+            print(lattice_node::tools::genesis_info(&offline_config(node)?)?)
         }
         None => {
             init_logging();
@@ -51,6 +51,12 @@ fn config(args: NodeArgs) -> eyre::Result<NodeConfig> {
     NodeConfig::from_args(args.with_config_file().map_err(|e| eyre::eyre!(e))?)
 }
 
+/// The configuration of a tool that reads or writes a data directory but joins no network:
+/// network flags are not asked for.
+fn offline_config(args: NodeArgs) -> eyre::Result<NodeConfig> {
+    config(NodeArgs { bootstrap: true, ..args })
+}
+
 fn run(args: NodeArgs) -> eyre::Result<()> {
     let config = config(args)?;
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async move {
@@ -72,7 +78,7 @@ fn replay(file: &std::path::Path) -> eyre::Result<()> {
 }
 
 fn verify(args: NodeArgs) -> eyre::Result<()> {
-    let report = lattice_node::verify::verify(&config(args)?)?;
+    let report = lattice_node::verify::verify(&offline_config(args)?)?;
     let verdict = if report.problems.is_empty() {
         "every state root matches".to_string()
     } else {

@@ -83,3 +83,100 @@ fn dag_replay_prints_kaspa_vectors_block_by_block() {
     let bad = lattice(&["dag", "replay", "/no/such/file.json"]);
     assert!(!bad.status.success());
 }
+
+fn stdout_json(out: &std::process::Output) -> serde_json::Value {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn keygen_init_and_genesis_info_work_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+
+    // keygen: both keys printed and written owner-only, never overwritten.
+    let k = stdout_json(&lattice(&["keygen", "--out", keys.to_str().unwrap()]));
+    let producer_file = keys.join(lattice_node::PRODUCER_KEY_FILE);
+    assert_eq!(mode(&producer_file), 0o600);
+    assert_eq!(mode(&keys.join("node-key")), 0o600);
+    assert_eq!(
+        std::fs::read_to_string(&producer_file).unwrap(),
+        k["producerKey"].as_str().unwrap()
+    );
+    let signer: alloy_signer_local::PrivateKeySigner =
+        k["producerKey"].as_str().unwrap().trim_start_matches("0x").parse().unwrap();
+    assert_eq!(serde_json::json!(signer.address()), k["producerAddress"]);
+    assert!(k["peerId"].as_str().unwrap().starts_with("12D3KooW"));
+    let again = lattice(&["keygen", "--out", keys.to_str().unwrap()]);
+    assert!(!again.status.success(), "an existing key is never replaced");
+
+    // A chain of our own whose one producer is the new key.
+    let spec = serde_json::json!({
+        "chainId": 4242,
+        "producers": [k["producerAddress"]],
+        "alloc": {"0x00000000000000000000000000000000000000aa": {"balance": "0x64"}},
+    });
+    let spec_file = dir.path().join("spec.json");
+    std::fs::write(&spec_file, spec.to_string()).unwrap();
+    let info = stdout_json(&lattice(&["genesis-info", "--chain", spec_file.to_str().unwrap()]));
+    assert_eq!(info["chainId"], 4242);
+    assert_eq!(info["producers"], serde_json::json!([k["producerAddress"]]));
+    let alloc = info["alloc"].as_object().unwrap();
+    let (_, funded) = alloc.iter().find(|(a, _)| a.to_lowercase().ends_with("aa")).unwrap();
+    assert_eq!(funded["balance"], "0x64");
+
+    // init writes the spec and the genesis; the same genesis genesis-info computed.
+    let data = dir.path().join("data");
+    let d = data.to_str().unwrap();
+    let init = stdout_json(&lattice(&["init", "-d", d, "--chain", spec_file.to_str().unwrap()]));
+    assert_eq!(init["genesisHash"], info["genesisHash"]);
+    assert!(data.join(lattice_node::CHAIN_SPEC_FILE).exists());
+    // A data directory made by init needs no chain flag.
+    let reinfo = stdout_json(&lattice(&["genesis-info", "-d", d]));
+    assert_eq!(reinfo["genesisHash"], info["genesisHash"]);
+    // Another chain's genesis differs (the genesis commits to the whole specification), and
+    // the devnet and --dev differ from each other.
+    let devnet = stdout_json(&lattice(&["genesis-info"]));
+    let dev = stdout_json(&lattice(&["genesis-info", "--dev"]));
+    assert_eq!(devnet["openProducers"], true);
+    assert_eq!(dev["openProducers"], false);
+    assert_ne!(devnet["genesisHash"], dev["genesisHash"]);
+    assert_eq!(devnet["stateRoot"], dev["stateRoot"], "the same allocations");
+}
+
+#[test]
+fn bad_command_lines_say_which_flag_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let cases: [(&[&str], &str); 5] = [
+        (&["--dev", "--p2p-addr", "127.0.0.1"], "--p2p-addr"),
+        (&["--dev", "--bootstrap-nodes", "127.0.0.1:99999"], "invalid port"),
+        (&["--dev", "--bootstrap-nodes", "abc@127.0.0.1:1"], "invalid peer id"),
+        (&["--mine", "--no-produce"], "cannot be used with"),
+        (&["--chain", "/nonexistent/spec.json", "--mine"], "cannot read chain specification"),
+    ];
+    for (args, expected) in cases {
+        let out = lattice(&[args, &["-d", d]].concat());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} should fail");
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+    // --mine on a chain of one's own without a key: one line that names the flag to add.
+    let spec = dir.path().join("spec.json");
+    std::fs::write(
+        &spec,
+        r#"{"chainId": 7, "producers": ["0x00000000000000000000000000000000000000aa"]}"#,
+    )
+    .unwrap();
+    let out = lattice(&["--chain", spec.to_str().unwrap(), "--mine", "--bootstrap", "-d", d]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--mine needs a producer key") && err.contains("--producer-key-file"),
+        "{err}"
+    );
+}
