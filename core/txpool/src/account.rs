@@ -20,16 +20,24 @@ pub(crate) struct Entry {
     pub bytes: usize,
 }
 
-/// Where a transaction stands in eviction order: the smallest goes first. Transactions of
-/// senders within their guaranteed share come last; then by fee cap, tip, and newest first.
+/// Where a transaction stands in eviction order: the smallest goes first. By fee cap and tip;
+/// at the same price, senders holding more than their guaranteed share go first, then the
+/// newest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Victim {
-    pub protected: bool,
     pub fee: u128,
     pub tip: u128,
+    pub protected: bool,
     pub newest: Reverse<u64>,
     pub sender: Address,
     pub nonce: u64,
+}
+
+impl Victim {
+    /// Whether `self` pays strictly more per gas than `other` (fee cap, then tip).
+    pub fn outbids(&self, other: &Victim) -> bool {
+        (self.fee, self.tip) > (other.fee, other.tip)
+    }
 }
 
 /// The two transactions a sender offers for eviction: its last executable one (evicting it
@@ -109,17 +117,32 @@ impl Account {
         }
     }
 
-    /// Inserts `tx` (nonce at least the state nonce, cost `cost`), replacing a pooled one with
-    /// the same nonce if it pays `bump_percent` more in both fee fields. Checks that the
-    /// balance covers the run it joins (geth: a sender's executable transactions must be
-    /// jointly affordable) and the per-sender limit on gapped ones. Returns the replaced one.
-    pub fn insert(
-        &mut self,
-        tx: Arc<PooledTx>,
+    /// How many executable transactions the run would gain past its end if it began at
+    /// `pending_end` with `cost` spent: the gapped ones that would follow, while affordable.
+    fn affordable_followers(&self, mut cost: U256) -> usize {
+        let mut n = 0;
+        while let Some(entry) = self.txs.get(&(self.pending_end + n as u64)) {
+            match cost.checked_add(entry.cost) {
+                Some(sum) if sum <= self.balance => cost = sum,
+                _ => break,
+            }
+            n += 1;
+        }
+        n
+    }
+
+    /// Checks, without changing anything, whether `tx` (cost `cost`) may go in: not over a
+    /// packed one; the balance covering the run it joins (geth: a sender's executable
+    /// transactions must be jointly affordable), or itself if gapped; a replacement paying
+    /// `bump_percent` more in both fee fields; at most `account_queue` gapped. Answers how
+    /// many executable transactions the sender would gain.
+    pub fn check(
+        &self,
+        tx: &PooledTx,
         cost: U256,
         bump_percent: u128,
         account_queue: usize,
-    ) -> Result<Option<Arc<PooledTx>>, PoolError> {
+    ) -> Result<usize, PoolError> {
         let nonce = tx.nonce();
         let in_run = nonce < self.pending_end;
         let old = self.txs.get(&nonce);
@@ -129,11 +152,15 @@ impl Account {
         // Funds first, as geth checks them before the replacement price.
         let old_cost = old.map_or(U256::ZERO, |o| o.cost);
         let joins_run = in_run || nonce == self.pending_end;
+        let mut spent_after = U256::ZERO;
         if joins_run {
             // Joint affordability of the run with this transaction in it.
             let spent = self.pending_cost - if in_run { old_cost } else { U256::ZERO };
-            if spent.checked_add(cost).is_none_or(|need| need > self.balance) {
-                return Err(PoolError::InsufficientFunds { balance: self.balance, cost, spent });
+            match spent.checked_add(cost) {
+                Some(need) if need <= self.balance => spent_after = need,
+                _ => {
+                    return Err(PoolError::InsufficientFunds { balance: self.balance, cost, spent })
+                }
             }
         } else if cost > self.balance {
             return Err(PoolError::InsufficientFunds {
@@ -161,6 +188,40 @@ impl Account {
                 limit: account_queue,
             });
         }
+        Ok(if in_run {
+            // A cheaper replacement may let gapped followers in.
+            self.affordable_followers(spent_after)
+        } else if joins_run {
+            // Itself (a replaced gapped one included), and the gapped ones after it.
+            let (mut gain, mut running, mut next) = (1, spent_after, nonce + 1);
+            while let Some(entry) = self.txs.get(&next) {
+                match running.checked_add(entry.cost) {
+                    Some(sum) if sum <= self.balance => running = sum,
+                    _ => break,
+                }
+                gain += 1;
+                next += 1;
+            }
+            gain
+        } else {
+            0
+        })
+    }
+
+    /// Inserts `tx` after [`Account::check`] passed, replacing a pooled one with the same
+    /// nonce. Returns the replaced one.
+    pub fn insert(
+        &mut self,
+        tx: Arc<PooledTx>,
+        cost: U256,
+        bump_percent: u128,
+        account_queue: usize,
+    ) -> Result<Option<Arc<PooledTx>>, PoolError> {
+        self.check(&tx, cost, bump_percent, account_queue)?;
+        let nonce = tx.nonce();
+        let in_run = nonce < self.pending_end;
+        let joins_run = in_run || nonce == self.pending_end;
+        let old_cost = self.txs.get(&nonce).map_or(U256::ZERO, |o| o.cost);
         let bytes = tx.bytes;
         let replaced = self.txs.insert(nonce, Entry { tx, packed: false, cost, bytes });
         self.bytes += bytes;
@@ -169,6 +230,7 @@ impl Account {
         }
         if in_run {
             self.pending_cost = self.pending_cost - old_cost + cost;
+            self.extend_run();
         } else if joins_run {
             self.pending_cost += cost;
             self.pending_end += 1;

@@ -366,12 +366,9 @@ impl Inner {
             },
         };
         let Some(victim) = victim else { return Err(PoolError::PoolFull) };
-        if victim >= *newcomer {
-            return Err(if victim.protected && !newcomer.protected {
-                PoolError::PoolFull
-            } else {
-                PoolError::PoolUnderpriced { fee: victim.fee }
-            });
+        // Only a better price makes room (geth's rule); the share decides among equal prices.
+        if !newcomer.outbids(&victim) {
+            return Err(PoolError::PoolUnderpriced { fee: victim.fee });
         }
         let evicted = self.update(victim.sender, share, |acc| {
             let removed = acc.remove(victim.nonce);
@@ -491,37 +488,35 @@ impl TxPool {
             return Err(PoolError::AlreadyKnown);
         }
 
-        // Bring the sender up to date, then see what the newcomer would add.
-        let (joins_run, promoted, replaced_bytes, held) = inner.update(sender, share, |acc| {
-            let stale = acc.set_state(state.nonce, state.balance);
-            let joins_run = nonce <= acc.pending_end;
-            let promoted = if nonce == acc.pending_end {
-                (nonce + 1..)
-                    .zip(acc.txs.range(nonce + 1..))
-                    .take_while(|(n, (m, _))| n == *m)
-                    .count()
-            } else {
-                0
-            };
-            let replaced = acc.txs.get(&nonce).map(|e| e.bytes);
-            ((joins_run, promoted, replaced, acc.txs.len()), stale)
-        });
         inner.seq += 1;
         let seq = inner.seq;
-        let fee = tx.max_fee_per_gas();
+        let pooled = Arc::new(PooledTx { hash, sender, tx, arrived: Instant::now(), seq, bytes });
+        // Bring the sender up to date, then check everything that can refuse the newcomer
+        // before anything is evicted for it: a refused transaction never costs others.
+        let (gain, replaced_bytes, held) = inner.update(sender, share, |acc| {
+            let stale = acc.set_state(state.nonce, state.balance);
+            let checked = acc.check(&pooled, cost, c.price_bump_percent, c.account_queue);
+            let replaced = acc.txs.get(&nonce).map(|e| e.bytes);
+            (checked.map(|gain| (gain, replaced, acc.txs.len())), stale)
+        })?;
+        let fee = pooled.tx.max_fee_per_gas();
         let newcomer = Victim {
-            protected: held + usize::from(replaced_bytes.is_none()) <= share,
             fee,
-            tip: tx.max_priority_fee_per_gas().unwrap_or(fee),
+            tip: pooled.tx.max_priority_fee_per_gas().unwrap_or(fee),
+            protected: held + usize::from(replaced_bytes.is_none()) <= share,
             newest: std::cmp::Reverse(seq),
             sender,
             nonce,
         };
-        let (add_pending, add_queued, add_bytes) = match replaced_bytes {
-            Some(old) => (0, 0, bytes.saturating_sub(old)),
-            None if joins_run => (1 + promoted, 0, bytes),
-            None => (0, 1, bytes),
+        // Executable transactions make room among executable ones (or any, for bytes); a
+        // gapped newcomer only among gapped ones: it never pushes out what could be mined.
+        let executable = gain > 0;
+        let (add_pending, add_queued) = match replaced_bytes {
+            Some(_) => (gain, 0),
+            None if executable => (gain, 0),
+            None => (0, 1),
         };
+        let add_bytes = bytes.saturating_sub(replaced_bytes.unwrap_or(0));
         let mut evicted = 0u64;
         let room = (|| {
             while inner.pending + add_pending > c.global_slots {
@@ -533,7 +528,8 @@ impl TxPool {
                 evicted += 1;
             }
             while inner.bytes + add_bytes > c.max_bytes {
-                inner.evict_one(None, sender, &newcomer, share)?;
+                let class = if executable { None } else { Some(false) };
+                inner.evict_one(class, sender, &newcomer, share)?;
                 evicted += 1;
             }
             Ok(())
@@ -541,7 +537,6 @@ impl TxPool {
         self.evicted.fetch_add(evicted, Ordering::Relaxed);
         room?;
 
-        let pooled = Arc::new(PooledTx { hash, sender, tx, arrived: Instant::now(), seq, bytes });
         inner.update(sender, share, |acc| {
             if acc.txs.is_empty() {
                 // New (an empty account is not kept between updates).

@@ -249,23 +249,47 @@ fn a_full_pool_evicts_the_cheapest_for_a_better_payer_and_refuses_the_rest() {
 }
 
 #[test]
-fn senders_within_their_share_are_evicted_last() {
-    let pool = small(4, 2);
-    let (big, small_sender) = (PrivateKeySigner::random(), PrivateKeySigner::random());
-    // One sender holds the whole pool, over its share of 2, paying well.
+fn at_the_same_price_senders_over_their_share_are_evicted_first() {
+    let pool = small(5, 2);
+    let (big, within, newcomer) =
+        (PrivateKeySigner::random(), PrivateKeySigner::random(), PrivateKeySigner::random());
+    // One sender holds four, over its share of two; another holds one; all pay the same.
     let held: Vec<_> = (0..4)
-        .map(|n| pool.add(tx(&big, n, 10 * GWEI, GWEI), big.address(), rich(), &CHAIN).unwrap())
+        .map(|n| pool.add(tx(&big, n, 5 * GWEI, GWEI), big.address(), rich(), &CHAIN).unwrap())
         .collect();
-    // A sender within its share comes in although it pays less; the big sender's last goes.
-    let h = pool
-        .add(tx(&small_sender, 0, 2 * GWEI, GWEI), small_sender.address(), rich(), &CHAIN)
-        .unwrap();
-    assert!(pool.contains(&h));
-    assert!(!pool.contains(&held[3]), "the last of the run, so the run stays gapless");
+    let kept = pool.add(tx(&within, 0, 5 * GWEI, GWEI), within.address(), rich(), &CHAIN).unwrap();
+    // A better payer comes in: the big sender's last goes, so its run stays gapless.
+    let h = pool.add(tx(&newcomer, 0, 6 * GWEI, GWEI), newcomer.address(), rich(), &CHAIN).unwrap();
+    assert!(pool.contains(&h) && pool.contains(&kept));
+    assert!(!pool.contains(&held[3]));
     assert_eq!(pool.status().queued, 0);
-    // The big sender itself cannot push out a sender within its share.
-    let err = pool.add(tx(&big, 3, 20 * GWEI, GWEI), big.address(), rich(), &CHAIN);
-    assert_eq!(err, Err(PoolError::PoolFull));
+    // The same price does not make room (geth: a newcomer must pay more).
+    let late = PrivateKeySigner::random();
+    let tie = pool.add(tx(&late, 0, 5 * GWEI, GWEI), late.address(), rich(), &CHAIN);
+    assert_eq!(tie, Err(PoolError::PoolUnderpriced { fee: 5 * GWEI }));
+}
+
+#[test]
+fn a_refused_transaction_evicts_nothing_and_gapped_ones_never_evict_executable_ones() {
+    let pool = small(2, 1);
+    let (a, b) = (PrivateKeySigner::random(), PrivateKeySigner::random());
+    let ha = pool.add(tx(&a, 0, 2 * GWEI, GWEI), a.address(), rich(), &CHAIN).unwrap();
+    let hb = pool.add(tx(&b, 0, 2 * GWEI, GWEI), b.address(), rich(), &CHAIN).unwrap();
+    let gq = pool.add(tx(&b, 5, 2 * GWEI, GWEI), b.address(), rich(), &CHAIN).unwrap();
+    // A gapped newcomer paying far more takes no executable one's place, only the cheaper
+    // gapped one's.
+    let attacker = PrivateKeySigner::random();
+    let gapped = pool.add(tx(&attacker, 9, 50 * GWEI, GWEI), attacker.address(), rich(), &CHAIN);
+    assert!(gapped.is_ok(), "{gapped:?}");
+    assert!(pool.contains(&ha) && pool.contains(&hb), "executable transactions stay");
+    assert!(!pool.contains(&gq), "the cheaper gapped one made room");
+    // A newcomer the sender cannot afford is refused before anything is evicted.
+    let poor = PrivateKeySigner::random();
+    let broke = SenderState { nonce: 0, balance: U256::from(1) };
+    let refused = pool.add(tx(&poor, 0, 90 * GWEI, GWEI), poor.address(), broke, &CHAIN);
+    assert!(matches!(refused, Err(PoolError::InsufficientFunds { .. })));
+    assert!(pool.contains(&ha) && pool.contains(&hb));
+    assert_eq!(pool.counters().evicted, 1);
 }
 
 #[test]
