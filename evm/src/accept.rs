@@ -133,7 +133,7 @@ pub(crate) fn accept_with<R, I, T>(
     mergeset: &[MergedBlock],
     executed_before: impl Fn(&B256) -> Result<bool, EvmError>,
     inspector: I,
-    target: Option<B256>,
+    target: Option<(B256, std::time::Instant)>,
     on_target: impl FnOnce(&mut I, Target<'_, R>) -> T,
 ) -> Result<Accepted<T>, EvmError>
 where
@@ -165,6 +165,11 @@ where
     let mut executed_here: HashSet<B256> = HashSet::default();
     for block in mergeset {
         for (index, (sender, tx)) in block.transactions.iter().enumerate() {
+            // Tracing replays what came before its target uninspected: the caller's deadline
+            // bounds that replay too.
+            if target.is_some_and(|(_, deadline)| std::time::Instant::now() >= deadline) {
+                return Err(EvmError::Evm(crate::budget::TIMEOUT_MESSAGE.into()));
+            }
             let hash = *tx.tx_hash();
             let mut entry = AcceptanceEntry {
                 tx_hash: hash,
@@ -183,7 +188,7 @@ where
                 continue;
             }
             evm.ctx.modify_block(|b| b.beneficiary = block.coinbase);
-            if target == Some(hash) {
+            if target.is_some_and(|(t, _)| t == hash) {
                 let tx = tx_env(tx, *sender);
                 let result = evm.inspect_tx(tx.clone()).map_err(|e| match e {
                     EVMError::Database(e) => e,

@@ -12,6 +12,13 @@ use std::time::{Duration, Instant};
 pub const TIMEOUT_MESSAGE: &str = "execution timeout";
 /// The error text of a run stopped by its step budget.
 pub const STEPS_MESSAGE: &str = "execution step budget exhausted";
+/// The error text revm-inspectors gives a trace stopped at its byte budget.
+pub const TRACE_BYTES_MESSAGE: &str = "trace recorded byte limit exceeded";
+
+/// The limit a stopped run's error text names, if it is one of ours.
+pub fn aborted_by(error: &str) -> Option<&'static str> {
+    [TIMEOUT_MESSAGE, STEPS_MESSAGE, TRACE_BYTES_MESSAGE].into_iter().find(|m| error.contains(m))
+}
 
 /// How much a run may do.
 #[derive(Clone, Copy, Debug)]
@@ -46,6 +53,11 @@ impl Budget {
     /// A budget for one run (or several that share the limits).
     pub fn new(limits: Limits) -> Self {
         Self { limits, steps: 0, stopped: None }
+    }
+
+    /// When the budget's time runs out.
+    pub fn deadline(&self) -> Instant {
+        self.limits.deadline
     }
 
     /// Whether the limits are already spent (checked between runs of a search).

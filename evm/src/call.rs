@@ -1,6 +1,6 @@
 //! Calls that commit nothing: `eth_call` and `eth_estimateGas`.
 
-use crate::budget::{Budget, Limits, STEPS_MESSAGE, TIMEOUT_MESSAGE};
+use crate::budget::{aborted_by, Budget, Limits};
 use crate::error::EvmError;
 use crate::overlay::Overlay;
 use crate::state::StateReader;
@@ -218,11 +218,8 @@ where
         }
         Err(EVMError::Header(e)) => return Err(CallError::Invalid(e.to_string())),
         Err(EVMError::Database(e)) => return Err(CallError::Internal(e)),
-        Err(EVMError::Custom(e)) if e == TIMEOUT_MESSAGE => {
-            return Err(CallError::Aborted(TIMEOUT_MESSAGE))
-        }
-        Err(EVMError::Custom(e)) if e == STEPS_MESSAGE => {
-            return Err(CallError::Aborted(STEPS_MESSAGE))
+        Err(EVMError::Custom(e)) if aborted_by(&e).is_some() => {
+            return Err(CallError::Aborted(aborted_by(&e).expect("checked")))
         }
         Err(e) => return Err(CallError::Internal(EvmError::Evm(e.to_string()))),
     };

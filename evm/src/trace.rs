@@ -102,8 +102,16 @@ pub fn trace_transaction<R: StateReader>(
             .get_result(Some(context), at.tx, at.block, at.result, at.db)
             .map_err(|e| EvmError::Evm(e.to_string()))
     };
-    match accept_with(base, env, mergeset, executed_before, inspector, Some(place.hash), on_target)?
-    {
+    let deadline = inspector.1.deadline();
+    match accept_with(
+        base,
+        env,
+        mergeset,
+        executed_before,
+        inspector,
+        Some((place.hash, deadline)),
+        on_target,
+    )? {
         Accepted::Target(trace) => Ok(Ok(Some(trace?))),
         Accepted::Completed(_) => Ok(Ok(None)),
     }

@@ -30,6 +30,7 @@ pub struct Ctx<N> {
     filters: Arc<Filters>,
     log_limits: LogLimits,
     evm_slots: Arc<tokio::sync::Semaphore>,
+    blocking_slots: Arc<tokio::sync::Semaphore>,
     max_evm_calls: usize,
     evm_timeout: std::time::Duration,
 }
@@ -60,27 +61,47 @@ where
         }
         result.map_err(ErrorObjectOwned::from)
     };
-    if EVM.contains(&name) {
-        // Execution for callers: at most `max_evm_calls` at once on their own threads, so a
-        // flood of maximum-gas calls cannot take the threads block import and the producer
-        // run on; a call that waits longer than the EVM timeout for its turn is refused.
+    let class = if EVM.contains(&name) {
+        Some(Heavy::Evm)
+    } else if BLOCKING.contains(&name) {
+        Some(Heavy::Blocking)
+    } else {
+        None
+    };
+    if let Some(class) = class {
+        // Work off the connection's task, within its class's bound: a flood of it cannot take
+        // the threads block import uses (the producer has a thread of its own); a call that
+        // waits longer than the class allows for its turn is refused.
         m.register_async_method(name, move |params, ctx, _| {
             let run = run.clone();
             async move {
-                let wait = ctx.evm_timeout;
-                let permit =
-                    match tokio::time::timeout(wait, ctx.evm_slots.clone().acquire_owned()).await {
-                        Ok(Ok(permit)) => permit,
-                        _ => {
-                            if let Some(metrics) = &ctx.metrics {
-                                metrics.on_limit("evm_calls_busy");
-                            }
-                            return Err(ErrorObjectOwned::from(RpcError::LimitExceeded(format!(
-                            "server busy: {} calls executing for {wait:?} (--rpc-max-evm-calls)",
-                            ctx.max_evm_calls
-                        ))));
+                let (slots, wait, max, flag, limit) = match class {
+                    Heavy::Evm => (
+                        &ctx.evm_slots,
+                        ctx.evm_timeout,
+                        ctx.max_evm_calls,
+                        "--rpc-max-evm-calls",
+                        "evm_calls_busy",
+                    ),
+                    Heavy::Blocking => (
+                        &ctx.blocking_slots,
+                        BLOCKING_WAIT,
+                        MAX_BLOCKING_CALLS,
+                        "",
+                        "blocking_calls_busy",
+                    ),
+                };
+                let permit = match tokio::time::timeout(wait, slots.clone().acquire_owned()).await {
+                    Ok(Ok(permit)) => permit,
+                    _ => {
+                        if let Some(metrics) = &ctx.metrics {
+                            metrics.on_limit(limit);
                         }
-                    };
+                        return Err(ErrorObjectOwned::from(RpcError::LimitExceeded(format!(
+                            "server busy: {max} calls of this kind running for {wait:?} {flag}"
+                        ))));
+                    }
+                };
                 let done = tokio::task::spawn_blocking(move || {
                     let _permit = permit;
                     run(params, &ctx)
@@ -89,13 +110,25 @@ where
                 done.unwrap_or_else(|e| Err(ErrorObjectOwned::from(RpcError::internal(e))))
             }
         })
-    } else if BLOCKING.contains(&name) {
-        m.register_blocking_method(name, move |params, ctx, _| run(params, &ctx))
     } else {
         m.register_method(name, move |params, ctx, _| run(params, ctx))
     }
     .expect("method names are unique");
 }
+
+/// The two classes of methods that run off the connection's task.
+#[derive(Clone, Copy)]
+enum Heavy {
+    /// [`EVM`]: executes code.
+    Evm,
+    /// [`BLOCKING`]: scans or writes.
+    Blocking,
+}
+
+/// Most [`BLOCKING`] calls running at once.
+pub const MAX_BLOCKING_CALLS: usize = 64;
+/// How long a [`BLOCKING`] call may wait for its turn.
+const BLOCKING_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Methods that execute EVM code for the caller: bounded in number at once
 /// (`--rpc-max-evm-calls`) and in time (`--rpc-evm-timeout`).
@@ -105,6 +138,11 @@ const EVM: &[&str] = &[
     "eth_createAccessList",
     "debug_traceTransaction",
     "debug_traceCall",
+    // They estimate gas (execution) for what the caller left out.
+    "eth_sendTransaction",
+    "eth_signTransaction",
+    // Builds a storage trie that is not cached: seconds and memory for a large contract.
+    "eth_getProof",
 ];
 
 /// Methods that may run long (scans over many blocks, signing with estimation): they run on
@@ -113,14 +151,11 @@ const EVM: &[&str] = &[
 const BLOCKING: &[&str] = &[
     "eth_getLogs",
     "eth_getFilterLogs",
-    "eth_getProof",
     "eth_feeHistory",
     "eth_getBlockReceipts",
     "eth_getBlockByNumber",
     "eth_getBlockByHash",
     "eth_sendRawTransaction",
-    "eth_sendTransaction",
-    "eth_signTransaction",
     "dag_getVirtualChain",
     "txpool_content",
     "txpool_inspect",
@@ -216,6 +251,7 @@ pub fn eth_module<N: NodeApi>(
         filters,
         log_limits: config.log_limits,
         evm_slots: Arc::new(tokio::sync::Semaphore::new(config.max_evm_calls)),
+        blocking_slots: Arc::new(tokio::sync::Semaphore::new(MAX_BLOCKING_CALLS)),
         max_evm_calls: config.max_evm_calls,
         evm_timeout: config.evm_timeout,
     });

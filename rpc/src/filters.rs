@@ -32,7 +32,8 @@ pub const FILTER_TTL: Duration = Duration::from_secs(5 * 60);
 pub const MAX_BUFFERED: usize = 10_000;
 /// Most filters installed at once.
 pub const MAX_FILTERS: usize = 10_000;
-/// Most bytes of chain events (receipts and their logs, roughly) the feed keeps.
+/// Most bytes each feed keeps: chain events (receipts and their logs, roughly) and pending
+/// transactions.
 pub const MAX_FEED_BYTES: usize = 64 * 1024 * 1024;
 /// Most chain events the feed keeps.
 pub const MAX_FEED_EVENTS: usize = 4_096;
@@ -164,7 +165,7 @@ impl Default for Filters {
         Self {
             installed: Mutex::default(),
             chain: RwLock::new(Feed::new(MAX_FEED_EVENTS, MAX_FEED_BYTES)),
-            pending: RwLock::new(Feed::new(MAX_BUFFERED, usize::MAX)),
+            pending: RwLock::new(Feed::new(MAX_BUFFERED, MAX_FEED_BYTES)),
         }
     }
 }
@@ -268,7 +269,9 @@ impl Filters {
     }
 
     fn on_pending(&self, tx: Arc<TxView>) {
-        self.pending.write().push(tx, 1);
+        use alloy_eips::eip2718::Encodable2718;
+        let size = 256 + tx.tx.encode_2718_len();
+        self.pending.write().push(tx, size);
     }
 
     fn expire(&self, now: Instant) {

@@ -25,5 +25,5 @@ pub use jsonrpsee::server::ServerHandle;
 pub use logs::LogLimits;
 pub use server::{
     start_server, RpcConfig, DEFAULT_EVM_TIMEOUT, DEFAULT_RPC_ADDR, DEFAULT_RPC_APIS,
-    DEFAULT_TRACE_MAX_STEPS, RPC_APIS,
+    DEFAULT_TRACE_MAX_STEPS, DEFAULT_VHOSTS, RPC_APIS,
 };

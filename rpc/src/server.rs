@@ -4,7 +4,8 @@ use crate::api::{NodeApi, RpcMetrics};
 use crate::eth::eth_module;
 use crate::filters::HexIdProvider;
 use crate::logs::LogLimits;
-use jsonrpsee::server::{BatchRequestConfig, Server, ServerConfig, ServerHandle};
+use jsonrpsee::server::middleware::http::HostFilterLayer;
+use jsonrpsee::server::{BatchRequestConfig, HttpBody, Server, ServerConfig, ServerHandle};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
@@ -46,6 +47,9 @@ pub struct RpcConfig {
     pub trace_max_steps: u64,
     /// Most EVM calls (`eth_call`, estimates, access lists, traces) executing at once.
     pub max_evm_calls: usize,
+    /// Host header values served (`*`: any); geth's `--http.vhosts`. Against DNS rebinding:
+    /// a page whose name resolves to 127.0.0.1 sends its own name as the Host.
+    pub vhosts: Vec<String>,
     /// The namespaces served (`eth`, `net`, …; see [`RPC_APIS`]).
     pub apis: Vec<String>,
 }
@@ -59,6 +63,9 @@ pub const DEFAULT_TRACE_MAX_STEPS: u64 = 500_000;
 pub fn default_max_evm_calls() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get()).max(2)
 }
+
+/// Default of [`RpcConfig::vhosts`]: the loopback names, any port (geth's `localhost`).
+pub const DEFAULT_VHOSTS: &[&str] = &["localhost", "127.0.0.1", "[::1]"];
 
 /// Every RPC namespace the node has.
 pub const RPC_APIS: &[&str] =
@@ -101,6 +108,7 @@ impl Default for RpcConfig {
             evm_timeout: DEFAULT_EVM_TIMEOUT,
             trace_max_steps: DEFAULT_TRACE_MAX_STEPS,
             max_evm_calls: default_max_evm_calls(),
+            vhosts: DEFAULT_VHOSTS.iter().map(|h| h.to_string()).collect(),
             apis: DEFAULT_RPC_APIS.iter().map(|a| a.to_string()).collect(),
         }
     }
@@ -129,7 +137,17 @@ pub async fn start_server<N: NodeApi>(
     node: Arc<N>,
     metrics: Option<Arc<dyn RpcMetrics>>,
 ) -> std::io::Result<(SocketAddr, ServerHandle)> {
-    let http = tower::ServiceBuilder::new().layer(cors_layer(&config.cors));
+    let hosts = if config.vhosts.iter().any(|h| h == "*") {
+        HostFilterLayer::disable()
+    } else {
+        let with_ports: Vec<String> = config.vhosts.iter().map(|h| format!("{h}:*")).collect();
+        HostFilterLayer::new(with_ports)
+            .map_err(|e| std::io::Error::other(format!("invalid --rpc-vhosts: {e}")))?
+    };
+    let http = tower::ServiceBuilder::new()
+        .layer(hosts)
+        .layer(WsOriginLayer(Arc::new(config.cors.clone())))
+        .layer(cors_layer(&config.cors));
     let server_config = ServerConfig::builder()
         .max_request_body_size(config.max_request_bytes)
         .max_response_body_size(config.max_response_bytes)
@@ -151,4 +169,59 @@ pub async fn start_server<N: NodeApi>(
     }
     let handle = server.start(module);
     Ok((addr, handle))
+}
+
+/// Refuses a WebSocket upgrade from a browser page (one that sends `Origin`) whose origin is
+/// not allowed by `--rpc-cors`: browsers do not apply CORS to WebSockets, so without this any
+/// page could open one to a node on 127.0.0.1. Clients that send no `Origin` (libraries,
+/// `cast`, scripts) are not affected.
+#[derive(Clone, Debug)]
+struct WsOriginLayer(Arc<Vec<String>>);
+
+impl<S> tower::Layer<S> for WsOriginLayer {
+    type Service = WsOrigin<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        WsOrigin { inner, allowed: self.0.clone() }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct WsOrigin<S> {
+    inner: S,
+    allowed: Arc<Vec<String>>,
+}
+
+impl<S, B> tower::Service<http::Request<B>> for WsOrigin<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<HttpBody>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let upgrade = request.headers().get(http::header::UPGRADE);
+        let websocket = upgrade.is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
+        let origin = request.headers().get(http::header::ORIGIN).and_then(|v| v.to_str().ok());
+        let allowed = |o: &str| self.allowed.iter().any(|a| a == "*" || a.eq_ignore_ascii_case(o));
+        if websocket && origin.is_some_and(|o| !allowed(o)) {
+            let refused = http::Response::builder()
+                .status(http::StatusCode::FORBIDDEN)
+                .body(HttpBody::from("WebSocket origin not allowed (--rpc-cors)\n"))
+                .expect("a static response");
+            return Box::pin(async move { Ok(refused) });
+        }
+        Box::pin(self.inner.call(request))
+    }
 }

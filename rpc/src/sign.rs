@@ -17,6 +17,16 @@ fn fill<N: NodeApi>(node: &N, mut req: TransactionRequest) -> Result<Transaction
     let from = req.from.ok_or_else(|| {
         RpcError::InvalidParams("missing \"from\": the account to sign with".into())
     })?;
+    // Before any work (the estimate executes code): only an unlocked account is served.
+    if !node.accounts().contains(&from) {
+        return Err(RpcError::Rejected(if node.accounts().is_empty() {
+            "no accounts are unlocked: this node signs only with --dev; sign the transaction \
+             yourself and send it with eth_sendRawTransaction"
+                .into()
+        } else {
+            format!("unknown account {from}")
+        }));
+    }
     if let Some(chain_id) = req.chain_id {
         if chain_id != node.chain_id() {
             return Err(RpcError::InvalidParams(format!(
