@@ -158,6 +158,18 @@ pub struct NodeArgs {
     #[arg(long, env = "LATTICE_RPC_CORS", value_delimiter = ',', help_heading = "RPC")]
     pub rpc_cors: Option<Vec<String>>,
 
+    /// Host header values the RPC server answers, comma-separated; `*` answers any
+    /// [default: localhost,127.0.0.1,[::1]] (geth's --http.vhosts: a defence against DNS
+    /// rebinding; add the names clients use to reach a node bound to a public address).
+    #[arg(
+        long,
+        env = "LATTICE_RPC_VHOSTS",
+        value_delimiter = ',',
+        value_name = "HOSTS",
+        help_heading = "RPC"
+    )]
+    pub rpc_vhosts: Option<Vec<String>>,
+
     /// RPC namespaces served, comma-separated, from eth, net, web3, txpool, dag, debug, admin,
     /// personal [default: eth,net,web3,txpool,dag; all of them in --dev].
     #[arg(
@@ -432,6 +444,7 @@ impl NodeArgs {
             rpc_addr,
             data_dir,
             rpc_cors,
+            rpc_vhosts,
             rpc_api,
             rpc_gas_cap,
             rpc_evm_timeout,

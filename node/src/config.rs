@@ -289,6 +289,9 @@ impl NodeConfig {
             None => {}
         }
         rpc.check_apis().map_err(|e| eyre!("--rpc-api: {e}"))?;
+        if let Some(hosts) = args.rpc_vhosts {
+            rpc.vhosts = hosts.into_iter().map(|h| h.trim().to_string()).collect();
+        }
         macro_rules! set {
             ($($field:expr => $arg:ident),* $(,)?) => {$( if let Some(v) = args.$arg { $field = v; } )*};
         }

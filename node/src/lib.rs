@@ -101,6 +101,8 @@ impl Node {
         let m = &self.metrics;
         let mut senders = BTreeSet::new();
         let mut retry = Vec::new();
+        // Senders whose executed transactions a reorg undid have a lower nonce again.
+        senders.extend(update.removed.iter().flat_map(|b| b.receipts.iter().map(|r| r.from)));
         for block in &update.added {
             m.blocks_imported.inc();
             m.txs_executed.inc_by(block.receipts.len() as u64);
@@ -191,24 +193,31 @@ impl Node {
     /// missing waits among the orphans and is retried when a block is imported; the missing
     /// hashes are returned in the error so the caller can fetch them.
     pub fn import_block(&self, block: SealedBlock) -> Result<(), chain::BlockError> {
+        let result = self.import_one(block);
+        if !matches!(result, Err(chain::BlockError::MissingParents { .. })) {
+            self.retry_orphans();
+        }
+        result
+    }
+
+    /// Imports one block, without retrying orphans.
+    fn import_one(&self, block: SealedBlock) -> Result<(), chain::BlockError> {
         match self.chain.import(&block, producer::now_ms()) {
-            Ok(chain::ImportOutcome::AlreadyKnown) => return Ok(()),
+            Ok(chain::ImportOutcome::AlreadyKnown) => Ok(()),
             Ok(chain::ImportOutcome::Imported(update)) => {
                 self.after_import(&block, &update);
                 if update.disqualified.contains(&block.hash()) {
-                    // It is in the DAG all the same: blocks waiting for it may follow.
-                    self.retry_orphans();
+                    // In the DAG all the same: blocks waiting for it may follow.
                     return Err(chain::BlockError::WrongCommitment { hash: block.hash() });
                 }
+                Ok(())
             }
             Err(chain::BlockError::MissingParents { hash, missing }) => {
                 self.orphans.lock().insert(block, std::time::Instant::now());
-                return Err(chain::BlockError::MissingParents { hash, missing });
+                Err(chain::BlockError::MissingParents { hash, missing })
             }
-            Err(e) => return Err(e),
+            Err(e) => Err(e),
         }
-        self.retry_orphans();
-        Ok(())
     }
 
     fn after_import(&self, block: &SealedBlock, update: &ChainUpdate) {
@@ -229,8 +238,9 @@ impl Node {
             if ready.is_empty() {
                 return;
             }
+            // One level at a time, in a loop: an orphan chain however long costs no stack.
             for block in ready {
-                if let Err(e) = self.import_block(block) {
+                if let Err(e) = self.import_one(block) {
                     tracing::debug!(target: "lattice::chain", error = %e, "orphan refused");
                 }
             }

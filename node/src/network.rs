@@ -61,8 +61,9 @@ impl ProducerRates {
 impl ChainAccess for Bridge {
     fn import_gossip_block(&self, block: Block) -> Verdict {
         let spec = self.node.chain.spec();
-        // Twice the block rate the spec plans for one producer, and a few at once.
-        let per_sec = 2_000.0 / spec.block_time_ms.max(1) as f64;
+        // The fastest a producer may seal blocks one after another (the sealing-rate rule),
+        // and a few at once: an honest producer never exceeds it, whatever its --block-time.
+        let per_sec = 1_000.0 / spec.min_block_interval_ms.max(1) as f64;
         let producer = block.header.producer;
         // Only a block its producer really sealed spends that producer's tokens, so nobody
         // else can use up an honest producer's rate.
@@ -72,6 +73,7 @@ impl ChainAccess for Bridge {
             && !self.relay.lock().take(producer, per_sec, 8.0)
         {
             tracing::debug!(target: "lattice::network", %producer, "producer over its gossip rate; not relayed");
+            self.node.metrics.p2p_refused.with_label_values(&["producer_gossip_rate"]).inc();
             return Verdict::Ignored(format!("producer {producer} over its gossip rate"));
         }
         self.import_block(block)
@@ -105,22 +107,12 @@ impl ChainAccess for Bridge {
         }
     }
 
-    fn blocks(&self, hashes: &[B256]) -> Vec<Block> {
-        hashes
-            .iter()
-            .filter_map(|h| self.node.chain.block(*h).ok().flatten())
-            .map(|b| b.unseal())
-            .collect()
+    fn block(&self, hash: B256) -> Option<Block> {
+        self.node.chain.block(hash).ok().flatten().map(|b| b.unseal())
     }
 
-    fn blocks_after(&self, cursor: Cursor, limit: usize) -> Vec<Block> {
-        self.node
-            .chain
-            .hashes_after(cursor.blue_work, cursor.hash, limit)
-            .into_iter()
-            .filter_map(|h| self.node.chain.block(h).ok().flatten())
-            .map(|b| b.unseal())
-            .collect()
+    fn hashes_after(&self, cursor: Cursor, limit: usize) -> Vec<B256> {
+        self.node.chain.hashes_after(cursor.blue_work, cursor.hash, limit)
     }
 
     fn status(&self) -> Status {

@@ -35,6 +35,9 @@ impl Orphans {
             return 0;
         }
         let bytes = size(&block);
+        if bytes > MAX_ORPHAN_BYTES {
+            return 0; // never kept: the others stay
+        }
         let mut dropped = 0;
         while !self.waiting.is_empty()
             && (self.waiting.len() >= MAX_ORPHANS || self.bytes + bytes > MAX_ORPHAN_BYTES)
@@ -42,10 +45,8 @@ impl Orphans {
             self.pop_oldest();
             dropped += 1;
         }
-        if bytes <= MAX_ORPHAN_BYTES {
-            self.bytes += bytes;
-            self.waiting.push_back((block, now, bytes));
-        }
+        self.bytes += bytes;
+        self.waiting.push_back((block, now, bytes));
         dropped
     }
 

@@ -13,8 +13,25 @@ pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default()
 }
 
-/// Seals blocks until `shutdown` turns true.
+/// Seals blocks until `shutdown` turns true. Sealing runs on a thread of its own, so that it
+/// never waits behind the work of RPC callers and peers in Tokio's blocking pool.
 pub async fn run(node: Arc<Node>, producer: ProducerConfig, mut shutdown: watch::Receiver<bool>) {
+    type Reply = tokio::sync::oneshot::Sender<Result<SealedBlock>>;
+    let (requests, inbox) = std::sync::mpsc::sync_channel::<Reply>(1);
+    let (seal_node, seal_producer) = (node.clone(), producer.clone());
+    let thread = std::thread::Builder::new().name("lattice-producer".into()).spawn(move || {
+        while let Ok(reply) = inbox.recv() {
+            let sealed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                produce_one(&seal_node, &seal_producer)
+            }))
+            .unwrap_or_else(|_| Err(eyre::eyre!("sealing panicked")));
+            let _ = reply.send(sealed);
+        }
+    });
+    if let Err(e) = thread {
+        tracing::error!(target: "lattice::producer", error = %e, "cannot start the producer thread");
+        return;
+    }
     let mut ticker = tokio::time::interval(producer.block_time);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticker.tick().await;
@@ -23,17 +40,19 @@ pub async fn run(node: Arc<Node>, producer: ProducerConfig, mut shutdown: watch:
             _ = ticker.tick() => {}
             _ = shutdown.changed() => break,
         }
-        let (node, producer) = (node.clone(), producer.clone());
-        match tokio::task::spawn_blocking(move || produce_one(&node, &producer)).await {
+        let (reply, sealed) = tokio::sync::oneshot::channel();
+        if requests.send(reply).is_err() {
+            break;
+        }
+        match sealed.await {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => {
                 tracing::error!(target: "lattice::producer", error = %e, "failed to produce a block")
             }
-            Err(e) => {
-                tracing::error!(target: "lattice::producer", error = %e, "producer task panicked")
-            }
+            Err(_) => break,
         }
     }
+    // Dropping `requests` ends the thread after the block it may be sealing.
 }
 
 /// Builds, seals and commits one block on the current tips. Returns it.

@@ -250,10 +250,7 @@ impl NodeApi for Api {
         let traced = self.node.chain.trace_transaction(hash, opts, limits, rpc.trace_max_steps);
         let traced = traced.map_err(|e| {
             let text = e.to_string();
-            match [lattice_evm::budget::TIMEOUT_MESSAGE, lattice_evm::budget::STEPS_MESSAGE]
-                .into_iter()
-                .find(|m| text.contains(m))
-            {
+            match lattice_evm::budget::aborted_by(&text) {
                 Some(why) => RpcError::Rejected(format!("execution aborted: {why}")),
                 None => internal(text),
             }

@@ -63,10 +63,10 @@ pub trait ChainAccess: Send + Sync + 'static {
     }
     /// Validates and pools a transaction.
     fn add_transaction(&self, tx: TxEnvelope) -> Verdict;
-    /// The stored blocks among `hashes`.
-    fn blocks(&self, hashes: &[B256]) -> Vec<Block>;
-    /// Up to `limit` stored blocks after `cursor` in (blue work, hash) order.
-    fn blocks_after(&self, cursor: Cursor, limit: usize) -> Vec<Block>;
+    /// The stored block `hash`.
+    fn block(&self, hash: B256) -> Option<Block>;
+    /// Up to `limit` stored block hashes after `cursor` in (blue work, hash) order.
+    fn hashes_after(&self, cursor: Cursor, limit: usize) -> Vec<B256>;
     /// This node's status.
     fn status(&self) -> Status;
 }

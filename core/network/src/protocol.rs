@@ -78,6 +78,7 @@ pub enum Response {
 
 /// Packs encoded blocks into a response: every block up to [`MAX_BLOCKS_PER_RESPONSE`] and
 /// [`RESPONSE_BYTE_BUDGET`] (the first always fits); `more` tells whether some were left out.
+/// The iterator is consumed lazily: blocks past the budget are never read.
 pub fn pack_blocks(encoded: impl IntoIterator<Item = Vec<u8>>) -> Response {
     let (mut blocks, mut bytes, mut more) = (Vec::new(), 0usize, false);
     for block in encoded {

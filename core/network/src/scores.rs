@@ -109,8 +109,13 @@ impl Scores {
             self.scores.insert(peer, (score, now));
             if self.scores.len() > MAX_SCORED_PEERS {
                 // Forget the mildest record.
-                if let Some(mildest) =
-                    self.scores.keys().max_by_key(|p| self.current(p, now)).copied()
+                // Never the peer just penalised: it must not escape by the table's bound.
+                if let Some(mildest) = self
+                    .scores
+                    .keys()
+                    .filter(|p| **p != peer)
+                    .max_by_key(|p| self.current(p, now))
+                    .copied()
                 {
                     self.scores.remove(&mildest);
                 }

@@ -188,35 +188,36 @@ const REQUEST_BURST: f64 = 200.0;
 enum Work {
     /// Validating and importing a gossiped block (at most 32 at once).
     GossipBlock,
-    /// Validating and pooling a gossiped transaction (at most 512 at once).
+    /// Validating and pooling a gossiped transaction (at most 64 at once).
     GossipTransaction,
     /// Answering a peer's request (at most 8 at once).
     Serve,
-    /// Importing blocks this node asked for (bounded by its own requests).
+    /// Importing blocks this node asked for (at most 32 at once; more wait their turn).
     Import,
 }
 
-/// The bounds of [`Work`].
+/// The bounds of [`Work`]: together well below Tokio's 512 blocking threads, which RPC shares.
 struct Slots {
     gossip_block: Arc<tokio::sync::Semaphore>,
     gossip_transaction: Arc<tokio::sync::Semaphore>,
     serve: Arc<tokio::sync::Semaphore>,
+    import: Arc<tokio::sync::Semaphore>,
 }
 
 impl Default for Slots {
     fn default() -> Self {
         let s = |n| Arc::new(tokio::sync::Semaphore::new(n));
-        Self { gossip_block: s(32), gossip_transaction: s(512), serve: s(8) }
+        Self { gossip_block: s(32), gossip_transaction: s(64), serve: s(8), import: s(32) }
     }
 }
 
 impl Work {
-    fn slots(self, slots: &Slots) -> Option<&Arc<tokio::sync::Semaphore>> {
+    fn slots(self, slots: &Slots) -> &Arc<tokio::sync::Semaphore> {
         match self {
-            Self::GossipBlock => Some(&slots.gossip_block),
-            Self::GossipTransaction => Some(&slots.gossip_transaction),
-            Self::Serve => Some(&slots.serve),
-            Self::Import => None,
+            Self::GossipBlock => &slots.gossip_block,
+            Self::GossipTransaction => &slots.gossip_transaction,
+            Self::Serve => &slots.serve,
+            Self::Import => &slots.import,
         }
     }
 
@@ -261,7 +262,8 @@ enum Done {
 
 enum Pending {
     Status,
-    Fetch,
+    /// The hashes asked for: asked for again only once this request ended.
+    Fetch(Vec<B256>),
     Page,
 }
 
@@ -453,27 +455,34 @@ impl Service {
     }
 
     /// Runs `work` off the event loop, within the bound of its class; `false` (and a counted
-    /// refusal) when the class is at its bound. Imports of what we asked for are bounded by our
-    /// own requests instead.
+    /// refusal) when the class is at its bound. Imports of what we asked for wait their turn.
     fn chain_work<F>(&self, class: Work, done: &mpsc::UnboundedSender<Done>, work: F) -> bool
     where
         F: FnOnce(&dyn ChainAccess) -> Done + Send + 'static,
     {
-        let permit = match class.slots(&self.slots) {
-            Some(slots) => match slots.clone().try_acquire_owned() {
-                Ok(permit) => Some(permit),
-                Err(_) => {
-                    self.count(class.busy());
-                    return false;
-                }
-            },
-            None => None,
-        };
+        let slots = class.slots(&self.slots).clone();
         let (chain, done) = (self.chain.clone(), done.clone());
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            let _ = done.send(work(&*chain));
-        });
+        let run = move |permit: tokio::sync::OwnedSemaphorePermit| {
+            tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                let _ = done.send(work(&*chain));
+            });
+        };
+        match slots.clone().try_acquire_owned() {
+            Ok(permit) => run(permit),
+            // What we asked for waits its turn (without a thread) rather than be lost.
+            Err(_) if matches!(class, Work::Import) => {
+                tokio::spawn(async move {
+                    if let Ok(permit) = slots.acquire_owned().await {
+                        run(permit);
+                    }
+                });
+            }
+            Err(_) => {
+                self.count(class.busy());
+                return false;
+            }
+        }
         true
     }
 
@@ -559,8 +568,14 @@ impl Service {
             SwarmEvent::Behaviour(BehaviourEvent::Sync(
                 request_response::Event::OutboundFailure { peer, request_id, error, .. },
             )) => {
-                if let Some(Pending::Page) = self.pending.remove(&request_id) {
-                    self.finish_sync(peer, false);
+                match self.pending.remove(&request_id) {
+                    Some(Pending::Page) => self.finish_sync(peer, false),
+                    Some(Pending::Fetch(asked)) => {
+                        for hash in &asked {
+                            self.requested.remove(hash);
+                        }
+                    }
+                    _ => {}
                 }
                 tracing::debug!(target: "lattice::network", %peer, %error, "request failed");
             }
@@ -675,17 +690,21 @@ impl Service {
         self.chain_work(Work::Serve, done, move |chain| {
             let response = match request {
                 Request::Status => Response::Status(chain.status()),
-                Request::Blocks(hashes) => {
-                    let hashes: Vec<B256> =
-                        hashes.into_iter().take(MAX_HASHES_PER_REQUEST).collect();
-                    pack_blocks(chain.blocks(&hashes).iter().map(alloy_rlp::encode))
-                }
+                // Each block is read and encoded only if the response still has room.
+                Request::Blocks(hashes) => pack_blocks(
+                    hashes
+                        .into_iter()
+                        .take(MAX_HASHES_PER_REQUEST)
+                        .filter_map(|h| chain.block(h))
+                        .map(|b| alloy_rlp::encode(&b)),
+                ),
                 // One more than a response holds, to know whether more follow.
                 Request::After(cursor) => pack_blocks(
                     chain
-                        .blocks_after(cursor, MAX_BLOCKS_PER_RESPONSE + 1)
-                        .iter()
-                        .map(alloy_rlp::encode),
+                        .hashes_after(cursor, MAX_BLOCKS_PER_RESPONSE + 1)
+                        .into_iter()
+                        .filter_map(|h| chain.block(h))
+                        .map(|b| alloy_rlp::encode(&b)),
                 ),
             };
             Done::Serve { channel, response }
@@ -701,7 +720,10 @@ impl Service {
     ) {
         match (kind, response) {
             (Some(Pending::Status), Response::Status(status)) => self.on_status(peer, status),
-            (Some(Pending::Fetch), Response::Blocks { blocks: raw, .. }) => {
+            (Some(Pending::Fetch(asked)), Response::Blocks { blocks: raw, .. }) => {
+                for hash in &asked {
+                    self.requested.remove(hash);
+                }
                 let blocks = match decode_blocks(&raw) {
                     Ok(b) => b,
                     Err(e) => return self.penalise(peer, Offence::UndecodableBlock, &e),
@@ -901,7 +923,7 @@ impl Service {
         if self.requested.len() > 100_000 {
             self.requested.clear();
         }
-        self.request(peer, Request::Blocks(wanted), Pending::Fetch);
+        self.request(peer, Request::Blocks(wanted.clone()), Pending::Fetch(wanted));
     }
 
     fn maintain(&mut self) {

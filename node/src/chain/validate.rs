@@ -152,13 +152,23 @@ impl BlockError {
     /// failure, or a wrong commitment (only seen by executing, so evidence against the
     /// producer, not the relayer).
     pub fn is_invalid_block(&self) -> bool {
-        !matches!(
+        let local = matches!(
             self,
-            Self::MissingParents { .. }
-                | Self::Internal(_)
-                | Self::TimestampInFuture { .. }
-                | Self::WrongCommitment { .. }
-        )
+            Self::Rule {
+                source: RuleError::Store(_)
+                    | RuleError::Reachability(_)
+                    | RuleError::UnknownBlock(_),
+                ..
+            }
+        );
+        !local
+            && !matches!(
+                self,
+                Self::MissingParents { .. }
+                    | Self::Internal(_)
+                    | Self::TimestampInFuture { .. }
+                    | Self::WrongCommitment { .. }
+            )
     }
 }
 
