@@ -183,10 +183,10 @@ impl lattice_network::ChainAccess for Rogue {
     fn add_transaction(&self, _: alloy_consensus::TxEnvelope) -> lattice_network::Verdict {
         lattice_network::Verdict::Known
     }
-    fn blocks(&self, _: &[alloy_primitives::B256]) -> Vec<lattice_primitives::Block> {
-        vec![]
+    fn block(&self, _: alloy_primitives::B256) -> Option<lattice_primitives::Block> {
+        None
     }
-    fn blocks_after(&self, _: lattice_network::Cursor, _: usize) -> Vec<lattice_primitives::Block> {
+    fn hashes_after(&self, _: lattice_network::Cursor, _: usize) -> Vec<alloy_primitives::B256> {
         vec![]
     }
     fn status(&self) -> lattice_network::Status {

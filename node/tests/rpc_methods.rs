@@ -491,6 +491,24 @@ async fn outside_dev_debug_and_admin_are_off_and_cors_is_closed() {
     );
     let headers = raw_http(rpc, &preflight).await.to_lowercase();
     assert!(!headers.contains("access-control-allow-origin"), "{headers}");
+    // DNS rebinding: a page under another name that resolves to 127.0.0.1 is refused.
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}"#;
+    let rebound = format!(
+        "POST / HTTP/1.1\r\nHost: evil.example:{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        rpc.port(),
+        body.len()
+    );
+    assert!(raw_http(rpc, &rebound).await.starts_with("HTTP/1.1 403"), "Host is checked");
+    // A browser page's WebSocket (it sends Origin) is refused; a library's (no Origin) is not.
+    let upgrade = |origin: &str| {
+        format!(
+            "GET / HTTP/1.1\r\nHost: {rpc}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{origin}\r\n"
+        )
+    };
+    let page = raw_http_head(rpc, &upgrade("Origin: https://evil.example\r\n")).await;
+    assert!(page.starts_with("HTTP/1.1 403"), "{page}");
+    let library = raw_http_head(rpc, &upgrade("")).await;
+    assert!(library.starts_with("HTTP/1.1 101"), "{library}");
     node.stop().await.unwrap();
 
     let apis = Some(vec!["eth".into(), "admin".into()]);
@@ -516,4 +534,17 @@ async fn raw_http(addr: std::net::SocketAddr, request: &str) -> String {
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await.unwrap();
     String::from_utf8_lossy(&raw).to_string()
+}
+
+/// The first response line and headers of `request` (for upgrades that keep the connection).
+async fn raw_http_head(addr: std::net::SocketAddr, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
+        .await
+        .expect("an answer")
+        .unwrap();
+    String::from_utf8_lossy(&buf[..n]).to_string()
 }
