@@ -23,12 +23,44 @@ impl<S: ConsensusStore> Dag<S> {
         let Some(threshold) = data.blue_score.checked_sub(depth).filter(|t| *t > 0) else {
             return Ok(None);
         };
-        let mut root = data.selected_parent;
-        // Each step goes one selected-chain block down and its blue score at least one lower:
-        // at most `merge_depth` steps.
-        while self.store.get_blue_score(root)? >= threshold {
-            root = self.store.get_selected_parent(root)?;
-        }
+        let sp = data.selected_parent;
+        let last = *self.last_merge_root.lock().unwrap_or_else(|e| e.into_inner());
+        let root = match last {
+            // Usually the last root found is on this block's chain below the threshold: walk up
+            // the chain from it (a few steps per block) rather than down from the selected
+            // parent (up to `merge_depth` steps). Blue scores grow along the chain, so both walks
+            // stop at the same block.
+            Some(last)
+                if self.store.has_ghostdag(last)?
+                    && self.store.get_blue_score(last)? < threshold
+                    && reachability::is_chain_ancestor_of(&self.store, last, sp)? =>
+            {
+                let mut root = last;
+                'up: loop {
+                    for child in self.store.get_children(root)?.iter().copied() {
+                        if reachability::is_chain_ancestor_of(&self.store, child, sp)? {
+                            if self.store.get_blue_score(child)? < threshold {
+                                root = child;
+                                continue 'up;
+                            }
+                            break 'up;
+                        }
+                    }
+                    break;
+                }
+                root
+            }
+            _ => {
+                let mut root = sp;
+                // Each step goes one selected-chain block down and its blue score at least one
+                // lower: at most `merge_depth` steps.
+                while self.store.get_blue_score(root)? >= threshold {
+                    root = self.store.get_selected_parent(root)?;
+                }
+                root
+            }
+        };
+        *self.last_merge_root.lock().unwrap_or_else(|e| e.into_inner()) = Some(root);
         Ok(Some(root))
     }
 

@@ -27,6 +27,9 @@ pub struct Dag<S = MemoryConsensusStore> {
     reachability_params: ReachabilityParams,
     store: S,
     state: DagState,
+    /// The last merge-depth root found: the next block's is usually a few chain blocks above
+    /// it (see `merge_depth.rs`).
+    last_merge_root: std::sync::Mutex<Option<BlockHash>>,
 }
 
 /// Maps "not found" to [`RuleError::UnknownBlock`], for queries about a given block.
@@ -71,7 +74,13 @@ impl<S: ConsensusStore> Dag<S> {
                     stored: state.genesis,
                 });
             }
-            return Ok(Self { params, reachability_params, store, state });
+            return Ok(Self {
+                params,
+                reachability_params,
+                store,
+                state,
+                last_merge_root: Default::default(),
+            });
         }
         if genesis == ZERO_HASH {
             return Err(RuleError::ZeroHash);
@@ -93,7 +102,7 @@ impl<S: ConsensusStore> Dag<S> {
             dag_state: state.clone(),
         };
         store.commit(&diff)?;
-        Ok(Self { params, reachability_params, store, state })
+        Ok(Self { params, reachability_params, store, state, last_merge_root: Default::default() })
     }
 
     /// The GHOSTDAG parameters.

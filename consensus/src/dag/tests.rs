@@ -242,6 +242,19 @@ fn a_red_from_before_the_merge_depth_root_cannot_be_merged() {
     // A producer's parents leave the offending tip out.
     assert_eq!(dag.pick_parents().expect("parents"), vec![h(15)]);
     dag.add_block(h(200), &[h(15)], one()).expect("without it the block is valid");
+    // One block later the root is one chain block higher (found from the last root upwards).
+    assert_eq!(
+        dag.add_block(h(201), &[h(200), h(100)], one()),
+        Err(RuleError::ViolatingMergeDepth { red: h(100), root: h(13) })
+    );
+    let fresh = line_and_side(6, 3);
+    let data = dag.compute_ghostdag(&[h(200), h(100)]).expect("ghostdag");
+    assert_eq!(dag.merge_depth_root(&data), Ok(Some(h(13))));
+    assert_eq!(
+        fresh.merge_depth_root(&fresh.compute_ghostdag(&[h(15), h(100)]).expect("ghostdag")),
+        Ok(Some(h(12))),
+        "walking down from the selected parent finds the same roots"
+    );
 
     // Early enough, the same red merges.
     let mut early = line_and_side(2, 3);
