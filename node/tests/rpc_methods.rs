@@ -548,3 +548,59 @@ async fn raw_http_head(addr: std::net::SocketAddr, request: &str) -> String {
         .unwrap();
     String::from_utf8_lossy(&buf[..n]).to_string()
 }
+
+/// One HTTP/1.1 connection kept alive across requests.
+struct KeepAlive {
+    stream: tokio::net::TcpStream,
+    addr: std::net::SocketAddr,
+}
+
+impl KeepAlive {
+    async fn post(&mut self, body: &str) -> Value {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let request = format!(
+            "POST / HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            self.addr,
+            body.len()
+        );
+        self.stream.write_all(request.as_bytes()).await.unwrap();
+        let mut raw = Vec::new();
+        let mut byte = [0u8; 1];
+        while !raw.ends_with(b"\r\n\r\n") {
+            self.stream.read_exact(&mut byte).await.unwrap();
+            raw.push(byte[0]);
+        }
+        let head = String::from_utf8_lossy(&raw).to_lowercase();
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .map(|v| v.trim().parse().unwrap())
+            .expect("a content length");
+        let mut body = vec![0u8; length];
+        self.stream.read_exact(&mut body).await.unwrap();
+        serde_json::from_slice(&body).unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_connection_cannot_take_every_filter() {
+    let dir = tempfile::tempdir().unwrap();
+    let (node, _) = start(dir.path(), false).await;
+    let rpc = node.rpc_addr.unwrap();
+    let stream = tokio::net::TcpStream::connect(rpc).await.unwrap();
+    let mut conn = KeepAlive { stream, addr: rpc };
+    let filter = json!({"jsonrpc": "2.0", "id": 1, "method": "eth_newBlockFilter", "params": []});
+    let per = lattice_rpc::filters::MAX_FILTERS_PER_CONNECTION;
+    for _ in 0..per / 100 {
+        let batch = Value::Array(vec![filter.clone(); 100]);
+        let answers = conn.post(&batch.to_string()).await;
+        assert!(answers.as_array().unwrap().iter().all(|a| a["result"].is_string()), "{answers}");
+    }
+    let over = conn.post(&filter.to_string()).await;
+    assert_eq!(over["error"]["code"], -32005, "{over}");
+    assert!(over["error"]["message"].as_str().unwrap().contains("by this connection"), "{over}");
+    // Another connection is not held back by this one.
+    let other = result(rpc, "eth_newBlockFilter", json!([])).await;
+    assert!(other.as_str().unwrap().starts_with("0x"));
+    node.stop().await.unwrap();
+}

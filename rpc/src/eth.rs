@@ -11,6 +11,7 @@ use alloy_eips::eip2718::Decodable2718;
 use alloy_primitives::{keccak256, Address, Bytes, TxKind, B256, U256, U64};
 use alloy_rpc_types_eth::{BlockId, BlockNumberOrTag, FeeHistory, Filter, TransactionRequest};
 use jsonrpsee::types::{ErrorObjectOwned, Params};
+use jsonrpsee::Extensions;
 use jsonrpsee::RpcModule;
 use lattice_evm::trace::GethDebugTracingOptions;
 use lattice_evm::{CallError, CallOutcome, CallRequest};
@@ -43,19 +44,20 @@ where
     R: Serialize + Clone + Send + 'static,
     F: Fn(Params<'_>, &N) -> Result<R, RpcError> + Clone + Send + Sync + 'static,
 {
-    register_ctx(m, name, move |params, ctx| f(params, &ctx.node));
+    register_ctx(m, name, move |params, ctx, _| f(params, &ctx.node));
 }
 
-/// Like [`register`], for methods that need more of the context than the node.
+/// Like [`register`], for methods that need more of the context than the node, or the
+/// call's extensions (its connection).
 fn register_ctx<N, R, F>(m: &mut Module<N>, name: &'static str, f: F)
 where
     N: NodeApi,
     R: Serialize + Clone + Send + 'static,
-    F: Fn(Params<'_>, &Ctx<N>) -> Result<R, RpcError> + Clone + Send + Sync + 'static,
+    F: Fn(Params<'_>, &Ctx<N>, &Extensions) -> Result<R, RpcError> + Clone + Send + Sync + 'static,
 {
-    let run = move |params: Params<'_>, ctx: &Ctx<N>| {
+    let run = move |params: Params<'_>, ctx: &Ctx<N>, ext: &Extensions| {
         let started = Instant::now();
-        let result = f(params, ctx);
+        let result = f(params, ctx, ext);
         if let Some(metrics) = &ctx.metrics {
             metrics.on_call(name, started.elapsed(), result.is_ok());
         }
@@ -72,7 +74,7 @@ where
         // Work off the connection's task, within its class's bound: a flood of it cannot take
         // the threads block import uses (the producer has a thread of its own); a call that
         // waits longer than the class allows for its turn is refused.
-        m.register_async_method(name, move |params, ctx, _| {
+        m.register_async_method(name, move |params, ctx, ext| {
             let run = run.clone();
             async move {
                 let (slots, wait, max, flag, limit) = match class {
@@ -104,14 +106,14 @@ where
                 };
                 let done = tokio::task::spawn_blocking(move || {
                     let _permit = permit;
-                    run(params, &ctx)
+                    run(params, &ctx, &ext)
                 })
                 .await;
                 done.unwrap_or_else(|e| Err(ErrorObjectOwned::from(RpcError::internal(e))))
             }
         })
     } else {
-        m.register_method(name, move |params, ctx, _| run(params, ctx))
+        m.register_method(name, move |params, ctx, ext| run(params, ctx, ext))
     }
     .expect("method names are unique");
 }
@@ -562,39 +564,52 @@ fn by_sender(
 
 /// Log queries, polled filters and subscriptions.
 fn register_filters<N: NodeApi>(m: &mut Module<N>) {
-    register_ctx(m, "eth_getLogs", |p, ctx| {
+    register_ctx(m, "eth_getLogs", |p, ctx, _| {
         let filter: Filter = p.one().map_err(bad)?;
         get_logs(&*ctx.node, &filter, &ctx.log_limits)
     });
-    fn install<N: NodeApi>(ctx: &Ctx<N>, kind: FilterKind) -> Result<String, RpcError> {
-        ctx.filters.install(kind).ok_or_else(|| {
-            RpcError::LimitExceeded(format!(
-                "too many filters installed (at most {})",
-                crate::filters::MAX_FILTERS
-            ))
+    /// The connection a call came on (filters are counted per connection).
+    fn connection(ext: &Extensions) -> usize {
+        ext.get::<jsonrpsee::ConnectionId>().map_or(0, |c| c.0)
+    }
+    fn install<N: NodeApi>(
+        ctx: &Ctx<N>,
+        ext: &Extensions,
+        kind: FilterKind,
+    ) -> Result<String, RpcError> {
+        ctx.filters.install(kind, connection(ext)).map_err(|full| {
+            RpcError::LimitExceeded(match full {
+                crate::filters::Full::Node => {
+                    format!("too many filters installed (at most {})", crate::filters::MAX_FILTERS)
+                }
+                crate::filters::Full::Connection => format!(
+                    "too many filters installed by this connection (at most {})",
+                    crate::filters::MAX_FILTERS_PER_CONNECTION
+                ),
+            })
         })
     }
-    register_ctx(m, "eth_newFilter", |p, ctx| {
+    register_ctx(m, "eth_newFilter", |p, ctx, ext| {
         let filter: Filter = p.one().map_err(bad)?;
         filter.block_option.ensure_valid_block_range().map_err(bad)?;
         crate::logs::check_filter(&filter)?;
-        install(ctx, FilterKind::Logs(Box::new(filter)))
+        install(ctx, ext, FilterKind::Logs(Box::new(filter)))
     });
-    register_ctx(m, "eth_newBlockFilter", |_, ctx| install(ctx, FilterKind::Blocks));
-    register_ctx(m, "eth_newPendingTransactionFilter", |p, ctx| {
+    register_ctx(m, "eth_newBlockFilter", |_, ctx, ext| install(ctx, ext, FilterKind::Blocks));
+    register_ctx(m, "eth_newPendingTransactionFilter", |p, ctx, ext| {
         let full: Option<bool> = p.sequence().optional_next().map_err(bad)?;
-        install(ctx, FilterKind::Pending { full: full.unwrap_or(false) })
+        install(ctx, ext, FilterKind::Pending { full: full.unwrap_or(false) })
     });
-    register_ctx(m, "eth_getFilterChanges", |p, ctx| {
+    register_ctx(m, "eth_getFilterChanges", |p, ctx, _| {
         let id: String = p.one().map_err(bad)?;
         ctx.filters.changes(&id).ok_or(RpcError::FilterNotFound)
     });
-    register_ctx(m, "eth_getFilterLogs", |p, ctx| {
+    register_ctx(m, "eth_getFilterLogs", |p, ctx, _| {
         let id: String = p.one().map_err(bad)?;
         let filter = ctx.filters.log_filter(&id).ok_or(RpcError::FilterNotFound)?;
         get_logs(&*ctx.node, &filter, &ctx.log_limits)
     });
-    register_ctx(m, "eth_uninstallFilter", |p, ctx| {
+    register_ctx(m, "eth_uninstallFilter", |p, ctx, _| {
         let id: String = p.one().map_err(bad)?;
         Ok(ctx.filters.uninstall(&id))
     });

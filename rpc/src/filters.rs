@@ -32,6 +32,18 @@ pub const FILTER_TTL: Duration = Duration::from_secs(5 * 60);
 pub const MAX_BUFFERED: usize = 10_000;
 /// Most filters installed at once.
 pub const MAX_FILTERS: usize = 10_000;
+/// Most filters one connection may have installed at once (a filter installed over HTTP counts
+/// against the connection that installed it, however it is polled later).
+pub const MAX_FILTERS_PER_CONNECTION: usize = 1_000;
+
+/// Which bound refused a new filter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Full {
+    /// [`MAX_FILTERS`].
+    Node,
+    /// [`MAX_FILTERS_PER_CONNECTION`].
+    Connection,
+}
 /// Most bytes each feed keeps: chain events (receipts and their logs, roughly) and pending
 /// transactions.
 pub const MAX_FEED_BYTES: usize = 64 * 1024 * 1024;
@@ -121,6 +133,8 @@ enum Kind {
 
 struct Installed {
     kind: Kind,
+    /// The connection that installed it.
+    owner: usize,
     /// Number of the first feed item this filter has not seen.
     cursor: u64,
     last_poll: Instant,
@@ -155,7 +169,7 @@ pub enum Changes {
 
 /// The installed filters and the feeds they read.
 pub struct Filters {
-    installed: Mutex<HashMap<String, Installed>>,
+    installed: Mutex<Installations>,
     chain: RwLock<Feed<Arc<ChainEvent>>>,
     pending: RwLock<Feed<Arc<TxView>>>,
 }
@@ -172,7 +186,27 @@ impl Default for Filters {
 
 impl std::fmt::Debug for Filters {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Filters").field("installed", &self.installed.lock().len()).finish()
+        f.debug_struct("Filters").field("installed", &self.installed.lock().by_id.len()).finish()
+    }
+}
+
+/// The installed filters, and how many each connection installed.
+#[derive(Default)]
+struct Installations {
+    by_id: HashMap<String, Installed>,
+    per_connection: HashMap<usize, usize>,
+}
+
+impl Installations {
+    fn remove(&mut self, id: &str) -> bool {
+        let Some(f) = self.by_id.remove(id) else { return false };
+        if let Some(n) = self.per_connection.get_mut(&f.owner) {
+            *n -= 1;
+            if *n == 0 {
+                self.per_connection.remove(&f.owner);
+            }
+        }
+        true
     }
 }
 
@@ -185,31 +219,38 @@ fn newest<T>(mut items: Vec<T>) -> Vec<T> {
 }
 
 impl Filters {
-    /// Installs a filter; `None` when [`MAX_FILTERS`] are installed.
-    pub fn install(&self, kind: FilterKind) -> Option<String> {
+    /// Installs a filter for connection `owner`; an error names the bound that refused it.
+    pub fn install(&self, kind: FilterKind, owner: usize) -> Result<String, Full> {
         let (kind, cursor) = match kind {
             FilterKind::Blocks => (Kind::Blocks, self.chain.read().next()),
             FilterKind::Pending { full } => (Kind::Pending { full }, self.pending.read().next()),
             FilterKind::Logs(filter) => (Kind::Logs(filter), self.chain.read().next()),
         };
         let mut installed = self.installed.lock();
-        if installed.len() >= MAX_FILTERS {
-            return None;
+        if installed.by_id.len() >= MAX_FILTERS {
+            return Err(Full::Node);
         }
+        let mine = installed.per_connection.entry(owner).or_default();
+        if *mine >= MAX_FILTERS_PER_CONNECTION {
+            return Err(Full::Connection);
+        }
+        *mine += 1;
         let id = new_id();
-        installed.insert(id.clone(), Installed { kind, cursor, last_poll: Instant::now() });
-        Some(id)
+        installed
+            .by_id
+            .insert(id.clone(), Installed { kind, owner, cursor, last_poll: Instant::now() });
+        Ok(id)
     }
 
     /// Removes a filter; whether it existed.
     pub fn uninstall(&self, id: &str) -> bool {
-        self.installed.lock().remove(id).is_some()
+        self.installed.lock().remove(id)
     }
 
     /// The criteria of a log filter (`None` for an unknown id or another kind).
     pub fn log_filter(&self, id: &str) -> Option<Filter> {
         let mut installed = self.installed.lock();
-        let f = installed.get_mut(id)?;
+        let f = installed.by_id.get_mut(id)?;
         f.last_poll = Instant::now();
         match &f.kind {
             Kind::Logs(filter) => Some((**filter).clone()),
@@ -222,7 +263,7 @@ impl Filters {
     pub fn changes(&self, id: &str) -> Option<Changes> {
         let (kind, from, to) = {
             let mut installed = self.installed.lock();
-            let f = installed.get_mut(id)?;
+            let f = installed.by_id.get_mut(id)?;
             f.last_poll = Instant::now();
             let to = match f.kind {
                 Kind::Pending { .. } => self.pending.read().next(),
@@ -255,7 +296,7 @@ impl Filters {
 
     /// Number of installed filters.
     pub fn len(&self) -> usize {
-        self.installed.lock().len()
+        self.installed.lock().by_id.len()
     }
 
     /// Whether no filter is installed.
@@ -275,7 +316,16 @@ impl Filters {
     }
 
     fn expire(&self, now: Instant) {
-        self.installed.lock().retain(|_, f| now.duration_since(f.last_poll) < FILTER_TTL);
+        let mut installed = self.installed.lock();
+        let idle: Vec<String> = installed
+            .by_id
+            .iter()
+            .filter(|(_, f)| now.duration_since(f.last_poll) >= FILTER_TTL)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in idle {
+            installed.remove(&id);
+        }
     }
 
     /// Feeds the filters from `node`'s events until the node goes away.
