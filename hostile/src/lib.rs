@@ -57,7 +57,15 @@ pub struct Attacker {
 impl Attacker {
     /// Connects to `target` (a multiaddr ending in `/p2p/<peer-id>`) with a fresh identity.
     pub async fn connect(target: Multiaddr, claims: Claims) -> Result<Self, String> {
-        let key = libp2p::identity::Keypair::generate_ed25519();
+        Self::connect_as(libp2p::identity::Keypair::generate_ed25519(), target, claims).await
+    }
+
+    /// Connects to `target` as the peer of `key` (to come back after a disconnection).
+    pub async fn connect_as(
+        key: libp2p::identity::Keypair,
+        target: Multiaddr,
+        claims: Claims,
+    ) -> Result<Self, String> {
         let peer_id = key.public().to_peer_id();
         let gossip_config = gossipsub::ConfigBuilder::default()
             .validation_mode(ValidationMode::Strict)
@@ -103,7 +111,9 @@ impl Attacker {
         for topic in [&blocks, &transactions] {
             swarm.behaviour_mut().gossipsub.subscribe(topic).map_err(|e| e.to_string())?;
         }
-        swarm.listen_on("/ip4/127.0.0.1/tcp/0".parse().unwrap()).map_err(|e| e.to_string())?;
+        // No listener: the attacker talks to its target only. A listening attacker is learnt
+        // through identify and dialled by the target's other peers, and its requests would be
+        // split between nodes.
         swarm.dial(target).map_err(|e| e.to_string())?;
         let (commands, rx) = mpsc::unbounded_channel();
         let connected = Arc::new(AtomicBool::new(false));
@@ -168,11 +178,16 @@ async fn run(
                 },
             },
             event = swarm.select_next_some() => match event {
-                SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+                // The first peer dialled is the target, for as long as the attacker runs.
+                SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. }
+                    if endpoint.is_dialer() && target.is_none_or(|t| t == peer_id) =>
+                {
                     target = Some(peer_id);
                     connected.store(true, Ordering::Relaxed);
                 }
-                SwarmEvent::ConnectionClosed { num_established: 0, .. } => {
+                SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. }
+                    if target == Some(peer_id) =>
+                {
                     connected.store(false, Ordering::Relaxed);
                 }
                 SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message { message, .. }))

@@ -127,6 +127,13 @@ impl Node {
         let head = self.chain.head();
         m.chain_height.set(head.number as i64);
         m.blue_score.set(head.header.blue_score as i64);
+        self.refresh_metrics();
+    }
+
+    /// Brings the metrics that follow other parts' counters (pool, caches, network) up to
+    /// date: on every chain update and on every scrape, so a stalled chain shows them too.
+    pub fn refresh_metrics(&self) {
+        let m = &self.metrics;
         self.pool_metrics();
         let (carried, again) = self.chain.carried_counts();
         let tries = self.chain.storage_cache_stats();
@@ -348,7 +355,13 @@ pub async fn launch(config: NodeConfig) -> Result<NodeHandle> {
 
     let metrics_addr = match node.config.metrics_addr {
         Some(addr) => {
-            let bound = metrics::serve(addr, metrics.clone())
+            let weak = Arc::downgrade(&node);
+            let refresh = move || {
+                if let Some(node) = weak.upgrade() {
+                    node.refresh_metrics();
+                }
+            };
+            let bound = metrics::serve(addr, metrics.clone(), refresh)
                 .await
                 .wrap_err_with(|| format!("cannot listen for metrics on {addr}"))?;
             tracing::info!(target: "lattice::node", %bound, "metrics server listening");

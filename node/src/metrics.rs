@@ -308,16 +308,23 @@ impl lattice_rpc::RpcMetrics for Metrics {
     }
 }
 
-/// Serves `/metrics` (any path, in fact) on `addr`. Returns the bound address.
-pub async fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> std::io::Result<SocketAddr> {
+/// Serves `/metrics` (any path, in fact) on `addr`, calling `refresh` before each answer.
+/// Returns the bound address.
+pub async fn serve(
+    addr: SocketAddr,
+    metrics: Arc<Metrics>,
+    refresh: impl Fn() + Send + Sync + 'static,
+) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind(addr).await?;
+    let refresh = Arc::new(refresh);
     let bound = listener.local_addr()?;
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else { continue };
-            let metrics = metrics.clone();
+            let (metrics, refresh) = (metrics.clone(), refresh.clone());
             tokio::spawn(async move {
                 let service = service_fn(move |_req: Request<hyper::body::Incoming>| {
+                    refresh();
                     let body = metrics.render();
                     async move {
                         Response::builder()

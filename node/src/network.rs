@@ -8,7 +8,7 @@ use alloy_consensus::TxEnvelope;
 use alloy_primitives::B256;
 use eyre::{eyre, Context, Result};
 use lattice_network::{
-    ChainAccess, Cursor, Keypair, NetworkConfig, NetworkHandle, Status, Verdict,
+    ChainAccess, Cursor, Keypair, NetworkConfig, NetworkHandle, RateLimits, Status, Verdict,
 };
 use lattice_primitives::Block;
 use std::sync::Arc;
@@ -18,59 +18,28 @@ use tokio::task::JoinHandle;
 /// The node as the network sees it.
 struct Bridge {
     node: Arc<Node>,
-    relay: parking_lot::Mutex<ProducerRates>,
-}
-
-/// Gossiped blocks per producer (token buckets): a producer key that seals parallel blocks
-/// without end (each one valid: sealing rates bind a producer's blocks in one block's past
-/// only) gets only so many relayed. This is relay policy, not consensus: a block over the
-/// rate is neither imported from gossip nor forwarded, but is imported like any other when a
-/// later block names it as a parent and it is fetched, so every node still reaches one DAG.
-#[derive(Default)]
-struct ProducerRates {
-    buckets: std::collections::HashMap<alloy_primitives::Address, (f64, std::time::Instant)>,
+    /// Gossiped blocks per producer: a producer key that seals parallel blocks without end
+    /// (each one valid: sealing rates bind a producer's blocks in one block's past only) gets
+    /// only so many relayed. This is relay policy, not consensus: a block over the rate is
+    /// neither imported from gossip nor forwarded, but is imported like any other when a
+    /// later block names it as a parent and it is fetched, so every node still reaches one DAG.
+    relay: parking_lot::Mutex<RateLimits<alloy_primitives::Address>>,
 }
 
 /// Most producers whose gossip rate is tracked (an open producer set has no bound).
 const MAX_TRACKED_PRODUCERS: usize = 10_000;
-
-impl ProducerRates {
-    /// Takes a token of `producer`, whose blocks may come `per_sec` a second with `burst` at
-    /// once; `false` when it has none left.
-    fn take(&mut self, producer: alloy_primitives::Address, per_sec: f64, burst: f64) -> bool {
-        let now = std::time::Instant::now();
-        if self.buckets.len() >= MAX_TRACKED_PRODUCERS && !self.buckets.contains_key(&producer) {
-            // Forget the bucket that has been full the longest.
-            let oldest = self.buckets.iter().min_by_key(|(_, (_, at))| *at).map(|(p, _)| *p);
-            if let Some(oldest) = oldest {
-                self.buckets.remove(&oldest);
-            }
-        }
-        let (tokens, at) = self.buckets.entry(producer).or_insert((burst, now));
-        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * per_sec).min(burst);
-        *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
+/// Blocks a producer may have relayed at once, beyond its sealing rate.
+const PRODUCER_GOSSIP_BURST: f64 = 8.0;
 
 impl ChainAccess for Bridge {
     fn import_gossip_block(&self, block: Block) -> Verdict {
-        let spec = self.node.chain.spec();
-        // The fastest a producer may seal blocks one after another (the sealing-rate rule),
-        // and a few at once: an honest producer never exceeds it, whatever its --block-time.
-        let per_sec = 1_000.0 / spec.min_block_interval_ms.max(1) as f64;
         let producer = block.header.producer;
         // Only a block its producer really sealed spends that producer's tokens, so nobody
         // else can use up an honest producer's rate.
         let sealed_by_producer = block.header.recover_producer().is_ok_and(|s| s == producer);
         if sealed_by_producer
             && !self.node.chain.contains(block.header.hash_slow())
-            && !self.relay.lock().take(producer, per_sec, 8.0)
+            && !self.relay.lock().take(producer, std::time::Instant::now())
         {
             tracing::debug!(target: "lattice::network", %producer, "producer over its gossip rate; not relayed");
             self.node.metrics.p2p_refused.with_label_values(&["producer_gossip_rate"]).inc();
@@ -153,7 +122,11 @@ pub async fn start(
         max_peers: settings.max_peers,
         chain_id: node.chain.spec().chain_id,
     };
-    let bridge = Bridge { node: node.clone(), relay: Default::default() };
+    // The fastest a producer may seal blocks one after another (the sealing-rate rule), and
+    // a few at once: an honest producer never exceeds it, whatever its --block-time.
+    let per_sec = 1_000.0 / node.chain.spec().min_block_interval_ms.max(1) as f64;
+    let relay = RateLimits::new(per_sec, PRODUCER_GOSSIP_BURST, MAX_TRACKED_PRODUCERS);
+    let bridge = Bridge { node: node.clone(), relay: parking_lot::Mutex::new(relay) };
     let handle = lattice_network::start(config, Arc::new(bridge)).await?;
     tracing::info!(target: "lattice::network", peer_id = %handle.peer_id(), bootstrap = settings.is_bootstrap,
         bootstrap_nodes = settings.bootstrap_nodes.len(), "network started");

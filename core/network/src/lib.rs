@@ -13,6 +13,7 @@ mod addr;
 mod behaviour;
 mod key;
 pub mod protocol;
+mod rate;
 mod scores;
 mod service;
 
@@ -20,6 +21,7 @@ pub use addr::{parse_bootstrap_node, parse_listen_addr, BootstrapNode};
 pub use key::{load_or_create_key, read_secret, write_secret};
 pub use libp2p::{identity::Keypair, Multiaddr, PeerId};
 pub use protocol::{decode_block, decode_transaction, Cursor, Status};
+pub use rate::RateLimits;
 pub use scores::{Offence, BAN_SCORE};
 pub use service::{start, NetworkHandle, PeerInfo, SyncState};
 

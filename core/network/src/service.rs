@@ -6,7 +6,8 @@ use crate::protocol::{
     Response, Status, MAX_BLOCKS_PER_RESPONSE, MAX_BLOCK_BYTES, MAX_HASHES_PER_REQUEST,
     MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, SYNC_PROTOCOL,
 };
-use crate::scores::{Offence, Scores};
+use crate::rate::RateLimits;
+use crate::scores::{Offence, Scores, MAX_SCORED_PEERS};
 use crate::{ChainAccess, NetworkConfig, Verdict, BAN_DURATION};
 use alloy_consensus::TxEnvelope;
 use alloy_eips::eip2718::Encodable2718;
@@ -312,7 +313,7 @@ pub async fn start(
         sync_cooldown: HashMap::new(),
         status_round: 0,
         slots: Slots::default(),
-        request_tokens: HashMap::new(),
+        request_tokens: RateLimits::new(REQUESTS_PER_SEC, REQUEST_BURST, MAX_SCORED_PEERS),
     };
     let (done_tx, done_rx) = mpsc::unbounded_channel();
     tokio::spawn(service.run(rx, done_tx, done_rx));
@@ -420,8 +421,8 @@ struct Service {
     sync_cooldown: HashMap<PeerId, Instant>,
     status_round: usize,
     slots: Slots,
-    /// Request tokens of connected peers (token buckets).
-    request_tokens: HashMap<PeerId, (f64, Instant)>,
+    /// Request tokens of peers (token buckets), kept across reconnections.
+    request_tokens: RateLimits<PeerId>,
 }
 
 impl Service {
@@ -488,17 +489,7 @@ impl Service {
 
     /// Takes one request token of `peer`; `false` when it asks faster than the limit.
     fn within_rate(&mut self, peer: PeerId) -> bool {
-        let now = Instant::now();
-        let (tokens, at) = self.request_tokens.entry(peer).or_insert((REQUEST_BURST, now));
-        *tokens =
-            (*tokens + now.duration_since(*at).as_secs_f64() * REQUESTS_PER_SEC).min(REQUEST_BURST);
-        *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        self.request_tokens.take(peer, Instant::now())
     }
 
     fn on_swarm_event(
@@ -524,7 +515,6 @@ impl Service {
             }
             SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
                 self.shared.peers.write().remove(&peer_id);
-                self.request_tokens.remove(&peer_id);
                 self.finish_sync(peer_id, false);
                 tracing::info!(target: "lattice::network", %peer_id, peers = self.shared.peers.read().len(), "peer disconnected");
             }
@@ -928,6 +918,7 @@ impl Service {
 
     fn maintain(&mut self) {
         let now = Instant::now();
+        self.request_tokens.prune(now);
         for peer in self.scores.expire(now) {
             self.swarm.behaviour_mut().blocked.unblock_peer(peer);
         }
