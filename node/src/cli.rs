@@ -63,6 +63,10 @@ pub enum Command {
         #[command(flatten)]
         node: NodeArgs,
     },
+    /// Load for any Ethereum JSON-RPC node: funds fresh senders, pre-signs, sends batches and
+    /// follows inclusion through newHeads and block receipts; prints sent, accepted, rejected
+    /// by reason, TPS until the last receipt and inclusion latency.
+    Loadgen(lattice_loadgen::LoadgenArgs),
 }
 
 /// `lattice dag …`

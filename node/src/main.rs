@@ -26,11 +26,27 @@ fn main() -> eyre::Result<()> {
         Some(Command::GenesisInfo { node }) => {
             print(lattice_node::tools::genesis_info(&offline_config(node)?)?)
         }
+        Some(Command::Loadgen(args)) => loadgen(&args),
         None => {
             init_logging();
             run(cli.node)
         }
     }
+}
+
+fn loadgen(args: &lattice_loadgen::LoadgenArgs) -> eyre::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let report = runtime.block_on(lattice_loadgen::run(args))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{report}");
+    }
+    // Every accepted transaction must be included: otherwise the run failed.
+    if report.missing > 0 {
+        std::process::exit(2);
+    }
+    Ok(())
 }
 
 fn print(value: serde_json::Value) -> eyre::Result<()> {
