@@ -70,6 +70,10 @@ pub struct LoadgenArgs {
     /// account of the test mnemonic, which `--dev` funds).
     #[arg(long, env = "FUNDER_KEY")]
     pub key: Option<String>,
+    /// Without --key: which test-mnemonic account pays (0-9; parallel loadgens against one
+    /// chain each need their own).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..10))]
+    pub dev_account: u32,
     /// Seed of the senders' keys (default: a random one; the report gives it, so that a run's
     /// senders can be found again).
     #[arg(long)]
@@ -98,6 +102,7 @@ impl LoadgenArgs {
             rate: 0,
             kind: Kind::Transfer,
             key: None,
+            dev_account: 0,
             seed: None,
             timeout: 120,
             json: false,
@@ -537,7 +542,9 @@ pub async fn run(args: &LoadgenArgs) -> Result<Report> {
     let fees = Fees { chain_id, max_fee: gas_price.max(1_000_000_000) * 50 + tip, tip };
     let funder = match &args.key {
         Some(key) => key.trim().parse::<PrivateKeySigner>().map_err(|e| eyre!("--key: {e}"))?,
-        None => lattice_primitives::dev_signers(1).remove(0),
+        None => {
+            lattice_primitives::dev_signers(args.dev_account + 1).remove(args.dev_account as usize)
+        }
     };
     let mut nonce = quantity(
         &http.call("eth_getTransactionCount", json!([funder.address(), "pending"])).await?,

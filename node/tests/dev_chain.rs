@@ -193,6 +193,11 @@ async fn the_pool_refuses_bad_transactions_with_geth_errors() {
 
     let err = &call(rpc, "eth_sendRawTransaction", json!(["0xdeadbeef"])).await["error"];
     assert_eq!(err["code"], -32602);
+    // A valid transaction followed by anything more is not one transaction.
+    let mut trailing = transfer(alice, 1, bob, 3).to_vec();
+    trailing.push(0);
+    let err = &call(rpc, "eth_sendRawTransaction", json!([Bytes::from(trailing)])).await["error"];
+    assert_eq!(err["code"], -32602, "{err}");
 
     let resp = common::post(rpc, "{not json").await;
     assert_eq!(resp["error"]["code"], -32700);

@@ -443,7 +443,8 @@ pub fn eth_module<N: NodeApi>(
 
     register(&mut m, "eth_sendRawTransaction", |p, n| {
         let raw: Bytes = p.one().map_err(bad)?;
-        let tx = alloy_consensus::TxEnvelope::decode_2718(&mut raw.as_ref())
+        // Exactly one transaction: bytes after it are refused, not ignored (as geth does).
+        let tx = alloy_consensus::TxEnvelope::decode_2718_exact(raw.as_ref())
             .map_err(|e| RpcError::InvalidParams(format!("invalid transaction: {e}")))?;
         n.send_transaction(tx)
     });
