@@ -163,16 +163,32 @@ def rpc(url, method, params):
 def metric(url, name):
     text = urllib.request.urlopen(url, timeout=10).read().decode()
     return sum(float(l.split()[-1]) for l in text.splitlines() if l.startswith(name + " ") or l.startswith(name + "{"))
-carried = sum(metric(m, "lattice_txs_carried_total") for m in metrics)
-dup = sum(metric(m, "lattice_txs_duplicate_carried_total") for m in metrics)
+carried = sum(metric(m, "lattice_transactions_carried_total") for m in metrics)
+dup = sum(metric(m, "lattice_transactions_duplicate_carried_total") for m in metrics)
 print(f"duplicate carries: {dup:.0f} of {carried:.0f} carried ({100 * dup / max(carried, 1):.1f}%, summed over the four nodes)")
-# The last few blocks may still be settling between the nodes.
-head = min(int(rpc(u, "eth_blockNumber", []), 16) for u in urls) - 10
-bad = 0
-for n in range(head + 1):
-    seen = {(b["hash"], b["stateRoot"]) for b in (rpc(u, "eth_getBlockByNumber", [hex(n), False]) for u in urls)}
-    bad += len(seen) != 1
-print(f"chain blocks 0..{head}: {'identical hash and state root on all four' if bad == 0 else f'{bad} differ'}")
+# Under load the nodes trail each other by a few blocks and their tips differ; once the load
+# has stopped they must settle on one chain. Compare every chain block up to 5 below the lowest
+# head, again until they agree or 60 s pass.
+import time
+started = time.time()
+while True:
+    head = min(int(rpc(u, "eth_blockNumber", []), 16) for u in urls) - 5
+    bad = []
+    for n in range(head + 1):
+        blocks = [rpc(u, "eth_getBlockByNumber", [hex(n), False]) for u in urls]
+        if any(b is None for b in blocks) or len({(b["hash"], b["stateRoot"]) for b in blocks}) != 1:
+            bad.append((n, blocks))
+    if not bad or time.time() - started > 60:
+        break
+    time.sleep(2)
+settled = time.time() - started
+if bad:
+    n, blocks = bad[0]
+    for u, b in zip(urls, blocks):
+        print(f"  #{n} at {u}: " + ("missing" if b is None else f"hash {b['hash']} stateRoot {b['stateRoot']}"))
+    print(f"chain blocks 0..{head}: {len(bad)} differ after 60 s, first #{n}")
+else:
+    print(f"chain blocks 0..{head}: identical hash and state root on all four ({settled:.0f} s after the load)")
 sys.exit(1 if bad else 0)
 PY
 fi

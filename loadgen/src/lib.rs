@@ -135,6 +135,8 @@ pub struct Report {
     pub sent: u64,
     /// Accepted by the node (a hash answered).
     pub accepted: u64,
+    /// Sent again after the node's pool was full (each time counted).
+    pub retried: u64,
     /// Refused, by the node's error message.
     pub rejected: BTreeMap<String, u64>,
     /// Accepted and seen in a block's receipts.
@@ -166,7 +168,11 @@ impl std::fmt::Display for Report {
         let l = &self.inclusion_latency;
         writeln!(f, "kind            {:?}", self.kind)?;
         writeln!(f, "sent            {}", self.sent)?;
-        writeln!(f, "accepted        {}", self.accepted)?;
+        writeln!(
+            f,
+            "accepted        {} ({} sent again after a full pool)",
+            self.accepted, self.retried
+        )?;
         writeln!(f, "rejected        {}", self.rejected.values().sum::<u64>())?;
         for (reason, n) in &self.rejected {
             writeln!(f, "  {n:>8}  {reason}")?;
@@ -212,6 +218,7 @@ struct Targets {
 }
 
 /// A signed transaction, ready to send.
+#[derive(Clone)]
 struct Signed {
     hash: B256,
     raw: String,
@@ -403,8 +410,28 @@ struct Sent {
     at: HashMap<B256, Instant>,
     accepted: Vec<B256>,
     rejected: BTreeMap<String, u64>,
+    /// Indexes of the transactions refused because the pool was full (for now, not for good).
+    full: Vec<usize>,
     first: Instant,
     last: Instant,
+}
+
+impl Sent {
+    /// Adds the outcome of sending again the transactions `indexes` (of the whole load) names.
+    fn merge(&mut self, again: Sent, indexes: &[usize]) {
+        self.at.extend(again.at);
+        self.accepted.extend(again.accepted);
+        for (reason, n) in again.rejected {
+            *self.rejected.entry(reason).or_default() += n;
+        }
+        self.full.extend(again.full.into_iter().map(|i| indexes[i]));
+        self.last = again.last;
+    }
+}
+
+/// A refusal that says "not now": the pool is full of transactions paying as much.
+fn pool_full(message: &str) -> bool {
+    message.contains("pool is full") || message.contains("txpool is full")
 }
 
 async fn send_all(
@@ -449,7 +476,7 @@ async fn send_all(
                 if let Ok(a) = &answers {
                     c.1 += a.iter().filter(|a| a.is_ok()).count() as u64;
                 }
-                (at, chunk, answers)
+                (j, at, chunk, answers)
             }
         })
         .buffer_unordered(args.concurrent.max(1))
@@ -462,18 +489,20 @@ async fn send_all(
         at: HashMap::new(),
         accepted: Vec::new(),
         rejected: BTreeMap::new(),
+        full: Vec::new(),
         first,
         last: Instant::now(),
     };
-    for (at, chunk, answers) in outcomes {
+    for (j, at, chunk, answers) in outcomes {
         match answers {
             Ok(answers) => {
-                for (tx, answer) in chunk.iter().zip(answers) {
+                for (k, (tx, answer)) in chunk.iter().zip(answers).enumerate() {
                     match answer {
                         Ok(_) => {
                             sent.at.insert(tx.hash, at);
                             sent.accepted.push(tx.hash);
                         }
+                        Err(e) if pool_full(&e.message) => sent.full.push(j * batch + k),
                         Err(e) => *sent.rejected.entry(e.message).or_default() += 1,
                     }
                 }
@@ -618,7 +647,23 @@ pub async fn run(args: &LoadgenArgs) -> Result<Report> {
     let load = sign_load(args, &senders, fees, targets)?;
     let sign_secs = signing.elapsed().as_secs_f64();
 
-    let sent = send_all(&http, args, &load, (!args.quiet).then_some(&seen)).await;
+    let mut sent = send_all(&http, args, &load, (!args.quiet).then_some(&seen)).await;
+    // A full pool refuses for now, not for good: like a careful client, send those again once
+    // blocks have made room (a refused nonce would otherwise hold back its sender's later ones).
+    let (mut retried, give_up) = (0u64, Instant::now() + Duration::from_secs(args.timeout));
+    while !sent.full.is_empty() && Instant::now() < give_up {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let mut indexes = std::mem::take(&mut sent.full);
+        indexes.sort_unstable(); // each sender's in nonce order
+        retried += indexes.len() as u64;
+        let again: Vec<Signed> = indexes.iter().map(|i| load[*i].clone()).collect();
+        let outcome = send_all(&http, args, &again, None).await;
+        sent.merge(outcome, &indexes);
+    }
+    if !sent.full.is_empty() {
+        *sent.rejected.entry("the pool stayed full until --timeout".into()).or_default() +=
+            sent.full.len() as u64;
+    }
     let missing = wait_included(&seen, &sent.accepted, Duration::from_secs(args.timeout)).await;
     follower.abort();
 
@@ -641,6 +686,7 @@ pub async fn run(args: &LoadgenArgs) -> Result<Report> {
         seed,
         sent: load.len() as u64,
         accepted: sent.accepted.len() as u64,
+        retried,
         rejected: sent.rejected,
         included,
         reverted,
