@@ -251,6 +251,16 @@ fn sign(
     })
 }
 
+/// The max fee per gas of the run: room for the base fee to rise a long way under load. The
+/// node's answers are not trusted to be small.
+fn max_fee(gas_price: u128, tip: u128) -> Result<u128> {
+    gas_price
+        .max(1_000_000_000)
+        .checked_mul(50)
+        .and_then(|f| f.checked_add(tip))
+        .ok_or_else(|| eyre!("the node's gas price {gas_price} and tip {tip} overflow a fee"))
+}
+
 fn quantity(v: &Value) -> Result<u128> {
     let s = v.as_str().ok_or_else(|| eyre!("not a quantity: {v}"))?;
     u128::from_str_radix(s.trim_start_matches("0x"), 16)
@@ -567,8 +577,7 @@ pub async fn run(args: &LoadgenArgs) -> Result<Report> {
     let chain_id = quantity(&http.call("eth_chainId", json!([])).await?)? as u64;
     let gas_price = quantity(&http.call("eth_gasPrice", json!([])).await?)?;
     let tip = quantity(&http.call("eth_maxPriorityFeePerGas", json!([])).await?)?;
-    // Room for the base fee to rise a long way under load.
-    let fees = Fees { chain_id, max_fee: gas_price.max(1_000_000_000) * 50 + tip, tip };
+    let fees = Fees { chain_id, max_fee: max_fee(gas_price, tip)?, tip };
     let funder = match &args.key {
         Some(key) => key.trim().parse::<PrivateKeySigner>().map_err(|e| eyre!("--key: {e}"))?,
         None => {
@@ -613,8 +622,11 @@ pub async fn run(args: &LoadgenArgs) -> Result<Report> {
     let senders: Vec<PrivateKeySigner> = (0..args.senders).map(|i| sender_key(seed, i)).collect();
     let worst_gas =
         if kinds.iter().all(|k| *k == Kind::Transfer) { TRANSFER_GAS } else { CALL_GAS };
-    let allowance = U256::from(per_sender)
-        * (U256::from(worst_gas) * U256::from(fees.max_fee) + U256::from(1u8));
+    let allowance = U256::from(worst_gas)
+        .checked_mul(U256::from(fees.max_fee))
+        .and_then(|cost| cost.checked_add(U256::from(1u8)))
+        .and_then(|cost| cost.checked_mul(U256::from(per_sender)))
+        .ok_or_else(|| eyre!("the senders' allowance overflows 256 bits"))?;
     let mut funding = Vec::new();
     for s in &senders {
         funding.push(sign(
@@ -713,4 +725,14 @@ pub async fn token_balance(http: &Http, token: Address, who: Address) -> Result<
     let answer = http.call("eth_call", call).await?;
     let s = answer.as_str().ok_or_else(|| eyre!("eth_call answered {answer}"))?;
     U256::from_str_radix(s.trim_start_matches("0x"), 16).wrap_err("balanceOf answer")
+}
+
+#[cfg(test)]
+mod fee_tests {
+    #[test]
+    fn a_huge_gas_price_is_an_error_not_a_wrap() {
+        assert_eq!(super::max_fee(2_000_000_000, 1).unwrap(), 100_000_000_001);
+        assert!(super::max_fee(u128::MAX / 10, 0).is_err());
+        assert!(super::max_fee(1, u128::MAX).is_err());
+    }
 }
