@@ -103,6 +103,15 @@ async fn logs_are_indexed_filtered_limited_and_follow_reorgs() {
     let accepting = result(rpc, "eth_getBlockByNumber", json!(["latest", false])).await;
     let n = accepting["number"].clone();
 
+    // A block's receipts, read in one pass, are the receipts read one transaction at a time.
+    let block_receipts = result(rpc, "eth_getBlockReceipts", json!([n])).await;
+    let mut one_by_one = Vec::new();
+    for hash in &sent {
+        one_by_one.push(result(rpc, "eth_getTransactionReceipt", json!([hash])).await);
+    }
+    assert_eq!(block_receipts, json!(one_by_one), "eth_getBlockReceipts");
+    assert_eq!(block_receipts[2]["logs"][0]["logIndex"], "0x2");
+
     // eth_getLogs: everything, by address, by topic positions with OR and null, by hash.
     let all = result(rpc, "eth_getLogs", json!([{"fromBlock": "0x0"}])).await;
     assert_eq!(topics1(&all), vec![1, 2, 3]);

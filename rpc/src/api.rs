@@ -113,6 +113,32 @@ pub struct TxView {
     pub carrier: Option<B256>,
 }
 
+impl ChainBlock {
+    /// The receipts of every transaction the block executed, in order, each with its place
+    /// (one pass: a block's receipts are not looked up one transaction at a time).
+    pub fn receipt_views(&self) -> Vec<ReceiptView> {
+        let mut first_log_index = 0u64;
+        self.transactions
+            .iter()
+            .zip(&self.receipts)
+            .enumerate()
+            .map(|(index, (t, receipt))| {
+                let view = ReceiptView {
+                    receipt: receipt.clone(),
+                    tx: t.tx.clone(),
+                    block_hash: self.hash,
+                    block_number: self.number,
+                    block_timestamp: self.header.timestamp_secs(),
+                    index: index as u64,
+                    first_log_index,
+                };
+                first_log_index += receipt.logs.len() as u64;
+                view
+            })
+            .collect()
+    }
+}
+
 /// A receipt with its place in the Ethereum view.
 #[derive(Clone, Debug)]
 pub struct ReceiptView {

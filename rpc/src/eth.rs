@@ -432,13 +432,7 @@ pub fn eth_module<N: NodeApi>(
         let (id,): (BlockId,) = p.parse().map_err(bad)?;
         let Some(number) = resolve_opt(n, id)? else { return Ok(None) };
         let Some(block) = n.chain_block(number)? else { return Ok(None) };
-        let mut out = Vec::with_capacity(block.receipts.len());
-        for t in &block.transactions {
-            if let Some(r) = n.receipt(*t.tx.tx_hash())? {
-                out.push(convert::receipt(&r));
-            }
-        }
-        Ok(Some(out))
+        Ok(Some(block.receipt_views().iter().map(convert::receipt).collect::<Vec<_>>()))
     });
 
     register(&mut m, "eth_sendRawTransaction", |p, n| {
