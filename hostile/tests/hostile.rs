@@ -34,15 +34,13 @@ fn lattice_bin() -> PathBuf {
     })
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 /// A `lattice` process, stopped by its PID when dropped.
 struct Node {
     child: Child,
     rpc: SocketAddr,
     metrics: SocketAddr,
+    /// Its libp2p listen port.
+    p2p: u16,
     log: PathBuf,
 }
 
@@ -58,17 +56,18 @@ impl Drop for Node {
     }
 }
 
-fn start(dir: &Path, index: u32, p2p: u16, bootstrap: Option<u16>) -> Node {
-    let (rpc, metrics) = (free_port(), free_port());
+/// Starts producer `index`, bootstrapping from the P2P port `bootstrap` (or as the bootstrap
+/// node). Every listener binds port 0 and the node's log says which port it got: a port picked
+/// free beforehand may be taken by another process before the node binds it.
+fn start(dir: &Path, index: u32, bootstrap: Option<u16>) -> Node {
     let log = dir.join(format!("node{index}.log"));
     let mut cmd = Command::new(lattice_bin());
     cmd.args(["--dev", "--dev.producers", "3", "--dev.producer-index", &index.to_string()])
         .args(["--block-time", &format!("{BLOCK_TIME_MS}ms")])
         .arg("--data-dir")
         .arg(dir.join(format!("node{index}")))
-        .args(["--p2p-addr", &format!("127.0.0.1:{p2p}")])
-        .args(["--rpc-addr", &format!("127.0.0.1:{rpc}")])
-        .args(["--metrics-addr", &format!("127.0.0.1:{metrics}")])
+        .args(["--p2p-addr", "127.0.0.1:0", "--rpc-addr", "127.0.0.1:0"])
+        .args(["--metrics-addr", "127.0.0.1:0"])
         // A short EVM timeout, so that the call flood below is refused quickly.
         .args(["--rpc-evm-timeout", "1s"])
         .env("RUST_LOG", "info");
@@ -77,12 +76,37 @@ fn start(dir: &Path, index: u32, p2p: u16, bootstrap: Option<u16>) -> Node {
         None => cmd.arg("--bootstrap"),
     };
     let file = std::fs::File::create(&log).unwrap();
-    let child = cmd.stdout(file.try_clone().unwrap()).stderr(file).spawn().expect("lattice starts");
-    Node {
-        child,
-        rpc: format!("127.0.0.1:{rpc}").parse().unwrap(),
-        metrics: format!("127.0.0.1:{metrics}").parse().unwrap(),
-        log,
+    let mut child =
+        cmd.stdout(file.try_clone().unwrap()).stderr(file).spawn().expect("lattice starts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (rpc, metrics, p2p) = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let found = (
+            logged_addr(&text, "JSON-RPC listening", "rpc_addr="),
+            logged_addr(&text, "metrics server listening", "bound="),
+            logged_addr(&text, "lattice::network: listening", "address=/ip4/"),
+        );
+        if let (Some(rpc), Some(metrics), Some(p2p)) = found {
+            break (rpc, metrics, p2p);
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("node {index} exited ({status}) before listening:\n{text}");
+        }
+        assert!(Instant::now() < deadline, "node {index} not listening after 60 s:\n{text}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let p2p = p2p.port();
+    Node { child, rpc, metrics, p2p, log }
+}
+
+/// The address after `key` on the first log line containing `line`; for a multiaddr
+/// (`address=/ip4/127.0.0.1/tcp/PORT`), `ip:port`.
+fn logged_addr(text: &str, line: &str, key: &str) -> Option<SocketAddr> {
+    let l = text.lines().find(|l| l.contains(line))?;
+    let value = l.split_once(key)?.1.split_whitespace().next()?;
+    match value.split_once("/tcp/") {
+        Some((ip, port)) => format!("{ip}:{port}").parse().ok(),
+        None => value.parse().ok(),
     }
 }
 
@@ -289,9 +313,8 @@ async fn hostile_peers_and_callers_do_not_break_honest_nodes() {
     let dir = tempfile::tempdir().unwrap();
     // Node logs are kept (and named) when the test fails.
     let keep = KeepOnPanic(dir.path().to_path_buf());
-    let (p0, p1) = (free_port(), free_port());
-    let a = start(dir.path(), 0, p0, None);
-    let b = start(dir.path(), 1, p1, Some(p0));
+    let a = start(dir.path(), 0, None);
+    let b = start(dir.path(), 1, Some(a.p2p));
     for node in [&a, &b] {
         wait_for("the RPC", 60, async || call(node.rpc, "eth_chainId", json!([])).await).await;
     }

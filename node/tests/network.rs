@@ -271,3 +271,22 @@ async fn forged_blocks_are_refused_and_their_sender_banned() {
     n0.stop().await.unwrap();
     n1.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_taken_listen_port_is_refused_with_the_reason() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let refused = lattice_network::start(
+        lattice_network::NetworkConfig {
+            keypair: lattice_network::Keypair::generate_ed25519(),
+            listen: format!("/ip4/127.0.0.1/tcp/{port}").parse().unwrap(),
+            bootstrap_nodes: Vec::new(),
+            max_peers: 10,
+            chain_id: 1337,
+        },
+        std::sync::Arc::new(Rogue { genesis: alloy_primitives::B256::ZERO }),
+    )
+    .await;
+    let message = refused.err().expect("the port is taken").to_string();
+    assert!(message.contains("in use"), "the reason is said: {message}");
+}

@@ -276,9 +276,10 @@ pub async fn start(
 ) -> Result<NetworkHandle, NetworkError> {
     let local_peer_id = config.keypair.public().to_peer_id();
     let mut swarm = build_swarm(&config)?;
-    swarm
-        .listen_on(config.listen.clone())
-        .map_err(|e| NetworkError::Listen { addr: config.listen.clone(), reason: e.to_string() })?;
+    swarm.listen_on(config.listen.clone()).map_err(|e| NetworkError::Listen {
+        addr: config.listen.clone(),
+        reason: with_sources(&e),
+    })?;
     let (blocks, txs) = (blocks_topic(config.chain_id), transactions_topic(config.chain_id));
     for topic in [&blocks, &txs] {
         swarm
@@ -947,4 +948,22 @@ impl Service {
 
 fn decode_blocks(raw: &[Bytes]) -> Result<Vec<Block>, String> {
     raw.iter().map(|b| decode_block(b)).collect()
+}
+
+/// An error's message followed by its sources' (libp2p's transport errors keep the reason,
+/// such as "Address already in use", in a source and display nothing themselves).
+fn with_sources(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        let part = inner.to_string();
+        if !part.is_empty() && !text.contains(&part) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&part);
+        }
+        source = inner.source();
+    }
+    text
 }
