@@ -420,24 +420,15 @@ struct Sent {
     at: HashMap<B256, Instant>,
     accepted: Vec<B256>,
     rejected: BTreeMap<String, u64>,
-    /// Indexes of the transactions refused because the pool was full (for now, not for good).
-    full: Vec<usize>,
+    /// Transactions sent again after the pool refused them as full (each time counted).
+    retried: u64,
     first: Instant,
     last: Instant,
 }
 
-impl Sent {
-    /// Adds the outcome of sending again the transactions `indexes` (of the whole load) names.
-    fn merge(&mut self, again: Sent, indexes: &[usize]) {
-        self.at.extend(again.at);
-        self.accepted.extend(again.accepted);
-        for (reason, n) in again.rejected {
-            *self.rejected.entry(reason).or_default() += n;
-        }
-        self.full.extend(again.full.into_iter().map(|i| indexes[i]));
-        self.last = again.last;
-    }
-}
+/// How long a batch waits before sending again what a full pool refused: about what a block
+/// takes to make room.
+const FULL_POOL_BACKOFF: Duration = Duration::from_millis(100);
 
 /// A refusal that says "not now": the pool is full of transactions paying as much.
 fn pool_full(message: &str) -> bool {
@@ -468,6 +459,11 @@ async fn send_all(
             }
         })
     });
+    // A full pool refuses for now, not for good: like a careful client, each batch sends its
+    // refused transactions again (in nonce order) until they are taken or --timeout passes,
+    // before its slot moves on. Sending later nonces of those senders meanwhile would only
+    // fill the pool's gapped queue with transactions that cannot run.
+    let timeout = Duration::from_secs(args.timeout);
     let outcomes: Vec<_> = futures::stream::iter(txs.chunks(batch).enumerate())
         .map(|(j, chunk)| {
             let (http, counts) = (http.clone(), counts.clone());
@@ -477,16 +473,49 @@ async fn send_all(
                         first + Duration::from_secs_f64((j * batch) as f64 / args.rate as f64);
                     tokio::time::sleep_until(due.into()).await;
                 }
-                let at = Instant::now();
-                let calls: Vec<(&str, Value)> =
-                    chunk.iter().map(|t| ("eth_sendRawTransaction", json!([t.raw]))).collect();
-                let answers = http.batch(&calls).await;
-                let mut c = counts.lock().expect("never poisoned");
-                c.0 += chunk.len() as u64;
-                if let Ok(a) = &answers {
-                    c.1 += a.iter().filter(|a| a.is_ok()).count() as u64;
+                let mut outcome = Outcome::default();
+                let mut todo: Vec<&Signed> = chunk.iter().collect();
+                let mut give_up = None;
+                while !todo.is_empty() {
+                    let at = Instant::now();
+                    let calls: Vec<(&str, Value)> =
+                        todo.iter().map(|t| ("eth_sendRawTransaction", json!([t.raw]))).collect();
+                    let answers = match http.batch(&calls).await {
+                        Ok(answers) => answers,
+                        Err(e) => {
+                            *outcome.rejected.entry(format!("{e:#}")).or_default() +=
+                                todo.len() as u64;
+                            break;
+                        }
+                    };
+                    let (mut refused, accepted_before) = (Vec::new(), outcome.accepted.len());
+                    for (tx, answer) in todo.iter().zip(answers) {
+                        match answer {
+                            Ok(_) => outcome.accepted.push((tx.hash, at)),
+                            Err(e) if pool_full(&e.message) => refused.push(*tx),
+                            Err(e) => *outcome.rejected.entry(e.message).or_default() += 1,
+                        }
+                    }
+                    {
+                        let mut c = counts.lock().expect("never poisoned");
+                        c.0 += (todo.len() - refused.len()) as u64;
+                        c.1 += (outcome.accepted.len() - accepted_before) as u64;
+                    }
+                    let deadline = *give_up.get_or_insert_with(|| at + timeout);
+                    if !refused.is_empty() && Instant::now() >= deadline {
+                        *outcome
+                            .rejected
+                            .entry("the pool stayed full until --timeout".into())
+                            .or_default() += refused.len() as u64;
+                        break;
+                    }
+                    if !refused.is_empty() {
+                        outcome.retried += refused.len() as u64;
+                        tokio::time::sleep(FULL_POOL_BACKOFF).await;
+                    }
+                    todo = refused;
                 }
-                (j, at, chunk, answers)
+                outcome
             }
         })
         .buffer_unordered(args.concurrent.max(1))
@@ -499,28 +528,29 @@ async fn send_all(
         at: HashMap::new(),
         accepted: Vec::new(),
         rejected: BTreeMap::new(),
-        full: Vec::new(),
+        retried: 0,
         first,
         last: Instant::now(),
     };
-    for (j, at, chunk, answers) in outcomes {
-        match answers {
-            Ok(answers) => {
-                for (k, (tx, answer)) in chunk.iter().zip(answers).enumerate() {
-                    match answer {
-                        Ok(_) => {
-                            sent.at.insert(tx.hash, at);
-                            sent.accepted.push(tx.hash);
-                        }
-                        Err(e) if pool_full(&e.message) => sent.full.push(j * batch + k),
-                        Err(e) => *sent.rejected.entry(e.message).or_default() += 1,
-                    }
-                }
-            }
-            Err(e) => *sent.rejected.entry(format!("{e:#}")).or_default() += chunk.len() as u64,
+    for outcome in outcomes {
+        for (hash, at) in outcome.accepted {
+            sent.at.insert(hash, at);
+            sent.accepted.push(hash);
         }
+        for (reason, n) in outcome.rejected {
+            *sent.rejected.entry(reason).or_default() += n;
+        }
+        sent.retried += outcome.retried;
     }
     sent
+}
+
+/// What one batch's sends came to.
+#[derive(Default)]
+struct Outcome {
+    accepted: Vec<(B256, Instant)>,
+    rejected: BTreeMap<String, u64>,
+    retried: u64,
 }
 
 /// Waits until every hash in `hashes` is in `seen`, or `timeout` passes; the missing count.
@@ -659,23 +689,7 @@ pub async fn run(args: &LoadgenArgs) -> Result<Report> {
     let load = sign_load(args, &senders, fees, targets)?;
     let sign_secs = signing.elapsed().as_secs_f64();
 
-    let mut sent = send_all(&http, args, &load, (!args.quiet).then_some(&seen)).await;
-    // A full pool refuses for now, not for good: like a careful client, send those again once
-    // blocks have made room (a refused nonce would otherwise hold back its sender's later ones).
-    let (mut retried, give_up) = (0u64, Instant::now() + Duration::from_secs(args.timeout));
-    while !sent.full.is_empty() && Instant::now() < give_up {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let mut indexes = std::mem::take(&mut sent.full);
-        indexes.sort_unstable(); // each sender's in nonce order
-        retried += indexes.len() as u64;
-        let again: Vec<Signed> = indexes.iter().map(|i| load[*i].clone()).collect();
-        let outcome = send_all(&http, args, &again, None).await;
-        sent.merge(outcome, &indexes);
-    }
-    if !sent.full.is_empty() {
-        *sent.rejected.entry("the pool stayed full until --timeout".into()).or_default() +=
-            sent.full.len() as u64;
-    }
+    let sent = send_all(&http, args, &load, (!args.quiet).then_some(&seen)).await;
     let missing = wait_included(&seen, &sent.accepted, Duration::from_secs(args.timeout)).await;
     follower.abort();
 
@@ -698,7 +712,7 @@ pub async fn run(args: &LoadgenArgs) -> Result<Report> {
         seed,
         sent: load.len() as u64,
         accepted: sent.accepted.len() as u64,
-        retried,
+        retried: sent.retried,
         rejected: sent.rejected,
         included,
         reverted,

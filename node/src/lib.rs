@@ -96,7 +96,9 @@ impl Node {
     }
 
     /// Follows a change of the selected chain: metrics, and the pool (executed transactions
-    /// and those that can never apply leave; one skipped for a nonce gap is offered again).
+    /// and those that can never apply leave; one skipped for what may still change, a nonce
+    /// gap, a base fee above its fee cap or a balance below its cost, is offered again, and
+    /// the pool's own rules decide when it is executable).
     pub fn on_chain_update(&self, update: &ChainUpdate) {
         let m = &self.metrics;
         let mut senders = BTreeSet::new();
@@ -111,10 +113,15 @@ impl Node {
             for entry in &block.entries {
                 let Some(reason) = entry.skip_reason() else { continue };
                 m.txs_skipped.with_label_values(&[reason.as_str()]).inc();
-                if reason == SkipReason::NonceTooHigh {
-                    retry.push(entry.tx_hash);
-                } else {
-                    self.pool.remove(&entry.tx_hash);
+                match reason {
+                    // Temporary: dropping it would leave a nonce gap that holds back every
+                    // later transaction of its sender (the sender was told it was accepted).
+                    SkipReason::NonceTooHigh
+                    | SkipReason::FeeCapTooLow
+                    | SkipReason::InsufficientFunds => retry.push(entry.tx_hash),
+                    SkipReason::AlreadyExecuted | SkipReason::NonceTooLow | SkipReason::Invalid => {
+                        self.pool.remove(&entry.tx_hash);
+                    }
                 }
             }
         }
@@ -159,10 +166,8 @@ impl Node {
 
     /// The sender's nonce and balance in the latest state, as the pool checks against.
     fn sender_state(&self, sender: alloy_primitives::Address) -> SenderState {
-        SenderState {
-            nonce: self.chain.latest_nonce(sender),
-            balance: self.chain.latest_balance(sender),
-        }
+        let (nonce, balance) = self.chain.latest_nonce_and_balance(sender);
+        SenderState { nonce, balance }
     }
 
     fn pool_metrics(&self) {

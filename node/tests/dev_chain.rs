@@ -364,3 +364,50 @@ async fn an_eip7702_transaction_delegates_an_accounts_code() {
     );
     node.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_transaction_skipped_for_what_may_change_stays_pooled() {
+    use lattice_node::chain::{AppliedBlock, ChainUpdate};
+    use lattice_primitives::{AcceptanceEntry, SkipReason};
+    let dir = tempfile::tempdir().unwrap();
+    let (handle, _producer) = start(dir.path()).await;
+    let node = &handle.node;
+    let s = dev_signers(3);
+    let head = node.chain.head();
+    // One transaction per skip reason, each pooled and carried (packed).
+    let cases = [
+        (SkipReason::FeeCapTooLow, true),
+        (SkipReason::InsufficientFunds, true),
+        (SkipReason::NonceTooHigh, true),
+        (SkipReason::Invalid, false),
+    ];
+    let mut entries = Vec::new();
+    for (i, (reason, _)) in cases.iter().enumerate() {
+        let signer = &s[i % 3];
+        let nonce = (i / 3) as u64;
+        let tx = common::transfer(signer, nonce, Address::repeat_byte(9), 1);
+        let hash = node.add_to_pool(tx).unwrap();
+        node.pool.mark_packed(&[hash]);
+        entries.push(AcceptanceEntry {
+            tx_hash: hash,
+            carrier: head.hash,
+            carrier_index: i as u64,
+            skip: *reason as u8,
+        });
+    }
+    let applied = AppliedBlock {
+        number: head.number,
+        hash: head.hash,
+        header: head.header.clone(),
+        gas_used: 0,
+        entries: entries.clone(),
+        receipts: Vec::new(),
+    };
+    node.on_chain_update(&ChainUpdate::added(applied));
+    let offered: Vec<_> =
+        node.pool.best(u64::MAX, 0, |_| 0, |_| true).iter().map(|t| t.hash).collect();
+    for ((reason, stays), entry) in cases.iter().zip(&entries) {
+        assert_eq!(node.pool.contains(&entry.tx_hash), *stays, "{reason} skip: pooled?");
+        assert_eq!(offered.contains(&entry.tx_hash), *stays, "{reason} skip: offered again?");
+    }
+}

@@ -13,11 +13,15 @@ use std::time::Duration;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mixed_load_is_included_and_does_what_it_says() {
     let dir = tempfile::tempdir().unwrap();
-    let config = NodeConfig::dev(
+    let mut config = NodeConfig::dev(
         dir.path().to_path_buf(),
         "127.0.0.1:0".parse().unwrap(),
         Duration::from_millis(200),
     );
+    // A small pool, so that the load meets "the pool is full" and must send those again, in
+    // nonce order, for every transaction to be included.
+    config.pool.global_slots = 64;
+    config.pool.global_queue = 16;
     let node = launch(config).await.unwrap();
     let rpc = node.rpc_addr.unwrap();
 
@@ -43,6 +47,7 @@ async fn a_mixed_load_is_included_and_does_what_it_says() {
     assert_eq!(report["reverted"], 0, "{report}");
     assert_eq!(report["missing"], 0, "{report}");
     assert!(report["tps"].as_f64().unwrap() > 0.0);
+    assert!(report["retried"].as_u64().unwrap() > 0, "the pool was never full: {report}");
 
     // What the transactions did: 1 wei and 1 token to their recipients, and each sender's
     // last stored value in the writer.

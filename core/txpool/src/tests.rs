@@ -359,3 +359,22 @@ fn state_changes_keep_the_counts_true() {
     assert_eq!(pool.status(), PoolStatus::default());
     assert!(pool.is_empty());
 }
+
+#[test]
+fn a_gap_filler_gets_in_when_the_gapped_queue_is_full() {
+    // Every sender's first transaction was refused (pool full) and its later ones wait gapped,
+    // filling the queue: the one that fills a gap must still get in, or the pool stalls.
+    let config = PoolConfig { global_slots: 100, global_queue: 4, ..Default::default() };
+    let pool = TxPool::new(config);
+    let senders: Vec<PrivateKeySigner> = (0..2).map(|_| PrivateKeySigner::random()).collect();
+    for s in &senders {
+        for n in [1, 2] {
+            pool.add(tx(s, n, 2 * GWEI, GWEI), s.address(), rich(), &CHAIN).unwrap();
+        }
+    }
+    assert_eq!((pool.status().pending, pool.status().queued), (0, 4));
+    for s in &senders {
+        pool.add(tx(s, 0, 2 * GWEI, GWEI), s.address(), rich(), &CHAIN).expect("fills the gap");
+    }
+    assert_eq!((pool.status().pending, pool.status().queued), (6, 0));
+}

@@ -461,11 +461,16 @@ impl Chain {
 
     /// Balance of `address` in the sink's state.
     pub fn latest_balance(&self, address: Address) -> U256 {
+        self.latest_nonce_and_balance(address).1
+    }
+
+    /// Nonce and balance of `address` in the sink's state, in one read.
+    pub fn latest_nonce_and_balance(&self, address: Address) -> (u64, U256) {
         LatestState::new(&self.db)
             .account(address)
             .ok()
             .flatten()
-            .map(|a| a.balance)
+            .map(|a| (a.nonce, a.balance))
             .unwrap_or_default()
     }
 }
