@@ -398,7 +398,7 @@ async fn a_transaction_skipped_for_what_may_change_stays_pooled() {
     let applied = AppliedBlock {
         number: head.number,
         hash: head.hash,
-        header: head.header.clone(),
+        header: head.header,
         gas_used: 0,
         entries: entries.clone(),
         receipts: Vec::new(),

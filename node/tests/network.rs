@@ -287,6 +287,7 @@ async fn a_taken_listen_port_is_refused_with_the_reason() {
         std::sync::Arc::new(Rogue { genesis: alloy_primitives::B256::ZERO }),
     )
     .await;
-    let message = refused.err().expect("the port is taken").to_string();
+    let Err(error) = refused else { panic!("listened on a taken port") };
+    let message = error.to_string();
     assert!(message.contains("in use"), "the reason is said: {message}");
 }
