@@ -218,7 +218,6 @@ struct Targets {
 }
 
 /// A signed transaction, ready to send.
-#[derive(Clone)]
 struct Signed {
     hash: B256,
     raw: String,

@@ -24,7 +24,6 @@ use alloy_primitives::B256;
 use chain::{Chain, ChainUpdate};
 use eyre::{Context, Result};
 use lattice_primitives::SealedBlock;
-use lattice_primitives::SkipReason;
 use lattice_storage::Db;
 use lattice_txpool::{ChainContext, SenderState, TxPool};
 use metrics::Metrics;
@@ -113,15 +112,10 @@ impl Node {
             for entry in &block.entries {
                 let Some(reason) = entry.skip_reason() else { continue };
                 m.txs_skipped.with_label_values(&[reason.as_str()]).inc();
-                match reason {
-                    // Temporary: dropping it would leave a nonce gap that holds back every
-                    // later transaction of its sender (the sender was told it was accepted).
-                    SkipReason::NonceTooHigh
-                    | SkipReason::FeeCapTooLow
-                    | SkipReason::InsufficientFunds => retry.push(entry.tx_hash),
-                    SkipReason::AlreadyExecuted | SkipReason::NonceTooLow | SkipReason::Invalid => {
-                        self.pool.remove(&entry.tx_hash);
-                    }
+                if reason.may_apply_later() {
+                    retry.push(entry.tx_hash);
+                } else {
+                    self.pool.remove(&entry.tx_hash);
                 }
             }
         }

@@ -116,23 +116,25 @@ pub struct TxView {
 impl ChainBlock {
     /// The receipts of every transaction the block executed, in order, each with its place
     /// (one pass: a block's receipts are not looked up one transaction at a time).
-    pub fn receipt_views(&self) -> Vec<ReceiptView> {
+    pub fn into_receipt_views(self) -> Vec<ReceiptView> {
+        let (hash, number, timestamp) = (self.hash, self.number, self.header.timestamp_secs());
         let mut first_log_index = 0u64;
         self.transactions
-            .iter()
-            .zip(&self.receipts)
+            .into_iter()
+            .zip(self.receipts)
             .enumerate()
             .map(|(index, (t, receipt))| {
+                let logs = receipt.logs.len() as u64;
                 let view = ReceiptView {
-                    receipt: receipt.clone(),
-                    tx: t.tx.clone(),
-                    block_hash: self.hash,
-                    block_number: self.number,
-                    block_timestamp: self.header.timestamp_secs(),
+                    receipt,
+                    tx: t.tx,
+                    block_hash: hash,
+                    block_number: number,
+                    block_timestamp: timestamp,
                     index: index as u64,
                     first_log_index,
                 };
-                first_log_index += receipt.logs.len() as u64;
+                first_log_index += logs;
                 view
             })
             .collect()

@@ -432,7 +432,7 @@ pub fn eth_module<N: NodeApi>(
         let (id,): (BlockId,) = p.parse().map_err(bad)?;
         let Some(number) = resolve_opt(n, id)? else { return Ok(None) };
         let Some(block) = n.chain_block(number)? else { return Ok(None) };
-        Ok(Some(block.receipt_views().iter().map(convert::receipt).collect::<Vec<_>>()))
+        Ok(Some(block.into_receipt_views().iter().map(convert::receipt).collect::<Vec<_>>()))
     });
 
     register(&mut m, "eth_sendRawTransaction", |p, n| {

@@ -50,6 +50,17 @@ impl SkipReason {
         })
     }
 
+    /// Whether the transaction may still apply at a later place: its sender's nonce may
+    /// reach it, the base fee may fall below its fee cap, its sender's balance may grow. The
+    /// pool offers such a transaction again (dropping it would leave a nonce gap holding back
+    /// its sender's later transactions); the others can never apply and leave.
+    pub fn may_apply_later(&self) -> bool {
+        match self {
+            Self::NonceTooHigh | Self::FeeCapTooLow | Self::InsufficientFunds => true,
+            Self::AlreadyExecuted | Self::NonceTooLow | Self::Invalid => false,
+        }
+    }
+
     /// A short machine-readable name.
     pub fn as_str(&self) -> &'static str {
         match self {
