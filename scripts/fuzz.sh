@@ -3,6 +3,7 @@
 #   transaction  - gossiped / raw transaction bytes, decoding and pool admission
 #   block        - gossiped / served block bytes, decoding, hashing, seal recovery
 #   p2p_message  - sync requests and responses (CBOR) and the blocks inside them
+#   rpc_params   - JSON-RPC requests and every method's params, through the node's RPC module
 #
 # Each target starts from its corpus in fuzz/corpus/<target> (kept in the repository) and
 # adds what it finds there. Prints, per target, the executions and the corpus size, and fails
@@ -18,7 +19,7 @@ Usage: scripts/fuzz.sh [--time SECONDS] [--scratch] [TARGET...]
   --scratch  start from a copy of the corpus and leave fuzz/corpus as it is (the test
              command runs so); without it, new inputs are added to fuzz/corpus (minimise with
              `cargo +nightly fuzz cmin -O TARGET` before committing them)
-  TARGET     transaction, block, p2p_message (default: all)
+  TARGET     transaction, block, p2p_message, rpc_params (default: all)
 
 Installs cargo-fuzz (cargo install) if it is missing; needs the nightly toolchain.
 EOF
@@ -34,7 +35,7 @@ while [[ $# -gt 0 ]]; do
     *) TARGETS+=("$1"); shift ;;
   esac
 done
-[[ ${#TARGETS[@]} -gt 0 ]] || TARGETS=(transaction block p2p_message)
+[[ ${#TARGETS[@]} -gt 0 ]] || TARGETS=(transaction block p2p_message rpc_params)
 
 rustup toolchain list | grep -q '^nightly' || { log "the nightly toolchain is required (rustup toolchain install nightly)"; exit 1; }
 if ! cargo fuzz --version >/dev/null 2>&1; then
@@ -42,6 +43,21 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked -q || exit 1
 fi
 cd "$ROOT/fuzz"
+
+# rpc_params reaches RocksDB through the RPC module's crates. Compiling RocksDB's C++ again for
+# the fuzz profile takes longer than everything else together (and makes a 2 GB archive), so
+# link the archive the workspace build made when both lock files pin the same librocksdb-sys.
+# The C++ is not instrumented either way; only Rust code is.
+rocksdb_version() { grep -A1 '^name = "librocksdb-sys"$' "$1" | sed -n 's/^version = "\(.*\)"$/\1/p'; }
+if [[ -z "${ROCKSDB_LIB_DIR:-}" && "$(rocksdb_version "$ROOT/Cargo.lock")" == "$(rocksdb_version "$ROOT/fuzz/Cargo.lock")" ]]; then
+  lib="$(find "$CARGO_TARGET_DIR"/debug/build "$CARGO_TARGET_DIR"/release/build \
+    -path '*/librocksdb-sys-*/out/librocksdb.a' -printf '%T@ %h\n' 2>/dev/null | sort -n | tail -n 1 | cut -d' ' -f2-)"
+  if [[ -n "$lib" ]]; then
+    export ROCKSDB_LIB_DIR="$lib" ROCKSDB_STATIC=1
+  else
+    log "no RocksDB archive from the workspace build yet; compiling RocksDB for the fuzz profile (slow)"
+  fi
+fi
 log "building the fuzz targets"
 for t in "${TARGETS[@]}"; do
   cargo +nightly fuzz build -O "$t" >"$ROOT/fuzz/build.log" 2>&1 || { tail -n 40 "$ROOT/fuzz/build.log"; exit 1; }

@@ -20,7 +20,9 @@ pub use api::{
     DagBlockView, EventBlock, NodeApi, PoolGroups, ReceiptView, RpcMetrics, TxView,
 };
 pub use error::RpcError;
-pub use eth::eth_module;
+pub use eth::{
+    eth_module, Ctx as RpcContext, MAX_FEE_HISTORY_BLOCKS, MAX_PROOF_KEYS, MAX_REWARD_PERCENTILES,
+};
 pub use jsonrpsee::server::ServerHandle;
 pub use logs::LogLimits;
 pub use server::{
