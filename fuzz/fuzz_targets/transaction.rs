@@ -9,8 +9,12 @@ use alloy_primitives::U256;
 use lattice_txpool::{ChainContext, SenderState, TxPool};
 use libfuzzer_sys::fuzz_target;
 
-const CHAIN: ChainContext =
-    ChainContext { chain_id: 1337, block_gas_limit: 30_000_000, tx_gas_limit_cap: 1 << 24, min_fee: 1 };
+const CHAIN: ChainContext = ChainContext {
+    chain_id: 1337,
+    block_gas_limit: 30_000_000,
+    tx_gas_limit_cap: 1 << 24,
+    min_fee: 1,
+};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(tx) = lattice_network::decode_transaction(data) else { return };
