@@ -13,23 +13,26 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
   cat <<'EOF'
-Usage: scripts/fuzz.sh [--time SECONDS] [--scratch] [TARGET...]
+Usage: scripts/fuzz.sh [--time SECONDS] [--scratch | --cmin] [TARGET...]
 
   --time S   how long to run each target (default 60)
   --scratch  start from a copy of the corpus and leave fuzz/corpus as it is (the test
-             command runs so); without it, new inputs are added to fuzz/corpus (minimise with
-             `cargo +nightly fuzz cmin -O TARGET` before committing them)
+             command runs so); without it, new inputs are added to fuzz/corpus
+  --cmin     do not fuzz: minimise fuzz/corpus/TARGET (cargo fuzz cmin) before committing it.
+             Use this, not `cargo fuzz cmin` by hand: the build must see the same RocksDB
+             settings as below, or it compiles RocksDB again for the fuzz profile (~50 min)
   TARGET     transaction, block, p2p_message, rpc_params (default: all)
 
 Installs cargo-fuzz (cargo install) if it is missing; needs the nightly toolchain.
 EOF
 }
 
-SECS=60; TARGETS=(); SCRATCH=0
+SECS=60; TARGETS=(); SCRATCH=0; CMIN=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --time) SECS="$2"; shift 2 ;;
     --scratch) SCRATCH=1; shift ;;
+    --cmin) CMIN=1; shift ;;
     -h | --help) usage; exit 0 ;;
     -*) echo "fuzz: unknown argument: $1" >&2; usage >&2; exit 2 ;;
     *) TARGETS+=("$1"); shift ;;
@@ -62,6 +65,15 @@ log "building the fuzz targets"
 for t in "${TARGETS[@]}"; do
   cargo +nightly fuzz build -O "$t" >"$ROOT/fuzz/build.log" 2>&1 || { tail -n 40 "$ROOT/fuzz/build.log"; exit 1; }
 done
+
+if [[ $CMIN -eq 1 ]]; then
+  for t in "${TARGETS[@]}"; do
+    before=$(find "corpus/$t" -type f | wc -l)
+    cargo +nightly fuzz cmin -O "$t" >"$ROOT/fuzz/build.log" 2>&1 || { tail -n 20 "$ROOT/fuzz/build.log"; exit 1; }
+    echo "fuzz $t: corpus minimised from $before to $(find "corpus/$t" -type f | wc -l) inputs"
+  done
+  exit 0
+fi
 
 status=0
 for t in "${TARGETS[@]}"; do
