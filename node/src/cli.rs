@@ -211,7 +211,7 @@ pub struct NodeArgs {
     #[arg(long, env = "LATTICE_RPC_MAX_REQUEST_BYTES", value_name = "BYTES", help_heading = "RPC")]
     pub rpc_max_request_bytes: Option<u32>,
 
-    /// Most calls in one JSON-RPC batch [default: 100].
+    /// Most calls in one JSON-RPC batch [default: 1000, as geth].
     #[arg(long, env = "LATTICE_RPC_MAX_BATCH", value_name = "N", help_heading = "RPC")]
     pub rpc_max_batch: Option<u32>,
 

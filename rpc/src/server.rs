@@ -99,7 +99,7 @@ impl Default for RpcConfig {
             max_request_bytes: 15 * 1024 * 1024,
             max_response_bytes: 160 * 1024 * 1024,
             max_connections: 500,
-            max_batch_len: 100,
+            max_batch_len: 1_000,
             cors: Vec::new(),
             max_subscriptions_per_connection: 1024,
             log_limits: LogLimits::default(),
