@@ -15,10 +15,11 @@ library DeployConfig {
     function incentivesParams() internal pure returns (IPFSIncentives.Params memory) {
         return IPFSIncentives.Params({
             minStake: 1 ether,
+            stakePerByte: 10 gwei,
             challengeBond: 0.1 ether,
             challengeSlash: 0.5 ether,
             challengerShareBps: 5_000,
-            responseWindow: 1 hours
+            responseWindow: 10 minutes
         });
     }
 

@@ -18,48 +18,77 @@ import {IIPFSIncentives} from "./interfaces/IIPFSIncentives.sol";
 ///         opened by the registrar (the ModelRegistry) and topped up by anyone.
 ///
 ///         Providers register with stake and commit to pin records, up to each record's
-///         replication target. Once per epoch a provider reports each pin and is credited
-///         `sizeBytes * rewardPerByteEpoch` from the pool (a second report in the same epoch
-///         reverts, so it never pays twice). Anyone may challenge a pin with a bond: the leaf to
-///         prove is drawn from a future block hash, and the provider must answer with the leaf
-///         bytes and a Merkle path before the window closes. A wrong or missing answer slashes
-///         the provider (part to the challenger, the rest to the treasury) and drops the pin;
-///         a right answer pays the bond to the provider. After a record expires, its funders
-///         reclaim the unspent pool pro rata. All payments are pull payments (`withdraw`).
-///         Pausing stops new records, funding, pins, reports and challenges; withdrawals, refunds,
-///         unbonding and answers to open challenges keep working.
+///         replication target; every pin is backed by `stakePerByte * sizeBytes` of bonded stake
+///         on top of `minStake`. A pin earns for each whole epoch it covers: committing in epoch
+///         e makes e + 1 the first payable epoch, `reportPin` pays the epochs that have ended
+///         since the last report, and dropping a pin forfeits the epoch in progress. So an epoch
+///         is paid only if the pin stood, and could be challenged, from its start to its end.
+///
+///         Anyone may challenge a pin with a bond and a commitment to a secret. Once the seed
+///         block (the block after the challenge) is `SEED_CONFIRMATIONS` deep, the challenger
+///         reveals the secret; the seed is the hash of the secret and the seed block's hash, so
+///         neither the challenger (who commits before the block exists) nor the block's producer
+///         (who does not know the secret) can choose it. The seed draws `LEAVES_PER_CHALLENGE`
+///         leaves, and the provider must answer with each leaf's bytes and Merkle path before the
+///         window closes. A wrong answer only reverts (after a reorg the provider may have answered
+///         another draw); the provider is slashed only when the window closes unanswered.
+///         A right answer pays the bond to the provider, and so does a challenge never revealed.
+///         After a record expires (plus one epoch for the last reports), its funders reclaim the
+///         unspent pool pro rata. All payments are pull payments (`withdraw`).
+///         Pausing stops new records, funding, registrations, pins and reports (earned epochs
+///         are kept and paid after the pause); challenges, answers, withdrawals, refunds and
+///         unbonding keep working, so a pin stays challengeable through a pause.
 contract IPFSIncentives is IIPFSIncentives, Administered, CreditLedger, StakeLedger {
     // ------------------------------------------------------------------ roles, constants
 
     /// @notice May open content records (granted to the ModelRegistry).
     bytes32 public constant REGISTRAR_ROLE = keccak256("REGISTRAR_ROLE");
 
-    /// @notice Blocks between a challenge and the block whose hash draws the leaf.
-    uint256 public constant SEED_DELAY = 2;
+    /// @notice Blocks between a challenge and its seed block.
+    uint256 public constant SEED_DELAY = 1;
+    /// @notice Blocks the seed block must be buried under before the secret is revealed, so
+    ///         that a reorg of the selected chain re-executes the reveal over the same seed hash.
+    uint256 public constant SEED_CONFIRMATIONS = 32;
+    /// @notice Blocks for which `blockhash` is available: a challenge not revealed within them
+    ///         can never be, and ends in the provider's favour.
+    uint256 public constant BLOCKHASH_WINDOW = 256;
+    /// @notice Leaves each challenge draws (with replacement): a provider holding a fraction f
+    ///         of the leaves answers with probability f^16.
+    uint256 public constant LEAVES_PER_CHALLENGE = 16;
+    /// @notice Epochs after a record's end during which only providers may take from its pool.
+    uint64 public constant REPORT_GRACE_EPOCHS = 1;
     /// @notice Most pins a record may ask for.
     uint16 public constant MAX_REPLICATION = 64;
     /// @notice Longest record, in epochs.
     uint32 public constant MAX_DURATION_EPOCHS = 1_000_000;
     /// @notice Longest CID string accepted.
     uint256 public constant MAX_CID_LENGTH = 128;
+    /// @notice Bounds of the admin's parameters.
+    uint256 public constant MAX_STAKE_PARAM = 1_000_000 ether;
+    uint256 public constant MAX_STAKE_PER_BYTE = 1 ether;
+    uint32 public constant MIN_RESPONSE_WINDOW = 1 minutes;
+    uint32 public constant MAX_RESPONSE_WINDOW = 1 days;
     uint256 private constant BPS = 10_000;
 
     bytes32 private constant REASON_REWARD = "pin-reward";
     bytes32 private constant REASON_REFUND = "pool-refund";
     bytes32 private constant REASON_BOND = "challenge-bond";
     bytes32 private constant REASON_SLASH = "slash";
-    bytes32 private constant REASON_WRONG_PROOF = "wrong-proof";
     bytes32 private constant REASON_NO_ANSWER = "no-answer";
+    bytes32 private constant REASON_NOT_REVEALED = "not-revealed";
+    bytes32 private constant REASON_VOID = "pin-gone";
 
     // ------------------------------------------------------------------ types
 
-    /// @notice Parameters the admin may change.
+    /// @notice Parameters the admin may change (within the bounds above). A challenge keeps the
+    ///         slash, share and window of the moment it was opened; a pin keeps its backing.
     struct Params {
         uint128 minStake; // bonded stake a provider needs to commit and report
+        uint128 stakePerByte; // bonded stake each pinned byte needs on top of minStake
         uint128 challengeBond; // exact value a challenger deposits
-        uint128 challengeSlash; // stake slashed for a failed challenge
+        uint128 challengeSlash; // slashed for a failed challenge, on top of the pin's backing
         uint16 challengerShareBps; // share of the slashed stake credited to the challenger
-        uint32 responseWindow; // seconds a provider has to answer a challenge
+        uint32 responseWindow; // seconds a provider has to answer once the leaves are drawn
     }
 
     struct Record {
@@ -81,20 +110,26 @@ contract IPFSIncentives is IIPFSIncentives, Administered, CreditLedger, StakeLed
         bool registered;
         uint32 activePins;
         uint32 openChallenges;
+        uint128 backing; // sum of the backing of its active pins
         string peerId; // where to fetch: the provider's IPFS peer id or multiaddr
     }
 
     struct Pin {
         bool active;
-        uint64 nextEpoch; // first epoch not yet reported
-        uint256 openChallenge; // id of the open challenge on this pin, 0 if none
+        uint32 nonce; // bumped by every commit, so challenges of an earlier pin cannot touch it
+        uint32 openChallenges;
+        uint64 nextEpoch; // first epoch not yet paid
+        uint128 backing; // stake this pin needs, fixed at commit
     }
 
     enum ChallengeStatus {
         None,
-        Open,
+        Committed, // waiting for the challenger's reveal
+        Revealed, // leaves drawn, waiting for the provider's answer
         Answered,
-        Failed
+        Failed, // window closed unanswered: slashed
+        Unrevealed, // the challenger never revealed: bond to the provider
+        Void // the pin was dropped by another failure first: bond back to the challenger
     }
 
     struct Challenge {
@@ -102,11 +137,15 @@ contract IPFSIncentives is IIPFSIncentives, Administered, CreditLedger, StakeLed
         address provider;
         address challenger;
         ChallengeStatus status;
-        bool drawn;
+        uint32 pinNonce;
+        uint16 challengerShareBps;
+        uint32 responseWindow;
         uint64 seedBlock;
-        uint64 respondBy; // timestamp
+        uint64 respondBy; // timestamp, set by the reveal
         uint128 bond;
-        uint64 leafIndex;
+        uint128 slash; // challengeSlash + the pin's backing, at the challenge
+        bytes32 commitment; // keccak256(abi.encode(secret, challenger))
+        bytes32 seed; // set by the reveal
     }
 
     // ------------------------------------------------------------------ storage
@@ -144,21 +183,23 @@ contract IPFSIncentives is IIPFSIncentives, Administered, CreditLedger, StakeLed
     event FundsReclaimed(uint256 indexed recordId, address indexed funder, uint256 amount);
     event ProviderRegistered(address indexed provider, string peerId, uint256 stake);
     event ProviderPeerIdUpdated(address indexed provider, string peerId);
-    event PinCommitted(uint256 indexed recordId, address indexed provider, uint64 epoch);
+    event PinCommitted(uint256 indexed recordId, address indexed provider, uint64 firstEpoch, uint256 backing);
     event PinDropped(uint256 indexed recordId, address indexed provider, bytes32 reason);
-    event PinReported(uint256 indexed recordId, address indexed provider, uint64 indexed epoch, uint256 reward);
+    /// @notice Epochs [fromEpoch, toEpoch) of a pin were paid `reward`.
+    event PinReported(
+        uint256 indexed recordId, address indexed provider, uint64 fromEpoch, uint64 toEpoch, uint256 reward
+    );
     event ChallengeOpened(
         uint256 indexed challengeId,
         uint256 indexed recordId,
         address indexed provider,
         address challenger,
-        uint64 seedBlock,
-        uint64 respondBy
+        uint64 seedBlock
     );
-    event ChallengeReseeded(uint256 indexed challengeId, uint64 seedBlock, uint64 respondBy);
-    event LeafDrawn(uint256 indexed challengeId, uint64 leafIndex);
-    event ChallengeAnswered(uint256 indexed challengeId, address indexed provider, uint64 leafIndex);
+    event ChallengeRevealed(uint256 indexed challengeId, bytes32 seed, uint64 respondBy);
+    event ChallengeAnswered(uint256 indexed challengeId, address indexed provider);
     event ChallengeFailed(uint256 indexed challengeId, address indexed provider, bytes32 reason, uint256 slashed);
+    event ChallengeClosed(uint256 indexed challengeId, ChallengeStatus status, address bondTo);
 
     // ------------------------------------------------------------------ errors
 
@@ -172,29 +213,33 @@ contract IPFSIncentives is IIPFSIncentives, Administered, CreditLedger, StakeLed
     error InvalidDuration(uint32 given, uint32 max);
     error UnknownRecord(uint256 recordId);
     error RecordExpired(uint256 recordId, uint64 endEpoch);
-    error RecordNotExpired(uint256 recordId, uint64 endEpoch);
+    error ReclaimNotOpen(uint256 recordId, uint64 fromEpoch);
     error NothingToReclaim(uint256 recordId, address funder);
     error AlreadyRegistered(address provider);
     error NotRegistered(address provider);
-    error StakeBelowMinimum(uint256 stake, uint256 minStake);
+    error StakeBelowRequired(uint256 bonded, uint256 required);
     error ReplicationFull(uint256 recordId, uint16 target);
     error AlreadyPinned(uint256 recordId, address provider);
     error NotPinned(uint256 recordId, address provider);
-    error AlreadyReported(uint256 recordId, address provider, uint64 epoch);
-    error PinUnderChallenge(uint256 recordId, address provider, uint256 challengeId);
+    error NothingToReport(uint256 recordId, address provider, uint64 nextEpoch);
+    error PinUnderChallenge(uint256 recordId, address provider, uint32 openChallenges);
     error HasActivePins(address provider, uint32 pins);
     error HasOpenChallenges(address provider, uint32 challenges);
     error WrongBond(uint256 expected, uint256 sent);
     error SelfChallenge();
+    error ZeroCommitment();
     error UnknownChallenge(uint256 challengeId);
     error ChallengeNotOpen(uint256 challengeId);
+    error NotRevealed(uint256 challengeId);
     error NotChallengedProvider(uint256 challengeId, address caller);
-    error SeedNotReady(uint256 challengeId, uint64 seedBlock);
+    error SeedNotReady(uint256 challengeId, uint256 revealFrom);
     error SeedExpired(uint256 challengeId, uint64 seedBlock);
-    error SeedStillAvailable(uint256 challengeId, uint64 seedBlock);
-    error LeafAlreadyDrawn(uint256 challengeId);
+    error WrongSecret(uint256 challengeId);
+    error PinGone(uint256 challengeId);
+    error WrongLeafCount(uint256 expected, uint256 given);
+    error InvalidProof(uint256 challengeId, uint256 leaf, uint64 leafIndex);
     error ResponseWindowClosed(uint256 challengeId, uint64 respondBy);
-    error ResponseWindowOpen(uint256 challengeId, uint64 respondBy);
+    error ChallengePending(uint256 challengeId);
 
     // ------------------------------------------------------------------ setup
 
@@ -207,11 +252,11 @@ contract IPFSIncentives is IIPFSIncentives, Administered, CreditLedger, StakeLed
         _setParams(params_);
     }
 
-    /// @notice Replaces the parameters (admin).
+    /// @notice Replaces the parameters (admin). Open challenges and standing pins keep the
+    ///         values they were created with.
     function setParams(Params calldata params_) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _setParams(params_);
     }
-
 
     // ------------------------------------------------------------------ records
 
@@ -248,11 +293,13 @@ contract IPFSIncentives is IIPFSIncentives, Administered, CreditLedger, StakeLed
         _fund(recordId, r, msg.sender, msg.value);
     }
 
-    /// @notice After expiry, credits the caller its share of the unspent pool, in proportion to
-    ///         its contribution among the contributions not yet reclaimed.
+    /// @notice Once a record has expired and its providers have had `REPORT_GRACE_EPOCHS` to
+    ///         report its last epochs, credits the caller its share of the unspent pool, in
+    ///         proportion to its contribution among the contributions not yet reclaimed.
     function reclaim(uint256 recordId) external returns (uint256 amount) {
         Record storage r = _record(recordId);
-        if (currentEpoch() < r.endEpoch) revert RecordNotExpired(recordId, r.endEpoch);
+        uint64 from = r.endEpoch + REPORT_GRACE_EPOCHS;
+        if (currentEpoch() < from) revert ReclaimNotOpen(recordId, from);
         uint256 contribution = _contributions[recordId][msg.sender];
         if (contribution == 0) revert NothingToReclaim(recordId, msg.sender);
         amount = uint256(r.pool) * contribution / r.contributed;
@@ -270,7 +317,7 @@ contract IPFSIncentives is IIPFSIncentives, Administered, CreditLedger, StakeLed
     function registerProvider(string calldata peerId) external payable whenNotPaused {
         Provider storage p = _providers[msg.sender];
         if (p.registered) revert AlreadyRegistered(msg.sender);
-        if (msg.value < _params.minStake) revert StakeBelowMinimum(msg.value, _params.minStake);
+        if (msg.value < _params.minStake) revert StakeBelowRequired(msg.value, _params.minStake);
         p.registered = true;
         p.peerId = peerId;
         _addStake(msg.sender, msg.value);
@@ -284,125 +331,148 @@ contract IPFSIncentives is IIPFSIncentives, Administered, CreditLedger, StakeLed
         emit ProviderPeerIdUpdated(msg.sender, peerId);
     }
 
-    /// @notice Commits the caller to pin a live record with room for another replica.
+    /// @notice Commits the caller to pin a live record with room for another replica. The pin
+    ///         needs `stakePerByte * sizeBytes` more bonded stake, and earns from the next epoch
+    ///         on. Not while a challenge against the caller is open.
     function commitPin(uint256 recordId) external whenNotPaused {
         Provider storage p = _registered(msg.sender);
-        _requireMinStake(msg.sender);
+        if (p.openChallenges != 0) revert HasOpenChallenges(msg.sender, p.openChallenges);
         Record storage r = _liveRecord(recordId);
         Pin storage pin = _pins[recordId][msg.sender];
         if (pin.active) revert AlreadyPinned(recordId, msg.sender);
         if (r.activePins >= r.replicationTarget) revert ReplicationFull(recordId, r.replicationTarget);
-        uint64 epoch = currentEpoch();
+        uint128 backing = SafeCast.toUint128(uint256(r.sizeBytes) * _params.stakePerByte);
+        p.backing += backing;
+        _requireStake(msg.sender, p);
+        uint64 first = currentEpoch() + 1;
         pin.active = true;
-        if (pin.nextEpoch < epoch) pin.nextEpoch = epoch; // a re-pin cannot report an epoch twice
+        pin.nonce += 1;
+        pin.openChallenges = 0;
+        pin.backing = backing;
+        if (pin.nextEpoch < first) pin.nextEpoch = first; // a re-pin cannot report an epoch twice
         r.activePins += 1;
         p.activePins += 1;
-        emit PinCommitted(recordId, msg.sender, epoch);
+        emit PinCommitted(recordId, msg.sender, first, backing);
     }
 
-    /// @notice Drops the caller's pin (not while it is challenged).
+    /// @notice Drops the caller's pin (not while it is challenged); the epoch in progress is not
+    ///         paid.
     function unpin(uint256 recordId) external {
         Pin storage pin = _activePin(recordId, msg.sender);
-        if (pin.openChallenge != 0) revert PinUnderChallenge(recordId, msg.sender, pin.openChallenge);
+        if (pin.openChallenges != 0) revert PinUnderChallenge(recordId, msg.sender, pin.openChallenges);
         _dropPin(recordId, msg.sender, "voluntary");
     }
 
-    /// @notice Reports that the caller still pins `recordId` this epoch and credits the reward
-    ///         (`sizeBytes * rewardPerByteEpoch`, or what is left of the pool).
+    /// @notice Pays the caller's pin for the epochs of the record that have ended since the last
+    ///         report: `sizeBytes * rewardPerByteEpoch` each, or what is left of the pool. Not
+    ///         while the pin is challenged, nor while the provider's stake is below what its pins
+    ///         need. Works after the record's end for the epochs it covered.
     function reportPin(uint256 recordId) external whenNotPaused returns (uint256 reward) {
         Pin storage pin = _activePin(recordId, msg.sender);
-        if (pin.openChallenge != 0) revert PinUnderChallenge(recordId, msg.sender, pin.openChallenge);
-        _requireMinStake(msg.sender);
-        Record storage r = _liveRecord(recordId);
-        uint64 epoch = currentEpoch();
-        if (epoch < pin.nextEpoch) revert AlreadyReported(recordId, msg.sender, epoch);
-        pin.nextEpoch = epoch + 1;
-        reward = uint256(r.sizeBytes) * r.rewardPerByteEpoch;
+        if (pin.openChallenges != 0) revert PinUnderChallenge(recordId, msg.sender, pin.openChallenges);
+        _requireStake(msg.sender, _providers[msg.sender]);
+        Record storage r = _records[recordId];
+        uint64 from = pin.nextEpoch;
+        uint64 to = currentEpoch();
+        if (to > r.endEpoch) to = r.endEpoch;
+        if (to <= from) revert NothingToReport(recordId, msg.sender, from);
+        pin.nextEpoch = to;
+        reward = uint256(to - from) * r.sizeBytes * r.rewardPerByteEpoch;
         if (reward > r.pool) reward = r.pool;
         r.pool -= SafeCast.toUint128(reward);
         totalPools -= reward;
-        emit PinReported(recordId, msg.sender, epoch, reward);
+        emit PinReported(recordId, msg.sender, from, to, reward);
         _credit(msg.sender, reward, REASON_REWARD);
     }
 
     // ------------------------------------------------------------------ storage proofs
 
     /// @notice Challenges `provider` to prove it stores record `recordId`; `msg.value` must be
-    ///         the challenge bond. The leaf is drawn from the hash of block
-    ///         `block.number + SEED_DELAY`.
-    function challenge(uint256 recordId, address provider) external payable whenNotPaused returns (uint256 id) {
+    ///         the challenge bond and `commitment` must be `keccak256(abi.encode(secret,
+    ///         msg.sender))` for a secret the caller keeps until `reveal`. Works while paused.
+    function challenge(uint256 recordId, address provider, bytes32 commitment) external payable returns (uint256 id) {
         if (provider == msg.sender) revert SelfChallenge();
+        if (commitment == bytes32(0)) revert ZeroCommitment();
         if (msg.value != _params.challengeBond) revert WrongBond(_params.challengeBond, msg.value);
         _liveRecord(recordId);
         Pin storage pin = _activePin(recordId, provider);
-        if (pin.openChallenge != 0) revert PinUnderChallenge(recordId, provider, pin.openChallenge);
         id = ++challengeCount;
         Challenge storage c = _challenges[id];
         c.recordId = recordId;
         c.provider = provider;
         c.challenger = msg.sender;
-        c.status = ChallengeStatus.Open;
+        c.status = ChallengeStatus.Committed;
+        c.pinNonce = pin.nonce;
+        c.challengerShareBps = _params.challengerShareBps;
+        c.responseWindow = _params.responseWindow;
         c.seedBlock = SafeCast.toUint64(block.number + SEED_DELAY);
-        c.respondBy = SafeCast.toUint64(block.timestamp) + _params.responseWindow;
         c.bond = SafeCast.toUint128(msg.value);
-        pin.openChallenge = id;
+        c.slash = SafeCast.toUint128(uint256(_params.challengeSlash) + pin.backing);
+        c.commitment = commitment;
+        pin.openChallenges += 1;
         _providers[provider].openChallenges += 1;
         totalBonds += msg.value;
-        emit ChallengeOpened(id, recordId, provider, msg.sender, c.seedBlock, c.respondBy);
+        emit ChallengeOpened(id, recordId, provider, msg.sender, c.seedBlock);
     }
 
-    /// @notice Fixes the challenged leaf once the seed block exists. Anyone may call it (the
-    ///         challenger should, so that the provider cannot let the seed age out and hope for
-    ///         a different leaf after `reseed`).
-    function drawLeaf(uint256 challengeId) external returns (uint64 leafIndex) {
-        Challenge storage c = _openChallenge(challengeId);
-        if (c.drawn) revert LeafAlreadyDrawn(challengeId);
-        return _draw(challengeId, c);
+    /// @notice Reveals the challenger's secret once the seed block is `SEED_CONFIRMATIONS` deep
+    ///         (and its hash still available), fixing the seed and opening the response window.
+    function reveal(uint256 challengeId, bytes32 secret) external {
+        Challenge storage c = _challengeIn(challengeId, ChallengeStatus.Committed);
+        uint256 from = uint256(c.seedBlock) + SEED_CONFIRMATIONS;
+        if (block.number < from) revert SeedNotReady(challengeId, from);
+        bytes32 seedHash = blockhash(c.seedBlock);
+        if (seedHash == bytes32(0)) revert SeedExpired(challengeId, c.seedBlock);
+        if (keccak256(abi.encode(secret, c.challenger)) != c.commitment) revert WrongSecret(challengeId);
+        if (!_pinStands(c)) revert PinGone(challengeId);
+        c.seed = keccak256(abi.encode(secret, seedHash, challengeId));
+        c.respondBy = SafeCast.toUint64(block.timestamp) + c.responseWindow;
+        c.status = ChallengeStatus.Revealed;
+        emit ChallengeRevealed(challengeId, c.seed, c.respondBy);
     }
 
-    /// @notice Starts a fresh seed for a challenge whose seed block hash is no longer available
-    ///         (older than 256 blocks) before its leaf was drawn; the window is extended to a
-    ///         full response window from now.
-    function reseed(uint256 challengeId) external {
-        Challenge storage c = _openChallenge(challengeId);
-        if (c.drawn) revert LeafAlreadyDrawn(challengeId);
-        if (block.number <= uint256(c.seedBlock) + 256) revert SeedStillAvailable(challengeId, c.seedBlock);
-        c.seedBlock = SafeCast.toUint64(block.number + SEED_DELAY);
-        uint64 respondBy = SafeCast.toUint64(block.timestamp) + _params.responseWindow;
-        if (respondBy > c.respondBy) c.respondBy = respondBy;
-        emit ChallengeReseeded(challengeId, c.seedBlock, c.respondBy);
-    }
-
-    /// @notice The challenged provider answers with the drawn leaf's bytes and its Merkle path.
-    ///         A right answer closes the challenge and pays the bond to the provider; a wrong
-    ///         one slashes the provider and drops the pin.
-    function respond(uint256 challengeId, bytes calldata chunk, bytes32[] calldata proof)
-        external
-        returns (bool valid)
-    {
-        Challenge storage c = _openChallenge(challengeId);
+    /// @notice The challenged provider answers with the drawn leaves' bytes and Merkle paths, in
+    ///         the order of `leafIndices`. A wrong answer reverts and may be corrected until the
+    ///         window closes; a right one closes the challenge and pays the bond to the provider.
+    function respond(uint256 challengeId, bytes[] calldata chunks, bytes32[][] calldata proofs) external {
+        Challenge storage c = _challengeIn(challengeId, ChallengeStatus.Revealed);
         if (msg.sender != c.provider) revert NotChallengedProvider(challengeId, msg.sender);
         if (block.timestamp > c.respondBy) revert ResponseWindowClosed(challengeId, c.respondBy);
-        uint64 index = c.drawn ? c.leafIndex : _draw(challengeId, c);
+        if (!_pinStands(c)) revert PinGone(challengeId);
+        if (chunks.length != LEAVES_PER_CHALLENGE) revert WrongLeafCount(LEAVES_PER_CHALLENGE, chunks.length);
+        if (proofs.length != LEAVES_PER_CHALLENGE) revert WrongLeafCount(LEAVES_PER_CHALLENGE, proofs.length);
         Record storage r = _records[c.recordId];
-        valid = chunk.length == Sha256Merkle.leafLength(r.sizeBytes, index)
-            && Sha256Merkle.verify(r.merkleRoot, r.leafCount, index, chunk, proof);
-        if (!valid) {
-            _fail(challengeId, c, REASON_WRONG_PROOF);
-            return false;
+        for (uint256 i; i < LEAVES_PER_CHALLENGE; ++i) {
+            uint64 index = _leafIndex(c.seed, i, r.leafCount);
+            bool valid = chunks[i].length == Sha256Merkle.leafLength(r.sizeBytes, index)
+                && Sha256Merkle.verify(r.merkleRoot, r.leafCount, index, chunks[i], proofs[i]);
+            if (!valid) revert InvalidProof(challengeId, i, index);
         }
-        c.status = ChallengeStatus.Answered;
-        _closeChallenge(c);
-        emit ChallengeAnswered(challengeId, c.provider, index);
-        _credit(c.provider, c.bond, REASON_BOND);
+        emit ChallengeAnswered(challengeId, c.provider);
+        _close(challengeId, c, ChallengeStatus.Answered, c.provider, REASON_BOND);
     }
 
-    /// @notice Fails a challenge whose window closed unanswered (anyone may call it).
-    function resolveTimeout(uint256 challengeId) external {
-        Challenge storage c = _openChallenge(challengeId);
-        if (block.timestamp <= c.respondBy) revert ResponseWindowOpen(challengeId, c.respondBy);
-        if (block.number <= c.seedBlock) revert SeedNotReady(challengeId, c.seedBlock);
-        _fail(challengeId, c, REASON_NO_ANSWER);
+    /// @notice Settles a challenge that can no longer be answered (anyone may call it):
+    ///         - the pin it names was dropped by another failure: void, bond back to the challenger;
+    ///         - never revealed and the seed's hash is gone: bond to the provider;
+    ///         - revealed and the window closed unanswered: the provider is slashed (the
+    ///           challenge's slash, part to the challenger, the rest to the treasury) and the pin
+    ///           dropped, which voids its other open challenges.
+    function resolve(uint256 challengeId) external {
+        Challenge storage c = _challenges[challengeId];
+        if (c.status == ChallengeStatus.None) revert UnknownChallenge(challengeId);
+        if (c.status != ChallengeStatus.Committed && c.status != ChallengeStatus.Revealed) {
+            revert ChallengeNotOpen(challengeId);
+        }
+        if (!_pinStands(c)) {
+            _close(challengeId, c, ChallengeStatus.Void, c.challenger, REASON_VOID);
+        } else if (c.status == ChallengeStatus.Committed) {
+            if (block.number <= uint256(c.seedBlock) + BLOCKHASH_WINDOW) revert ChallengePending(challengeId);
+            _close(challengeId, c, ChallengeStatus.Unrevealed, c.provider, REASON_NOT_REVEALED);
+        } else {
+            if (block.timestamp <= c.respondBy) revert ChallengePending(challengeId);
+            _fail(challengeId, c);
+        }
     }
 
     // ------------------------------------------------------------------ views
@@ -410,6 +480,22 @@ contract IPFSIncentives is IIPFSIncentives, Administered, CreditLedger, StakeLed
     /// @notice The epoch of the current block.
     function currentEpoch() public view returns (uint64) {
         return SafeCast.toUint64(block.timestamp / epochLength);
+    }
+
+    /// @notice The leaves a revealed challenge asks for, in the order `respond` expects them.
+    function leafIndices(uint256 challengeId) external view returns (uint64[] memory indices) {
+        Challenge storage c = _challenges[challengeId];
+        if (c.seed == bytes32(0)) revert NotRevealed(challengeId);
+        uint64 leafCount = _records[c.recordId].leafCount;
+        indices = new uint64[](LEAVES_PER_CHALLENGE);
+        for (uint256 i; i < LEAVES_PER_CHALLENGE; ++i) {
+            indices[i] = _leafIndex(c.seed, i, leafCount);
+        }
+    }
+
+    /// @notice Bonded stake `provider` needs for its pins: `minStake` plus their backing.
+    function requiredStake(address provider) public view returns (uint256) {
+        return uint256(_params.minStake) + _providers[provider].backing;
     }
 
     function params() external view returns (Params memory) {
@@ -445,7 +531,12 @@ contract IPFSIncentives is IIPFSIncentives, Administered, CreditLedger, StakeLed
     // ------------------------------------------------------------------ internals
 
     function _setParams(Params memory p) private {
-        if (p.challengerShareBps > BPS || p.responseWindow == 0 || p.minStake == 0) revert InvalidParams();
+        if (
+            p.minStake == 0 || p.minStake > MAX_STAKE_PARAM || p.stakePerByte > MAX_STAKE_PER_BYTE
+                || p.challengeBond == 0 || p.challengeBond > MAX_STAKE_PARAM || p.challengeSlash > MAX_STAKE_PARAM
+                || p.challengerShareBps > BPS || p.responseWindow < MIN_RESPONSE_WINDOW
+                || p.responseWindow > MAX_RESPONSE_WINDOW
+        ) revert InvalidParams();
         _params = p;
         emit ParamsUpdated(p);
     }
@@ -489,9 +580,10 @@ contract IPFSIncentives is IIPFSIncentives, Administered, CreditLedger, StakeLed
         if (!p.registered) revert NotRegistered(provider);
     }
 
-    function _requireMinStake(address provider) private view {
+    function _requireStake(address provider, Provider storage p) private view {
         uint256 bonded = bondedOf(provider);
-        if (bonded < _params.minStake) revert StakeBelowMinimum(bonded, _params.minStake);
+        uint256 required = uint256(_params.minStake) + p.backing;
+        if (bonded < required) revert StakeBelowRequired(bonded, required);
     }
 
     function _activePin(uint256 recordId, address provider) private view returns (Pin storage pin) {
@@ -499,43 +591,58 @@ contract IPFSIncentives is IIPFSIncentives, Administered, CreditLedger, StakeLed
         if (!pin.active) revert NotPinned(recordId, provider);
     }
 
-    function _openChallenge(uint256 challengeId) private view returns (Challenge storage c) {
+    function _challengeIn(uint256 challengeId, ChallengeStatus status) private view returns (Challenge storage c) {
         c = _challenges[challengeId];
         if (c.status == ChallengeStatus.None) revert UnknownChallenge(challengeId);
-        if (c.status != ChallengeStatus.Open) revert ChallengeNotOpen(challengeId);
+        if (c.status != status) {
+            if (c.status == ChallengeStatus.Committed) revert NotRevealed(challengeId);
+            revert ChallengeNotOpen(challengeId);
+        }
     }
 
-    function _draw(uint256 challengeId, Challenge storage c) private returns (uint64 index) {
-        if (block.number <= c.seedBlock) revert SeedNotReady(challengeId, c.seedBlock);
-        bytes32 seed = blockhash(c.seedBlock);
-        if (seed == bytes32(0)) revert SeedExpired(challengeId, c.seedBlock);
-        index = SafeCast.toUint64(uint256(keccak256(abi.encode(seed, challengeId))) % _records[c.recordId].leafCount);
-        c.leafIndex = index;
-        c.drawn = true;
-        emit LeafDrawn(challengeId, index);
+    /// @dev The pin a challenge was opened against still stands (not dropped, not re-committed).
+    function _pinStands(Challenge storage c) private view returns (bool) {
+        Pin storage pin = _pins[c.recordId][c.provider];
+        return pin.active && pin.nonce == c.pinNonce;
     }
 
-    function _fail(uint256 challengeId, Challenge storage c, bytes32 reason) private {
-        c.status = ChallengeStatus.Failed;
-        _closeChallenge(c);
-        _dropPin(c.recordId, c.provider, reason);
-        uint256 slashed = _slash(c.provider, _params.challengeSlash, REASON_SLASH);
-        uint256 toChallenger = slashed * _params.challengerShareBps / BPS;
-        emit ChallengeFailed(challengeId, c.provider, reason, slashed);
-        _credit(c.challenger, uint256(c.bond) + toChallenger, REASON_SLASH);
+    function _leafIndex(bytes32 seed, uint256 i, uint64 leafCount) private pure returns (uint64) {
+        return SafeCast.toUint64(uint256(keccak256(abi.encode(seed, i))) % leafCount);
+    }
+
+    function _fail(uint256 challengeId, Challenge storage c) private {
+        address provider = c.provider;
+        _dropPin(c.recordId, provider, REASON_NO_ANSWER);
+        uint256 slashed = _slash(provider, c.slash, REASON_SLASH);
+        uint256 toChallenger = slashed * c.challengerShareBps / BPS;
+        emit ChallengeFailed(challengeId, provider, REASON_NO_ANSWER, slashed);
+        _close(challengeId, c, ChallengeStatus.Failed, c.challenger, REASON_SLASH);
+        _credit(c.challenger, toChallenger, REASON_SLASH);
         _credit(treasury, slashed - toChallenger, REASON_SLASH);
     }
 
-    function _closeChallenge(Challenge storage c) private {
-        _pins[c.recordId][c.provider].openChallenge = 0;
+    /// @dev Ends an open challenge with `status` and credits its bond to `bondTo`. The pin's
+    ///      count is only touched while the pin still stands (a dropped pin's count was reset).
+    function _close(uint256 challengeId, Challenge storage c, ChallengeStatus status, address bondTo, bytes32 reason)
+        private
+    {
+        if (_pinStands(c)) _pins[c.recordId][c.provider].openChallenges -= 1;
+        c.status = status;
         _providers[c.provider].openChallenges -= 1;
         totalBonds -= c.bond;
+        emit ChallengeClosed(challengeId, status, bondTo);
+        _credit(bondTo, c.bond, reason);
     }
 
     function _dropPin(uint256 recordId, address provider, bytes32 reason) private {
-        _pins[recordId][provider].active = false;
+        Pin storage pin = _pins[recordId][provider];
+        Provider storage p = _providers[provider];
+        pin.active = false;
+        pin.openChallenges = 0;
+        p.backing -= pin.backing;
+        pin.backing = 0;
         _records[recordId].activePins -= 1;
-        _providers[provider].activePins -= 1;
+        p.activePins -= 1;
         emit PinDropped(recordId, provider, reason);
     }
 
@@ -546,8 +653,8 @@ contract IPFSIncentives is IIPFSIncentives, Administered, CreditLedger, StakeLed
     }
 
     function _checkCanUnbond(address account, uint256 remainingBonded) internal view override {
-        uint32 pins = _providers[account].activePins;
-        if (remainingBonded < _params.minStake && pins != 0) revert HasActivePins(account, pins);
+        Provider storage p = _providers[account];
+        if (p.activePins != 0 && remainingBonded < requiredStake(account)) revert HasActivePins(account, p.activePins);
     }
 
     function _checkCanWithdrawStake(address account) internal view override {

@@ -5,29 +5,32 @@ import {StakeLedger} from "../src/common/StakeLedger.sol";
 import {IPFSIncentives} from "../src/IPFSIncentives.sol";
 import {IIPFSIncentives} from "../src/interfaces/IIPFSIncentives.sol";
 import {DeployConfig} from "../script/DeployConfig.sol";
-import {Fixtures} from "./utils/Fixtures.sol";
+import {Challenges} from "./utils/Challenges.sol";
 import {MerkleTree} from "./utils/MerkleTree.sol";
 
-/// @notice Storage proofs: challenges, leaf draws from future block hashes, answers,
-///         timeouts, re-seeding and slashing.
-contract IPFSChallengesTest is Fixtures {
+/// @notice Storage proofs: committed challenges, reveals over a buried seed block, answers of
+///         sixteen leaves, timeouts, unrevealed and voided challenges, and slashing.
+contract IPFSChallengesTest is Challenges {
     event ChallengeOpened(
         uint256 indexed challengeId,
         uint256 indexed recordId,
         address indexed provider,
         address challenger,
-        uint64 seedBlock,
-        uint64 respondBy
+        uint64 seedBlock
     );
-    event ChallengeReseeded(uint256 indexed challengeId, uint64 seedBlock, uint64 respondBy);
-    event LeafDrawn(uint256 indexed challengeId, uint64 leafIndex);
-    event ChallengeAnswered(uint256 indexed challengeId, address indexed provider, uint64 leafIndex);
+    event ChallengeRevealed(uint256 indexed challengeId, bytes32 seed, uint64 respondBy);
+    event ChallengeAnswered(uint256 indexed challengeId, address indexed provider);
     event ChallengeFailed(uint256 indexed challengeId, address indexed provider, bytes32 reason, uint256 slashed);
+    event ChallengeClosed(uint256 indexed challengeId, IPFSIncentives.ChallengeStatus status, address bondTo);
     event PinDropped(uint256 indexed recordId, address indexed provider, bytes32 reason);
 
     uint256 internal constant BOND = 0.1 ether;
-    uint256 internal constant SLASH = 0.5 ether;
-    uint64 internal constant WINDOW = 1 hours;
+    uint256 internal constant BACKING = (5 * 1024 + 100) * 10 gwei;
+    // what a failed challenge of the default pin takes: the slash parameter plus the backing
+    uint256 internal constant SLASH = 0.5 ether + BACKING;
+    uint256 internal constant STAKE = 2 ether;
+    uint64 internal constant WINDOW = 10 minutes;
+    uint256 internal constant CONFIRMATIONS = 32;
 
     address internal prov;
     uint256 internal recordId;
@@ -38,265 +41,364 @@ contract IPFSChallengesTest is Fixtures {
         vm.deal(prov, 100 ether);
         (, recordId) = _registerModel(alice, 0, 1 ether);
         vm.prank(prov);
-        incentives.registerProvider{value: 1 ether}("12D3KooWprov");
+        incentives.registerProvider{value: STAKE}("12D3KooWprov");
         vm.prank(prov);
         incentives.commitPin(recordId);
     }
 
-    function _challenge() internal returns (uint256 id) {
-        vm.prank(carol);
-        id = incentives.challenge{value: BOND}(recordId, prov);
+    function _challenge() internal returns (uint256) {
+        return _challengeBy(carol, recordId, prov, SECRET);
     }
 
-    /// @dev The leaf the contract will draw for challenge `id` once its seed block exists.
-    function _expectedIndex(uint256 id) internal view returns (uint256) {
-        IPFSIncentives.Challenge memory c = incentives.getChallenge(id);
-        return uint256(keccak256(abi.encode(blockhash(c.seedBlock), id))) % leafHashes.length;
+    function _reveal(uint256 id) internal {
+        _revealWith(id, SECRET);
     }
 
-    function _answer(uint256 id) internal returns (bool) {
-        (bytes memory leaf, bytes32[] memory path) = _proof(_expectedIndex(id));
-        vm.prank(prov);
-        return incentives.respond(id, leaf, path);
+    function _answer(uint256 id) internal {
+        _answerAs(prov, id);
+    }
+
+    function _timeOut(uint256 id) internal {
+        _reveal(id);
+        vm.warp(block.timestamp + WINDOW + 1);
+        incentives.resolve(id);
     }
 
     // ------------------------------------------------------------------ challenge
 
     function test_challenge_opens() public {
-        uint64 seed = uint64(block.number + 2);
-        uint64 respondBy = uint64(block.timestamp + WINDOW);
+        uint64 seed = uint64(block.number + 1);
         vm.expectEmit(true, true, true, true, address(incentives));
-        emit ChallengeOpened(1, recordId, prov, carol, seed, respondBy);
+        emit ChallengeOpened(1, recordId, prov, carol, seed);
         uint256 id = _challenge();
         IPFSIncentives.Challenge memory c = incentives.getChallenge(id);
         assertEq(c.recordId, recordId, "record");
         assertEq(c.provider, prov, "provider");
         assertEq(c.challenger, carol, "challenger");
-        assertTrue(c.status == IPFSIncentives.ChallengeStatus.Open, "open");
-        assertFalse(c.drawn, "not drawn");
+        assertTrue(c.status == IPFSIncentives.ChallengeStatus.Committed, "committed");
+        assertEq(c.pinNonce, 1, "pin nonce");
         assertEq(c.seedBlock, seed, "seed block");
-        assertEq(c.respondBy, respondBy, "respond by");
+        assertEq(c.respondBy, 0, "no window before the reveal");
         assertEq(c.bond, BOND, "bond");
+        assertEq(c.slash, SLASH, "slash: parameter plus the pin's backing");
+        assertEq(c.challengerShareBps, 5_000, "share");
+        assertEq(c.responseWindow, WINDOW, "window");
+        assertEq(c.commitment, _commitment(SECRET, carol), "commitment");
+        assertEq(c.seed, bytes32(0), "no seed yet");
         assertEq(incentives.totalBonds(), BOND, "bonds held");
-        assertEq(incentives.getPin(recordId, prov).openChallenge, id, "pin marked");
+        assertEq(incentives.getPin(recordId, prov).openChallenges, 1, "pin marked");
         assertEq(incentives.getProvider(prov).openChallenges, 1, "provider marked");
         assertEq(incentives.challengeCount(), 1, "count");
     }
 
     function test_challenge_reverts() public {
+        bytes32 commitment = _commitment(SECRET, carol);
         vm.prank(prov);
         vm.expectRevert(IPFSIncentives.SelfChallenge.selector);
-        incentives.challenge{value: BOND}(recordId, prov);
+        incentives.challenge{value: BOND}(recordId, prov, commitment);
+        vm.prank(carol);
+        vm.expectRevert(IPFSIncentives.ZeroCommitment.selector);
+        incentives.challenge{value: BOND}(recordId, prov, bytes32(0));
         vm.prank(carol);
         vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.WrongBond.selector, BOND, BOND - 1));
-        incentives.challenge{value: BOND - 1}(recordId, prov);
+        incentives.challenge{value: BOND - 1}(recordId, prov, commitment);
         vm.prank(carol);
         vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.UnknownRecord.selector, 9));
-        incentives.challenge{value: BOND}(9, prov);
+        incentives.challenge{value: BOND}(9, prov, commitment);
         vm.prank(carol);
         vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.NotPinned.selector, recordId, bob));
-        incentives.challenge{value: BOND}(recordId, bob);
-        _challenge();
-        vm.prank(carol);
-        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.PinUnderChallenge.selector, recordId, prov, 1));
-        incentives.challenge{value: BOND}(recordId, prov);
+        incentives.challenge{value: BOND}(recordId, bob, commitment);
         uint64 end = incentives.getRecord(recordId).endEpoch;
         vm.warp(block.timestamp + 10 * EPOCH);
         vm.prank(bob);
         vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.RecordExpired.selector, recordId, end));
-        incentives.challenge{value: BOND}(recordId, prov);
+        incentives.challenge{value: BOND}(recordId, prov, commitment);
+    }
+
+    /// @dev One challenge does not shield a pin from others: each is answered on its own.
+    function test_challenge_manyAtOnce() public {
+        uint256 a = _challenge();
+        uint256 b = _challengeBy(bob, recordId, prov, keccak256("bob's secret"));
+        assertEq(incentives.getPin(recordId, prov).openChallenges, 2, "two open");
+        _reveal(a);
+        _revealWith(b, keccak256("bob's secret"));
+        _answer(a);
+        _answer(b);
+        assertEq(incentives.getPin(recordId, prov).openChallenges, 0, "none open");
+        assertEq(incentives.creditOf(prov), 2 * BOND, "both bonds");
     }
 
     function test_challengedPin_isFrozen() public {
+        (, uint256 other) = _registerModel(bob, 0, 1 ether);
         uint256 id = _challenge();
         vm.startPrank(prov);
-        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.PinUnderChallenge.selector, recordId, prov, id));
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.PinUnderChallenge.selector, recordId, prov, 1));
         incentives.unpin(recordId);
-        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.PinUnderChallenge.selector, recordId, prov, id));
+        vm.warp(block.timestamp + 2 * EPOCH);
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.PinUnderChallenge.selector, recordId, prov, 1));
         incentives.reportPin(recordId);
+        // no new commitment while a challenge against the provider is open
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.HasOpenChallenges.selector, prov, 1));
+        incentives.commitPin(other);
         incentives.addStake{value: 1 ether}();
         incentives.requestUnbond(1 ether);
         vm.warp(block.timestamp + UNBONDING);
         vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.HasOpenChallenges.selector, prov, 1));
         incentives.withdrawStake();
         vm.stopPrank();
+        _reveal(id);
+        _answer(id);
+        (, uint256 third) = _registerModel(bob, 0, 1 ether);
+        vm.prank(prov);
+        incentives.commitPin(third);
     }
 
-    // ------------------------------------------------------------------ draw
+    // ------------------------------------------------------------------ reveal
 
-    function test_drawLeaf() public {
+    function test_reveal() public {
         uint256 id = _challenge();
-        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.SeedNotReady.selector, id, block.number + 2));
-        incentives.drawLeaf(id);
-        vm.roll(block.number + 3);
-        uint256 expected = _expectedIndex(id);
-        vm.expectEmit(true, false, false, true, address(incentives));
-        emit LeafDrawn(id, uint64(expected));
+        uint256 seedBlock = block.number + 1;
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.SeedNotReady.selector, id, seedBlock + CONFIRMATIONS));
+        incentives.reveal(id, SECRET);
+        vm.roll(seedBlock + CONFIRMATIONS - 1);
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.SeedNotReady.selector, id, seedBlock + CONFIRMATIONS));
+        incentives.reveal(id, SECRET);
+        vm.roll(seedBlock + CONFIRMATIONS);
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.WrongSecret.selector, id));
+        incentives.reveal(id, keccak256("a guess"));
+        // anyone may send the reveal, but the commitment binds the challenger's address
         vm.prank(stranger);
-        assertEq(incentives.drawLeaf(id), expected, "index from the seed block hash");
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.NotRevealed.selector, id));
+        incentives.leafIndices(id);
+
+        bytes32 seed = keccak256(abi.encode(SECRET, blockhash(seedBlock), id));
+        uint64 respondBy = uint64(block.timestamp + WINDOW);
+        vm.expectEmit(true, false, false, true, address(incentives));
+        emit ChallengeRevealed(id, seed, respondBy);
+        vm.prank(stranger);
+        incentives.reveal(id, SECRET);
         IPFSIncentives.Challenge memory c = incentives.getChallenge(id);
-        assertTrue(c.drawn, "drawn");
-        assertEq(c.leafIndex, expected, "stored");
-        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.LeafAlreadyDrawn.selector, id));
-        incentives.drawLeaf(id);
+        assertTrue(c.status == IPFSIncentives.ChallengeStatus.Revealed, "revealed");
+        assertEq(c.seed, seed, "seed");
+        assertEq(c.respondBy, respondBy, "window from the reveal");
+
+        uint64[] memory got = incentives.leafIndices(id);
+        uint256[] memory want = _drawn(id, SECRET, 6);
+        assertEq(got.length, 16, "sixteen leaves");
+        for (uint256 i; i < 16; ++i) {
+            assertEq(got[i], want[i], "leaf drawn by the documented rule");
+        }
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.ChallengeNotOpen.selector, id));
+        incentives.reveal(id, SECRET);
     }
 
-    function test_drawLeaf_usesTheSeedBlockHash() public {
-        uint256 id = _challenge();
-        uint256 seed = block.number + 2;
-        vm.roll(seed + 1);
-        vm.setBlockhash(seed, bytes32(uint256(0xabc)));
-        uint256 expected = uint256(keccak256(abi.encode(bytes32(uint256(0xabc)), id))) % 6;
-        assertEq(incentives.drawLeaf(id), expected, "seeded index");
+    function test_reveal_aSecretOfAnotherChallengerFails() public {
+        // bob copies carol's commitment: the reveal checks it against bob's address
+        vm.prank(bob);
+        uint256 id = incentives.challenge{value: BOND}(recordId, prov, _commitment(SECRET, carol));
+        _rollToReveal(id);
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.WrongSecret.selector, id));
+        incentives.reveal(id, SECRET);
     }
 
-    function test_drawLeaf_reverts() public {
-        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.UnknownChallenge.selector, 5));
-        incentives.drawLeaf(5);
+    function test_reveal_seedExpired() public {
         uint256 id = _challenge();
-        vm.roll(block.number + 2 + 257);
-        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.SeedExpired.selector, id, block.number - 257));
-        incentives.drawLeaf(id);
+        uint64 seedBlock = uint64(block.number + 1);
+        vm.roll(seedBlock + 257);
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.SeedExpired.selector, id, seedBlock));
+        incentives.reveal(id, SECRET);
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.UnknownChallenge.selector, 7));
+        incentives.reveal(7, SECRET);
     }
 
     // ------------------------------------------------------------------ answers
 
     function test_respond_validProofPaysBond() public {
         uint256 id = _challenge();
-        vm.roll(block.number + 3);
-        uint256 index = _expectedIndex(id);
+        _reveal(id);
         vm.expectEmit(true, true, false, true, address(incentives));
-        emit ChallengeAnswered(id, prov, uint64(index));
-        assertTrue(_answer(id), "valid");
-        IPFSIncentives.Challenge memory c = incentives.getChallenge(id);
-        assertTrue(c.status == IPFSIncentives.ChallengeStatus.Answered, "answered");
+        emit ChallengeAnswered(id, prov);
+        _answer(id);
+        assertTrue(_status(id) == IPFSIncentives.ChallengeStatus.Answered, "answered");
         assertEq(incentives.creditOf(prov), BOND, "bond to the provider");
         assertTrue(incentives.getPin(recordId, prov).active, "pin stands");
-        assertEq(incentives.getPin(recordId, prov).openChallenge, 0, "pin free");
+        assertEq(incentives.getPin(recordId, prov).openChallenges, 0, "pin free");
         assertEq(incentives.getProvider(prov).openChallenges, 0, "provider free");
         assertEq(incentives.totalBonds(), 0, "no bond held");
-        assertEq(incentives.bondedOf(prov), 1 ether, "not slashed");
+        assertEq(incentives.bondedOf(prov), STAKE, "not slashed");
         // closed challenges cannot be acted on again
+        (bytes[] memory chunks, bytes32[][] memory proofs) = _answerFrom(id, data);
         vm.prank(prov);
         vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.ChallengeNotOpen.selector, id));
-        incentives.respond(id, "", new bytes32[](0));
+        incentives.respond(id, chunks, proofs);
         vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.ChallengeNotOpen.selector, id));
-        incentives.resolveTimeout(id);
-        // and the pin can be challenged again
-        _challenge();
+        incentives.resolve(id);
     }
 
-    function test_respond_lastShortLeaf() public {
+    function test_respond_wrongAnswerRevertsAndCanBeCorrected() public {
         uint256 id = _challenge();
-        uint256 seed = block.number + 2;
-        vm.roll(seed + 1);
-        // find a hash that draws the last (100-byte) leaf
-        bytes32 h;
-        for (uint256 i;; ++i) {
-            h = bytes32(i);
-            if (uint256(keccak256(abi.encode(h, id))) % 6 == 5) break;
-        }
-        vm.setBlockhash(seed, h);
-        (bytes memory leaf, bytes32[] memory path) = _proof(5);
-        assertEq(leaf.length, 100, "short leaf");
+        _reveal(id);
+        (bytes[] memory chunks, bytes32[][] memory proofs) = _answerFrom(id, data);
+        uint64 index = incentives.leafIndices(id)[7];
+        chunks[7][0] = chunks[7][0] ^ 0x01;
         vm.prank(prov);
-        assertTrue(incentives.respond(id, leaf, path), "valid");
-    }
-
-    function test_respond_wrongProofSlashes() public {
-        uint256 id = _challenge();
-        vm.roll(block.number + 3);
-        uint256 index = _expectedIndex(id);
-        (bytes memory leaf, bytes32[] memory path) = _proof(index);
-        leaf[0] = leaf[0] ^ 0x01;
-        vm.expectEmit(true, true, false, true, address(incentives));
-        emit PinDropped(recordId, prov, "wrong-proof");
-        vm.expectEmit(true, true, false, true, address(incentives));
-        emit ChallengeFailed(id, prov, "wrong-proof", SLASH);
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.InvalidProof.selector, id, 7, index));
+        incentives.respond(id, chunks, proofs);
+        // a padded leaf is wrong too
+        chunks[7][0] = chunks[7][0] ^ 0x01;
+        chunks[7] = bytes.concat(chunks[7], hex"00");
         vm.prank(prov);
-        assertFalse(incentives.respond(id, leaf, path), "invalid");
-        _assertSlashed(id);
-    }
-
-    function test_respond_wrongLengthSlashes() public {
-        uint256 id = _challenge();
-        vm.roll(block.number + 3);
-        (bytes memory leaf, bytes32[] memory path) = _proof(_expectedIndex(id));
-        vm.prank(prov);
-        assertFalse(incentives.respond(id, bytes.concat(leaf, hex"00"), path), "padded leaf is wrong");
-        _assertSlashed(id);
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.InvalidProof.selector, id, 7, index));
+        incentives.respond(id, chunks, proofs);
+        assertEq(incentives.bondedOf(prov), STAKE, "a wrong answer never slashes");
+        _answer(id);
+        assertTrue(_status(id) == IPFSIncentives.ChallengeStatus.Answered, "corrected in time");
     }
 
     function test_respond_reverts() public {
         uint256 id = _challenge();
+        bytes[] memory none = new bytes[](0);
+        bytes32[][] memory noProofs = new bytes32[][](0);
         vm.prank(prov);
-        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.SeedNotReady.selector, id, block.number + 2));
-        incentives.respond(id, "", new bytes32[](0));
-        vm.roll(block.number + 3);
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.NotRevealed.selector, id));
+        incentives.respond(id, none, noProofs);
+        _reveal(id);
         vm.prank(carol);
         vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.NotChallengedProvider.selector, id, carol));
-        incentives.respond(id, "", new bytes32[](0));
+        incentives.respond(id, none, noProofs);
+        vm.prank(prov);
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.WrongLeafCount.selector, 16, 0));
+        incentives.respond(id, none, noProofs);
+        (bytes[] memory chunks, bytes32[][] memory proofs) = _answerFrom(id, data);
+        vm.prank(prov);
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.WrongLeafCount.selector, 16, 0));
+        incentives.respond(id, chunks, noProofs);
         vm.warp(block.timestamp + WINDOW + 1);
         vm.prank(prov);
         vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.ResponseWindowClosed.selector, id, block.timestamp - 1));
-        incentives.respond(id, "", new bytes32[](0));
+        incentives.respond(id, chunks, proofs);
         vm.prank(prov);
         vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.UnknownChallenge.selector, 2));
-        incentives.respond(2, "", new bytes32[](0));
+        incentives.respond(2, chunks, proofs);
     }
 
-    function test_respond_afterSeedAgedOutNeedsReseed() public {
-        uint256 id = _challenge();
-        uint64 seed = uint64(block.number + 2);
-        vm.roll(seed + 257);
-        vm.prank(prov);
-        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.SeedExpired.selector, id, seed));
-        incentives.respond(id, "", new bytes32[](0));
+    function test_respond_lastShortLeaf() public {
+        // challenges until one draws the last (100-byte) leaf; each draw misses it with
+        // probability (5/6)^16, about 5%
+        for (uint256 i;; ++i) {
+            uint256 id = _challengeBy(carol, recordId, prov, bytes32(i + 1));
+            _revealWith(id, bytes32(i + 1));
+            (bytes[] memory chunks,) = _answerFrom(id, data);
+            bool short;
+            for (uint256 j; j < chunks.length; ++j) {
+                if (chunks[j].length == 100) short = true;
+            }
+            _answer(id);
+            assertTrue(_status(id) == IPFSIncentives.ChallengeStatus.Answered, "answered");
+            if (short) break;
+            assertLe(i, 10, "a draw with the last leaf");
+        }
     }
 
-    // ------------------------------------------------------------------ timeouts
+    // ------------------------------------------------------------------ resolve
 
-    function test_resolveTimeout_slashes() public {
+    function test_resolve_timeoutSlashes() public {
         uint256 id = _challenge();
-        vm.roll(block.number + 3);
-        vm.expectRevert(
-            abi.encodeWithSelector(IPFSIncentives.ResponseWindowOpen.selector, id, block.timestamp + WINDOW)
-        );
-        incentives.resolveTimeout(id);
-        vm.warp(block.timestamp + WINDOW + 1);
+        _reveal(id);
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.ChallengePending.selector, id));
+        incentives.resolve(id);
+        vm.warp(block.timestamp + WINDOW);
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.ChallengePending.selector, id));
+        incentives.resolve(id);
+        vm.warp(block.timestamp + 1);
+        vm.expectEmit(true, true, false, true, address(incentives));
+        emit PinDropped(recordId, prov, "no-answer");
         vm.expectEmit(true, true, false, true, address(incentives));
         emit ChallengeFailed(id, prov, "no-answer", SLASH);
         vm.prank(stranger);
-        incentives.resolveTimeout(id);
+        incentives.resolve(id);
         _assertSlashed(id);
         vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.ChallengeNotOpen.selector, id));
-        incentives.resolveTimeout(id);
+        incentives.resolve(id);
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.UnknownChallenge.selector, 9));
+        incentives.resolve(9);
     }
 
-    function test_resolveTimeout_needsTheSeedToHaveExisted() public {
+    function test_resolve_unrevealedPaysTheProvider() public {
         uint256 id = _challenge();
-        vm.warp(block.timestamp + WINDOW + 1); // time passes but no block was produced
-        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.SeedNotReady.selector, id, block.number + 2));
-        incentives.resolveTimeout(id);
+        uint256 seedBlock = block.number + 1;
+        vm.roll(seedBlock + 256);
+        vm.warp(block.timestamp + 1 days);
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.ChallengePending.selector, id));
+        incentives.resolve(id);
+        vm.roll(seedBlock + 257);
+        vm.expectEmit(true, false, false, true, address(incentives));
+        emit ChallengeClosed(id, IPFSIncentives.ChallengeStatus.Unrevealed, prov);
+        incentives.resolve(id);
+        assertEq(incentives.creditOf(prov), BOND, "bond to the provider");
+        assertEq(incentives.bondedOf(prov), STAKE, "no slash without a reveal");
+        assertTrue(incentives.getPin(recordId, prov).active, "pin stands");
+        assertEq(incentives.getProvider(prov).openChallenges, 0, "closed");
+        assertEq(address(incentives).balance, incentives.liabilities(), "solvent");
     }
+
+    /// @dev A failure drops the pin once: the other challenges of that pin are void and give
+    ///      their bonds back, and do not slash again.
+    function test_resolve_failureVoidsTheOtherChallenges() public {
+        uint256 a = _challenge();
+        uint256 b = _challengeBy(bob, recordId, prov, keccak256("b"));
+        _reveal(a);
+        vm.warp(block.timestamp + WINDOW / 2);
+        _revealWith(b, keccak256("b"));
+        vm.warp(block.timestamp + WINDOW / 2 + 1);
+        incentives.resolve(a); // a timed out; b's window is still open
+        _assertSlashed(a);
+        // bob's challenge can no longer be answered, and closes without a second slash
+        (bytes[] memory chunks, bytes32[][] memory proofs) = _answerFrom(b, data);
+        vm.prank(prov);
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.PinGone.selector, b));
+        incentives.respond(b, chunks, proofs);
+        vm.expectEmit(true, false, false, true, address(incentives));
+        emit ChallengeClosed(b, IPFSIncentives.ChallengeStatus.Void, bob);
+        incentives.resolve(b);
+        assertEq(incentives.creditOf(bob), BOND, "bond back");
+        assertEq(incentives.bondedOf(prov), STAKE - SLASH, "slashed once");
+        assertEq(incentives.getProvider(prov).openChallenges, 0, "closed");
+        // a re-commit starts a new pin that the old challenges cannot touch
+        vm.prank(prov);
+        incentives.commitPin(recordId);
+        assertEq(incentives.getPin(recordId, prov).nonce, 2, "new pin");
+    }
+
+    function test_resolve_voidBeforeReveal() public {
+        uint256 a = _challenge();
+        uint256 b = _challengeBy(bob, recordId, prov, keccak256("b"));
+        _timeOut(a);
+        _rollToReveal(b);
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.PinGone.selector, b));
+        incentives.reveal(b, keccak256("b"));
+        incentives.resolve(b);
+        assertTrue(_status(b) == IPFSIncentives.ChallengeStatus.Void, "void");
+        assertEq(incentives.creditOf(bob), BOND, "bond back");
+    }
+
+    // ------------------------------------------------------------------ slashing
 
     function test_slash_takesUnbondingToo() public {
         IPFSIncentives.Params memory p = DeployConfig.incentivesParams();
-        p.challengeSlash = 1.5 ether;
+        p.challengeSlash = uint128(2.5 ether - BACKING); // slash 2.5 ether of the pin below
         vm.prank(admin);
         incentives.setParams(p);
         vm.prank(prov);
         incentives.addStake{value: 1 ether}();
         vm.prank(prov);
-        incentives.requestUnbond(1 ether); // bonded 1, unbonding 1
+        incentives.requestUnbond(1 ether); // bonded 2, unbonding 1
         uint256 id = _challenge();
-        vm.roll(block.number + 3);
-        vm.warp(block.timestamp + WINDOW + 1);
-        incentives.resolveTimeout(id);
+        _timeOut(id);
         StakeLedger.Stake memory s = incentives.stakeOf(prov);
         assertEq(s.bonded, 0, "bonded taken");
         assertEq(s.unbonding, 0.5 ether, "rest from unbonding");
-        assertEq(incentives.creditOf(carol), BOND + 0.75 ether, "half of 1.5 to the challenger");
+        assertEq(incentives.creditOf(carol), BOND + 1.25 ether, "half of 2.5 to the challenger");
         assertEq(address(incentives).balance, incentives.liabilities(), "solvent");
     }
 
@@ -306,77 +408,34 @@ contract IPFSChallengesTest is Fixtures {
         vm.prank(admin);
         incentives.setParams(p);
         uint256 id = _challenge();
-        vm.roll(block.number + 3);
-        vm.warp(block.timestamp + WINDOW + 1);
-        incentives.resolveTimeout(id);
+        _timeOut(id);
         assertEq(incentives.stakeOf(prov).bonded, 0, "all taken");
-        assertEq(incentives.creditOf(carol), BOND + 0.5 ether, "half of what there was");
-        assertEq(incentives.creditOf(treasury), 0.5 ether, "treasury");
-    }
-
-    // ------------------------------------------------------------------ reseed
-
-    function test_reseed() public {
-        uint256 id = _challenge();
-        uint64 seed = uint64(block.number + 2);
-        vm.roll(seed + 256);
-        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.SeedStillAvailable.selector, id, seed));
-        incentives.reseed(id);
-        vm.roll(seed + 257);
-        vm.warp(block.timestamp + 30 minutes);
-        uint64 newSeed = uint64(block.number + 2);
-        uint64 respondBy = uint64(block.timestamp + WINDOW);
-        vm.expectEmit(true, false, false, true, address(incentives));
-        emit ChallengeReseeded(id, newSeed, respondBy);
-        vm.prank(stranger);
-        incentives.reseed(id);
-        assertEq(incentives.getChallenge(id).seedBlock, newSeed, "new seed");
-        assertEq(incentives.getChallenge(id).respondBy, respondBy, "window extended");
-        vm.roll(newSeed + 1);
-        assertTrue(_answer(id), "answerable again");
-    }
-
-    function test_reseed_reverts() public {
-        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.UnknownChallenge.selector, 1));
-        incentives.reseed(1);
-        uint256 id = _challenge();
-        vm.roll(block.number + 3);
-        incentives.drawLeaf(id);
-        vm.roll(block.number + 300);
-        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.LeafAlreadyDrawn.selector, id));
-        incentives.reseed(id);
-        // a drawn leaf survives the blockhash window: the provider can still answer
-        assertTrue(_answerDrawn(id), "answer after 300 blocks");
-    }
-
-    function _answerDrawn(uint256 id) internal returns (bool) {
-        (bytes memory leaf, bytes32[] memory path) = _proof(incentives.getChallenge(id).leafIndex);
-        vm.prank(prov);
-        return incentives.respond(id, leaf, path);
+        assertEq(incentives.creditOf(carol), BOND + 1 ether, "half of what there was");
+        assertEq(incentives.creditOf(treasury), 1 ether, "treasury");
     }
 
     function _assertSlashed(uint256 id) internal view {
-        IPFSIncentives.Challenge memory c = incentives.getChallenge(id);
-        assertTrue(c.status == IPFSIncentives.ChallengeStatus.Failed, "failed");
-        assertEq(incentives.bondedOf(prov), 1 ether - SLASH, "slashed");
+        assertTrue(_status(id) == IPFSIncentives.ChallengeStatus.Failed, "failed");
+        assertEq(incentives.bondedOf(prov), STAKE - SLASH, "slashed");
         assertEq(incentives.creditOf(carol), BOND + SLASH / 2, "bond back + half the slash");
         assertEq(incentives.creditOf(treasury), SLASH / 2, "rest to treasury");
         assertFalse(incentives.getPin(recordId, prov).active, "pin dropped");
         assertEq(incentives.getRecord(recordId).activePins, 0, "record pins");
         assertEq(incentives.getProvider(prov).activePins, 0, "provider pins");
-        assertEq(incentives.getProvider(prov).openChallenges, 0, "no open challenge");
-        assertEq(incentives.totalBonds(), 0, "no bond held");
+        assertEq(incentives.getProvider(prov).backing, 0, "backing released");
+        assertEq(incentives.totalBonds() % BOND, 0, "whole bonds held");
         assertEq(address(incentives).balance, incentives.liabilities(), "solvent");
     }
 
     // ------------------------------------------------------------------ fuzz
 
-    /// @dev For random content and a random seed, the honest answer passes and any one-bit
-    ///      change to the leaf or its path fails and slashes.
-    function testFuzz_storageProof(uint256 contentSeed, uint256 size, bytes32 blockSeed, uint256 tamper) public {
+    /// @dev For random content, secret and seed block hash, the honest answer passes and any
+    ///      one-bit change to one leaf or one path node reverts without slashing.
+    function testFuzz_storageProof(uint256 contentSeed, uint256 size, bytes32 secret, bytes32 blockSeed, uint256 tamper)
+        public
+    {
         size = bound(size, 1, 8 * 1024);
         bytes memory content = MerkleTree.content(contentSeed, size);
-        bytes32[] memory hashes = MerkleTree.leaves(content);
         IIPFSIncentives.ContentSpec memory s = _spec(content, 1, 10, 1);
         vm.startPrank(admin);
         incentives.grantRole(incentives.REGISTRAR_ROLE(), admin);
@@ -384,55 +443,61 @@ contract IPFSChallengesTest is Fixtures {
         vm.stopPrank();
         vm.prank(prov);
         incentives.commitPin(rid);
-        vm.prank(carol);
-        uint256 id = incentives.challenge{value: BOND}(rid, prov);
-        uint256 seedBlock = block.number + 2;
-        vm.roll(seedBlock + 1);
+        uint256 id = _challengeBy(carol, rid, prov, secret);
         vm.assume(blockSeed != bytes32(0));
+        uint256 seedBlock = block.number + 1;
+        vm.roll(seedBlock + 1);
         vm.setBlockhash(seedBlock, blockSeed);
-        uint256 index = uint256(keccak256(abi.encode(blockSeed, id))) % hashes.length;
-        bytes memory leaf = MerkleTree.chunk(content, index);
-        bytes32[] memory path = MerkleTree.proof(hashes, index);
+        _revealWith(id, secret);
+        (bytes[] memory chunks, bytes32[][] memory proofs) = _answerFrom(id, content);
 
         bool honest = tamper % 3 == 0;
-        if (!honest && (tamper % 3 == 1 || path.length == 0)) {
-            uint256 bit = (tamper >> 8) % (leaf.length * 8);
-            leaf[bit / 8] = leaf[bit / 8] ^ bytes1(uint8(1) << uint8(bit % 8));
+        uint256 which = (tamper >> 4) % 16;
+        if (!honest && (tamper % 3 == 1 || proofs[which].length == 0)) {
+            uint256 bit = (tamper >> 8) % (chunks[which].length * 8);
+            chunks[which][bit / 8] = chunks[which][bit / 8] ^ bytes1(uint8(1) << uint8(bit % 8));
         } else if (!honest) {
-            uint256 at = (tamper >> 8) % path.length;
-            path[at] = path[at] ^ bytes32(uint256(1) << ((tamper >> 16) % 256));
+            uint256 at = (tamper >> 8) % proofs[which].length;
+            proofs[which][at] = proofs[which][at] ^ bytes32(uint256(1) << ((tamper >> 16) % 256));
+        }
+        if (!honest) {
+            vm.expectRevert(
+                abi.encodeWithSelector(
+                    IPFSIncentives.InvalidProof.selector, id, which, incentives.leafIndices(id)[which]
+                )
+            );
         }
         vm.prank(prov);
-        bool ok = incentives.respond(id, leaf, path);
-        assertEq(ok, honest, "only the honest answer passes");
-        assertEq(incentives.getPin(rid, prov).active, honest, "pin stands iff honest");
-        assertEq(incentives.bondedOf(prov), honest ? 1 ether : 1 ether - SLASH, "slashed iff dishonest");
+        incentives.respond(id, chunks, proofs);
+        assertEq(_status(id) == IPFSIncentives.ChallengeStatus.Answered, honest, "answered iff honest");
+        assertEq(incentives.bondedOf(prov), STAKE, "never slashed for an answer");
         assertEq(address(incentives).balance, incentives.liabilities(), "solvent");
     }
 
-    /// @dev An answer is accepted exactly up to the deadline; after it only the timeout path remains.
+    /// @dev An answer is accepted exactly up to the deadline; after it only the timeout remains.
     function testFuzz_responseDeadline(uint256 wait) public {
         wait = bound(wait, 0, 3 * WINDOW);
         uint256 id = _challenge();
+        _reveal(id);
         uint256 deadline = block.timestamp + WINDOW;
-        vm.roll(block.number + 3);
         vm.warp(block.timestamp + wait);
         if (block.timestamp <= deadline) {
-            assertTrue(_answer(id), "in time");
+            _answer(id);
             vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.ChallengeNotOpen.selector, id));
-            incentives.resolveTimeout(id);
+            incentives.resolve(id);
         } else {
-            (bytes memory leaf, bytes32[] memory path) = _proof(_expectedIndex(id));
+            (bytes[] memory chunks, bytes32[][] memory proofs) = _answerFrom(id, data);
             vm.prank(prov);
             vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.ResponseWindowClosed.selector, id, deadline));
-            incentives.respond(id, leaf, path);
-            incentives.resolveTimeout(id);
-            assertEq(incentives.bondedOf(prov), 1 ether - SLASH, "slashed");
+            incentives.respond(id, chunks, proofs);
+            incentives.resolve(id);
+            assertEq(incentives.bondedOf(prov), STAKE - SLASH, "slashed");
         }
     }
 
-    /// @dev The drawn index is always a valid leaf, for any seed and leaf count.
-    function testFuzz_drawnIndexInRange(bytes32 blockSeed, uint64 size) public {
+    /// @dev For any secret, seed block hash and file size, the contract asks for exactly the
+    ///      leaves the documented rule draws (which a provider's node computes on its own).
+    function testFuzz_leafIndicesFollowTheRule(bytes32 secret, bytes32 blockSeed, uint64 size) public {
         size = uint64(bound(size, 1, 1 << 40));
         IIPFSIncentives.ContentSpec memory s = defaultSpec;
         s.sizeBytes = size;
@@ -441,13 +506,21 @@ contract IPFSChallengesTest is Fixtures {
         incentives.grantRole(incentives.REGISTRAR_ROLE(), admin);
         uint256 rid = incentives.openRecord("bafybig", s, admin);
         vm.stopPrank();
+        vm.deal(prov, uint256(size) * 10 gwei);
+        vm.prank(prov);
+        incentives.addStake{value: uint256(size) * 10 gwei}();
         vm.prank(prov);
         incentives.commitPin(rid);
-        vm.prank(carol);
-        uint256 id = incentives.challenge{value: BOND}(rid, prov);
-        vm.roll(block.number + 3);
+        uint256 id = _challengeBy(carol, rid, prov, secret);
         vm.assume(blockSeed != bytes32(0));
-        vm.setBlockhash(block.number - 1, blockSeed);
-        assertLe(incentives.drawLeaf(id), s.leafCount - 1, "index < leafCount");
+        uint256 seedBlock = block.number + 1;
+        vm.roll(seedBlock + 1);
+        vm.setBlockhash(seedBlock, blockSeed);
+        _revealWith(id, secret);
+        uint64[] memory got = incentives.leafIndices(id);
+        uint256[] memory want = _drawn(id, secret, s.leafCount);
+        for (uint256 i; i < got.length; ++i) {
+            assertEq(got[i], want[i], "leaf i");
+        }
     }
 }

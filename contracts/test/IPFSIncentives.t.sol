@@ -19,15 +19,21 @@ contract IPFSIncentivesTest is Fixtures {
     event FundsReclaimed(uint256 indexed recordId, address indexed funder, uint256 amount);
     event ProviderRegistered(address indexed provider, string peerId, uint256 stake);
     event ProviderPeerIdUpdated(address indexed provider, string peerId);
-    event PinCommitted(uint256 indexed recordId, address indexed provider, uint64 epoch);
+    event PinCommitted(uint256 indexed recordId, address indexed provider, uint64 firstEpoch, uint256 backing);
     event PinDropped(uint256 indexed recordId, address indexed provider, bytes32 reason);
-    event PinReported(uint256 indexed recordId, address indexed provider, uint64 indexed epoch, uint256 reward);
+    event PinReported(
+        uint256 indexed recordId, address indexed provider, uint64 fromEpoch, uint64 toEpoch, uint256 reward
+    );
     event UnbondingStarted(address indexed account, uint256 amount, uint256 unbonding, uint64 readyAt);
     event StakeWithdrawn(address indexed account, uint256 amount);
 
     uint256 internal constant MIN_STAKE = 1 ether;
     // 5220 bytes at 1 gwei per byte-epoch
     uint256 internal constant REWARD = (5 * 1024 + 100) * 1 gwei;
+    // the stake a pin of those 5220 bytes needs at 10 gwei per byte
+    uint256 internal constant BACKING = (5 * 1024 + 100) * 10 gwei;
+    // what `_register` bonds: enough for one pin
+    uint256 internal constant STAKE = MIN_STAKE + BACKING;
 
     address internal p1;
     address internal p2;
@@ -52,7 +58,12 @@ contract IPFSIncentivesTest is Fixtures {
 
     function _register(address p) internal {
         vm.prank(p);
-        incentives.registerProvider{value: MIN_STAKE}("12D3KooWpeer");
+        incentives.registerProvider{value: STAKE}("12D3KooWpeer");
+    }
+
+    /// @dev Moves to the start of epoch `epoch0 + n`.
+    function _toEpoch(uint256 n) internal {
+        vm.warp((uint256(epoch0) + n) * EPOCH);
     }
 
     function _pin(address p) internal {
@@ -93,11 +104,29 @@ contract IPFSIncentivesTest is Fixtures {
         vm.expectRevert(IPFSIncentives.InvalidParams.selector);
         incentives.setParams(p);
         p.challengerShareBps = 0;
-        p.responseWindow = 0;
+        p.responseWindow = 59;
         vm.expectRevert(IPFSIncentives.InvalidParams.selector);
         incentives.setParams(p);
-        p.responseWindow = 1;
+        p.responseWindow = 1 days + 1;
+        vm.expectRevert(IPFSIncentives.InvalidParams.selector);
+        incentives.setParams(p);
+        p.responseWindow = 10 minutes;
         p.minStake = 0;
+        vm.expectRevert(IPFSIncentives.InvalidParams.selector);
+        incentives.setParams(p);
+        p.minStake = 1_000_001 ether;
+        vm.expectRevert(IPFSIncentives.InvalidParams.selector);
+        incentives.setParams(p);
+        p.minStake = 1 ether;
+        p.stakePerByte = 1 ether + 1;
+        vm.expectRevert(IPFSIncentives.InvalidParams.selector);
+        incentives.setParams(p);
+        p.stakePerByte = 0;
+        p.challengeBond = 0;
+        vm.expectRevert(IPFSIncentives.InvalidParams.selector);
+        incentives.setParams(p);
+        p.challengeBond = 1;
+        p.challengeSlash = 1_000_001 ether;
         vm.expectRevert(IPFSIncentives.InvalidParams.selector);
         incentives.setParams(p);
         vm.stopPrank();
@@ -119,8 +148,9 @@ contract IPFSIncentivesTest is Fixtures {
         incentives.setTreasury(stranger);
     }
 
-    function test_pause_gatesEntryPointsButNotExits() public {
+    function test_pause_gatesEntryPointsButNotExitsOrChallenges() public {
         _pin(p1);
+        _pin(p2);
         vm.expectRevert(_unauthorized(stranger, incentives.PAUSER_ROLE()));
         vm.prank(stranger);
         incentives.pause();
@@ -140,12 +170,12 @@ contract IPFSIncentivesTest is Fixtures {
         vm.prank(p1);
         incentives.reportPin(recordId);
         vm.expectRevert(Pausable.EnforcedPause.selector);
-        vm.prank(carol);
-        incentives.challenge{value: 0.1 ether}(recordId, p1);
-        vm.expectRevert(Pausable.EnforcedPause.selector);
         vm.prank(address(registry));
         incentives.openRecord("bafy", _defaultSpec(), alice);
 
+        // a pin stays challengeable through a pause
+        vm.prank(carol);
+        incentives.challenge{value: 0.1 ether}(recordId, p2, keccak256("commitment"));
         // exits keep working
         vm.prank(p1);
         incentives.unpin(recordId);
@@ -256,9 +286,10 @@ contract IPFSIncentivesTest is Fixtures {
         vm.prank(bob);
         incentives.fund{value: 3 ether}(recordId); // alice 1, bob 3
         _pin(p1);
+        _toEpoch(2);
         vm.prank(p1);
-        incentives.reportPin(recordId); // pool 4 ether - REWARD
-        vm.warp(block.timestamp + 10 * EPOCH);
+        incentives.reportPin(recordId); // epoch0 + 1: pool 4 ether - REWARD
+        _toEpoch(11); // the record ended at epoch0 + 10, and its grace epoch has passed
         uint256 remaining = 4 ether - REWARD;
 
         vm.expectEmit(true, true, false, true, address(incentives));
@@ -286,9 +317,14 @@ contract IPFSIncentivesTest is Fixtures {
 
     function test_reclaim_reverts() public {
         vm.prank(alice);
-        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.RecordNotExpired.selector, recordId, epoch0 + 10));
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.ReclaimNotOpen.selector, recordId, epoch0 + 11));
         incentives.reclaim(recordId);
-        vm.warp(block.timestamp + 10 * EPOCH);
+        // the record has ended, but its providers may still report its last epoch
+        _toEpoch(10);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.ReclaimNotOpen.selector, recordId, epoch0 + 11));
+        incentives.reclaim(recordId);
+        _toEpoch(11);
         vm.prank(stranger);
         vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.NothingToReclaim.selector, recordId, stranger));
         incentives.reclaim(recordId);
@@ -314,7 +350,7 @@ contract IPFSIncentivesTest is Fixtures {
 
     function test_registerProvider_reverts() public {
         vm.prank(p1);
-        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.StakeBelowMinimum.selector, 1, MIN_STAKE));
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.StakeBelowRequired.selector, 1, MIN_STAKE));
         incentives.registerProvider{value: 1}("");
         _register(p1);
         vm.prank(p1);
@@ -338,7 +374,7 @@ contract IPFSIncentivesTest is Fixtures {
         _register(p1);
         vm.prank(p1);
         incentives.addStake{value: 3 ether}();
-        assertEq(incentives.bondedOf(p1), 4 ether, "bonded");
+        assertEq(incentives.bondedOf(p1), STAKE + 3 ether, "bonded");
         vm.prank(p2);
         vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.NotRegistered.selector, p2));
         incentives.addStake{value: 1 ether}();
@@ -351,11 +387,11 @@ contract IPFSIncentivesTest is Fixtures {
         _register(p1);
         uint64 readyAt = uint64(block.timestamp) + UNBONDING;
         vm.expectEmit(true, false, false, true, address(incentives));
-        emit UnbondingStarted(p1, MIN_STAKE, MIN_STAKE, readyAt);
+        emit UnbondingStarted(p1, STAKE, STAKE, readyAt);
         vm.prank(p1);
-        incentives.requestUnbond(MIN_STAKE);
+        incentives.requestUnbond(STAKE);
         assertEq(incentives.bondedOf(p1), 0, "bonded");
-        assertEq(incentives.stakeOf(p1).unbonding, MIN_STAKE, "unbonding");
+        assertEq(incentives.stakeOf(p1).unbonding, STAKE, "unbonding");
 
         vm.prank(p1);
         vm.expectRevert(abi.encodeWithSelector(StakeLedger.UnbondingNotReady.selector, readyAt, block.timestamp));
@@ -364,10 +400,10 @@ contract IPFSIncentivesTest is Fixtures {
         vm.warp(readyAt);
         uint256 before = p1.balance;
         vm.expectEmit(true, false, false, true, address(incentives));
-        emit StakeWithdrawn(p1, MIN_STAKE);
+        emit StakeWithdrawn(p1, STAKE);
         vm.prank(p1);
         incentives.withdrawStake();
-        assertEq(p1.balance - before, MIN_STAKE, "paid out");
+        assertEq(p1.balance - before, STAKE, "paid out");
         assertEq(incentives.totalStaked(), 0, "total");
 
         vm.prank(p1);
@@ -380,13 +416,21 @@ contract IPFSIncentivesTest is Fixtures {
         vm.startPrank(p1);
         vm.expectRevert(StakeLedger.ZeroAmount.selector);
         incentives.requestUnbond(0);
-        vm.expectRevert(abi.encodeWithSelector(StakeLedger.InsufficientBonded.selector, p1, 2 ether, MIN_STAKE));
+        vm.expectRevert(abi.encodeWithSelector(StakeLedger.InsufficientBonded.selector, p1, 2 ether, STAKE));
         incentives.requestUnbond(2 ether);
+        // the pin's backing is held as well as the minimum
+        assertEq(incentives.requiredStake(p1), STAKE, "required");
         vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.HasActivePins.selector, p1, 1));
         incentives.requestUnbond(1);
-        // above the minimum, unbonding is fine even with pins
+        // above what the pins need, unbonding is fine even with pins
         incentives.addStake{value: 1 ether}();
         incentives.requestUnbond(1 ether);
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.HasActivePins.selector, p1, 1));
+        incentives.requestUnbond(1);
+        // without pins, everything may go
+        incentives.unpin(recordId);
+        assertEq(incentives.requiredStake(p1), MIN_STAKE, "backing released");
+        incentives.requestUnbond(STAKE);
         vm.stopPrank();
     }
 
@@ -395,12 +439,15 @@ contract IPFSIncentivesTest is Fixtures {
     function test_commitPin() public {
         _register(p1);
         vm.expectEmit(true, true, false, true, address(incentives));
-        emit PinCommitted(recordId, p1, epoch0);
+        emit PinCommitted(recordId, p1, epoch0 + 1, BACKING);
         vm.prank(p1);
         incentives.commitPin(recordId);
         IPFSIncentives.Pin memory pin = incentives.getPin(recordId, p1);
         assertTrue(pin.active, "active");
-        assertEq(pin.nextEpoch, epoch0, "reportable this epoch");
+        assertEq(pin.nextEpoch, epoch0 + 1, "earns from the next whole epoch");
+        assertEq(pin.backing, BACKING, "backing");
+        assertEq(pin.nonce, 1, "nonce");
+        assertEq(incentives.getProvider(p1).backing, BACKING, "provider backing");
         assertEq(incentives.getRecord(recordId).activePins, 1, "record pins");
         assertEq(incentives.getProvider(p1).activePins, 1, "provider pins");
     }
@@ -425,10 +472,12 @@ contract IPFSIncentivesTest is Fixtures {
         vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.ReplicationFull.selector, recordId, 3));
         incentives.commitPin(recordId);
 
+        vm.prank(p3);
+        incentives.unpin(recordId);
         vm.prank(p4);
         incentives.requestUnbond(1);
         vm.prank(p4);
-        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.StakeBelowMinimum.selector, MIN_STAKE - 1, MIN_STAKE));
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.StakeBelowRequired.selector, STAKE - 1, STAKE));
         incentives.commitPin(recordId);
 
         vm.warp(block.timestamp + 10 * EPOCH);
@@ -455,35 +504,51 @@ contract IPFSIncentivesTest is Fixtures {
 
     // ------------------------------------------------------------------ rewards
 
-    function test_reportPin_paysOncePerEpoch() public {
+    function test_reportPin_paysEndedEpochsOnly() public {
         _pin(p1);
-        vm.expectEmit(true, true, true, true, address(incentives));
-        emit PinReported(recordId, p1, epoch0, REWARD);
+        // the commit epoch is never paid, nor the epoch in progress
+        vm.prank(p1);
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.NothingToReport.selector, recordId, p1, epoch0 + 1));
+        incentives.reportPin(recordId);
+        _toEpoch(1);
+        vm.prank(p1);
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.NothingToReport.selector, recordId, p1, epoch0 + 1));
+        incentives.reportPin(recordId);
+
+        _toEpoch(2);
+        vm.expectEmit(true, true, false, true, address(incentives));
+        emit PinReported(recordId, p1, epoch0 + 1, epoch0 + 2, REWARD);
         vm.prank(p1);
         uint256 reward = incentives.reportPin(recordId);
         assertEq(reward, REWARD, "size * rate");
         assertEq(incentives.creditOf(p1), REWARD, "credited");
         assertEq(incentives.getRecord(recordId).pool, 1 ether - REWARD, "pool");
-
         vm.prank(p1);
-        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.AlreadyReported.selector, recordId, p1, epoch0));
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.NothingToReport.selector, recordId, p1, epoch0 + 2));
         incentives.reportPin(recordId);
 
-        vm.warp(block.timestamp + EPOCH);
+        // epochs accrue: a report pays every epoch ended since the last one
+        _toEpoch(5);
         vm.prank(p1);
-        incentives.reportPin(recordId);
-        assertEq(incentives.creditOf(p1), 2 * REWARD, "next epoch pays again");
+        assertEq(incentives.reportPin(recordId), 3 * REWARD, "three epochs");
     }
 
-    function test_reportPin_repinSameEpochDoesNotPayTwice() public {
+    function test_reportPin_repinForfeitsTheEpochInProgress() public {
         _pin(p1);
+        _toEpoch(2);
         vm.startPrank(p1);
         incentives.reportPin(recordId);
         incentives.unpin(recordId);
         incentives.commitPin(recordId);
-        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.AlreadyReported.selector, recordId, p1, epoch0));
-        incentives.reportPin(recordId);
+        assertEq(incentives.getPin(recordId, p1).nonce, 2, "a new pin");
         vm.stopPrank();
+        _toEpoch(3);
+        vm.prank(p1);
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.NothingToReport.selector, recordId, p1, epoch0 + 3));
+        incentives.reportPin(recordId);
+        _toEpoch(4);
+        vm.prank(p1);
+        assertEq(incentives.reportPin(recordId), REWARD, "only epoch0 + 3");
     }
 
     function test_reportPin_cappedByPool() public {
@@ -495,9 +560,10 @@ contract IPFSIncentivesTest is Fixtures {
         _register(p1);
         vm.prank(p1);
         incentives.commitPin(small);
+        _toEpoch(2);
         vm.prank(p1);
         assertEq(incentives.reportPin(small), REWARD / 2, "what is left");
-        vm.warp(block.timestamp + EPOCH);
+        _toEpoch(3);
         vm.prank(p1);
         assertEq(incentives.reportPin(small), 0, "empty pool pays nothing");
     }
@@ -508,25 +574,30 @@ contract IPFSIncentivesTest is Fixtures {
         incentives.reportPin(recordId);
 
         _pin(p1);
+        _toEpoch(2);
         // the admin raises the minimum: p1's pin stands but it cannot report until it tops up
         IPFSIncentives.Params memory p = DeployConfig.incentivesParams();
         p.minStake = 2 ether;
         vm.prank(admin);
         incentives.setParams(p);
         vm.prank(p1);
-        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.StakeBelowMinimum.selector, MIN_STAKE, 2 ether));
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.StakeBelowRequired.selector, STAKE, 2 ether + BACKING));
         incentives.reportPin(recordId);
         vm.prank(p1);
         incentives.addStake{value: 1 ether}();
 
-        vm.warp(block.timestamp + 10 * EPOCH);
+        // after the record's end, its last epochs are still paid once
+        _toEpoch(14);
         vm.prank(p1);
-        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.RecordExpired.selector, recordId, epoch0 + 10));
+        assertEq(incentives.reportPin(recordId), 9 * REWARD, "epochs 1..9 of the record");
+        vm.prank(p1);
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.NothingToReport.selector, recordId, p1, epoch0 + 10));
         incentives.reportPin(recordId);
     }
 
     function test_withdraw_rewards() public {
         _pin(p1);
+        _toEpoch(2);
         vm.prank(p1);
         incentives.reportPin(recordId);
         uint256 before = p1.balance;
@@ -559,16 +630,19 @@ contract IPFSIncentivesTest is Fixtures {
             incentives.commitPin(id);
         }
         uint256 paid;
-        for (uint256 e; e < epochs; ++e) {
+        for (uint256 e = 1; e <= epochs; ++e) {
+            _toEpoch(e);
+            uint64 to = incentives.currentEpoch();
+            if (to > epoch0 + 10) to = epoch0 + 10;
             for (uint256 i; i < providers; ++i) {
-                if (incentives.currentEpoch() >= incentives.getRecord(id).endEpoch) break;
+                if (incentives.getPin(id, ps[i]).nextEpoch >= to) continue;
                 vm.prank(ps[i]);
                 paid += incentives.reportPin(id);
             }
-            vm.warp(block.timestamp + EPOCH);
         }
-        uint256 reports = uint256(providers) * (epochs < 10 ? epochs : 10);
-        uint256 due = reports * s.sizeBytes * rate;
+        // epochs epoch0 + 1 .. min(epochs, 10) - 1 have ended, for each provider
+        uint256 ended = (epochs < 10 ? epochs : 10) - 1;
+        uint256 due = uint256(providers) * ended * s.sizeBytes * rate;
         assertEq(paid, due < pool ? due : pool, "paid = min(due, pool)");
         assertEq(incentives.getRecord(id).pool, pool - paid, "pool decreases by what was paid");
         assertEq(address(incentives).balance, incentives.liabilities(), "solvent");
@@ -587,11 +661,12 @@ contract IPFSIncentivesTest is Fixtures {
         incentives.fund{value: c}(recordId);
         if (report) {
             _pin(p1);
+            _toEpoch(2);
             vm.prank(p1);
             incentives.reportPin(recordId);
         }
         uint256 left = incentives.getRecord(recordId).pool;
-        vm.warp(block.timestamp + 10 * EPOCH);
+        _toEpoch(11);
         uint256 back;
         address[4] memory funders = [alice, bob, carol, stranger];
         for (uint256 i; i < 4; ++i) {
@@ -606,7 +681,7 @@ contract IPFSIncentivesTest is Fixtures {
     /// @dev Reports in the same epoch never pay twice, whatever the timing inside the epoch.
     function testFuzz_duplicateReportSameEpoch(uint256 offset1, uint256 offset2) public {
         _pin(p1);
-        uint256 epochStart = uint256(epoch0 + 1) * EPOCH;
+        uint256 epochStart = uint256(epoch0 + 2) * EPOCH;
         offset1 = bound(offset1, 0, EPOCH - 1);
         offset2 = bound(offset2, offset1, EPOCH - 1);
         vm.warp(epochStart + offset1);
@@ -614,7 +689,7 @@ contract IPFSIncentivesTest is Fixtures {
         incentives.reportPin(recordId);
         vm.warp(epochStart + offset2);
         vm.prank(p1);
-        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.AlreadyReported.selector, recordId, p1, epoch0 + 1));
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.NothingToReport.selector, recordId, p1, epoch0 + 2));
         incentives.reportPin(recordId);
         assertEq(incentives.creditOf(p1), REWARD, "paid once");
     }

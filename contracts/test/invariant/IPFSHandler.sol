@@ -10,7 +10,10 @@ import {Test} from "../utils/Test.sol";
 
 /// @notice Drives ModelRegistry and IPFSIncentives through random but mostly valid sequences
 ///         of actions by a fixed cast, and records what the invariants need: the ETH that came
-///         in and went out, and any withdrawal or gated call that should not have succeeded.
+///         in and went out, any withdrawal or gated call that should not have succeeded, what
+///         the rules grant each party, the epochs each pin was paid for, and whether the
+///         diligent provider (providers[0], which answers every challenge it is asked, whatever
+///         the reorgs) ever lost stake.
 contract IPFSHandler is Test {
     IPFSIncentives public immutable incentives;
     ModelRegistry public immutable registry;
@@ -29,7 +32,22 @@ contract IPFSHandler is Test {
     /// @notice A second withdrawal of the same funds, or a gated call by the wrong party, succeeded.
     bool public doubleWithdrawal;
     bool public unauthorizedSuccess;
+    /// @notice A report paid an epoch the pin did not cover from start to end.
+    bool public paidUncoveredEpoch;
     mapping(bytes32 action => uint256) public calls;
+
+    /// @notice Upper bound of what the rules grant each account from IPFSIncentives: rewards
+    ///         of reported epochs, bonds of answered or unrevealed challenges, bond plus slash
+    ///         share of failed or void ones, the treasury's part, and funders' contributions.
+    mapping(address account => uint256) public granted;
+    /// @notice What each account withdrew from IPFSIncentives' credit ledger.
+    mapping(address account => uint256) public withdrawnCredits;
+    /// @notice Stake the diligent provider put in and took out.
+    uint256 public diligentIn;
+    uint256 public diligentOut;
+    /// @dev The epoch each standing pin was committed in.
+    mapping(uint256 recordId => mapping(address provider => uint64)) internal _commitEpoch;
+    mapping(uint256 challengeId => bytes32) internal _secrets;
 
     constructor(
         IPFSIncentives incentives_,
@@ -99,6 +117,16 @@ contract IPFSHandler is Test {
         calls["roll"]++;
     }
 
+    /// @dev The selected chain moves: the last blocks get other hashes. Reveals after this see
+    ///      the new hashes, as they would when re-executed on the new chain.
+    function reorg(uint256 depth, uint256 salt) external {
+        depth = bound(depth, 1, 40);
+        for (uint256 i = 1; i <= depth && i <= block.number; ++i) {
+            vm.setBlockhash(block.number - i, keccak256(abi.encode(salt, i)));
+        }
+        calls["reorg"]++;
+    }
+
     // ------------------------------------------------------------------ registry and records
 
     function registerModel(uint256 userSeed, uint256 pool) external {
@@ -124,8 +152,10 @@ contract IPFSHandler is Test {
     function reclaim(uint256 userSeed, uint256 recordSeed) external {
         uint256 id = _recordId(recordSeed);
         address user = _user(userSeed);
-        if (id == 0 || incentives.contributionOf(id, user) == 0) return;
-        if (incentives.currentEpoch() < incentives.getRecord(id).endEpoch) return;
+        uint256 contribution = incentives.contributionOf(id, user);
+        if (id == 0 || contribution == 0) return;
+        if (incentives.currentEpoch() < incentives.getRecord(id).endEpoch + incentives.REPORT_GRACE_EPOCHS()) return;
+        granted[user] += contribution;
         vm.prank(user);
         incentives.reclaim(id);
         calls["reclaim"]++;
@@ -141,6 +171,7 @@ contract IPFSHandler is Test {
         address p = _provider(providerSeed);
         if (incentives.getProvider(p).registered) return;
         stake = bound(stake, 1 ether, 3 ether);
+        if (p == providers[0]) diligentIn += stake;
         vm.prank(p);
         incentives.registerProvider{value: stake}("peer");
         calls["registerProvider"]++;
@@ -150,6 +181,7 @@ contract IPFSHandler is Test {
         address p = _provider(providerSeed);
         if (!incentives.getProvider(p).registered) return;
         amount = bound(amount, 1, 2 ether);
+        if (p == providers[0]) diligentIn += amount;
         vm.prank(p);
         incentives.addStake{value: amount}();
         calls["addStake"]++;
@@ -174,7 +206,8 @@ contract IPFSHandler is Test {
         uint64 readyAt = incentives.stakeOf(p).unbondingReadyAt;
         if (readyAt > block.timestamp) vm.warp(readyAt);
         vm.prank(p);
-        try incentives.withdrawStake() {
+        try incentives.withdrawStake() returns (uint256 amount) {
+            if (p == providers[0]) diligentOut += amount;
             calls["withdrawStake"]++;
             vm.prank(p);
             try incentives.withdrawStake() {
@@ -186,8 +219,10 @@ contract IPFSHandler is Test {
     function commitPin(uint256 providerSeed, uint256 recordSeed) external {
         uint256 id = _recordId(recordSeed);
         if (id == 0) return;
-        vm.prank(_provider(providerSeed));
+        address p = _provider(providerSeed);
+        vm.prank(p);
         try incentives.commitPin(id) {
+            _commitEpoch[id][p] = incentives.currentEpoch();
             calls["commitPin"]++;
         } catch {}
     }
@@ -205,8 +240,16 @@ contract IPFSHandler is Test {
         uint256 id = _recordId(recordSeed);
         if (id == 0) return;
         address p = _provider(providerSeed);
+        uint64 from = incentives.getPin(id, p).nextEpoch;
         vm.prank(p);
         try incentives.reportPin(id) {
+            uint64 to = incentives.getPin(id, p).nextEpoch;
+            IPFSIncentives.Record memory r = incentives.getRecord(id);
+            // paid epochs [from, to) all began after the commit and have ended
+            if (from <= _commitEpoch[id][p] || to > incentives.currentEpoch() || to > r.endEpoch) {
+                paidUncoveredEpoch = true;
+            }
+            granted[p] += uint256(to - from) * r.sizeBytes * r.rewardPerByteEpoch;
             calls["reportPin"]++;
             vm.prank(p);
             try incentives.reportPin(id) returns (uint256 again) {
@@ -220,79 +263,111 @@ contract IPFSHandler is Test {
     function challenge(uint256 userSeed, uint256 providerSeed, uint256 recordSeed) external {
         uint256 id = _recordId(recordSeed);
         if (id == 0) return;
-        vm.prank(_user(userSeed));
-        try incentives.challenge{value: _bond}(id, _provider(providerSeed)) {
+        address challenger = _user(userSeed);
+        bytes32 secret = keccak256(abi.encode("secret", incentives.challengeCount() + 1));
+        vm.prank(challenger);
+        try incentives.challenge{value: _bond}(
+            id, _provider(providerSeed), keccak256(abi.encode(secret, challenger))
+        ) returns (
+            uint256 cid
+        ) {
+            _secrets[cid] = secret;
             calls["challenge"]++;
         } catch {}
     }
 
-    function drawLeaf(uint256 challengeSeed) external {
+    /// @dev The challenger reveals once the seed block is deep enough (if it still can); the
+    ///      diligent provider answers at once.
+    function reveal(uint256 challengeSeed) external {
         uint256 id = _challengeId(challengeSeed);
         if (id == 0) return;
-        try incentives.drawLeaf(id) {
-            calls["drawLeaf"]++;
+        IPFSIncentives.Challenge memory c = incentives.getChallenge(id);
+        if (c.status != IPFSIncentives.ChallengeStatus.Committed) return;
+        uint256 from = uint256(c.seedBlock) + incentives.SEED_CONFIRMATIONS();
+        if (block.number < from) vm.roll(from);
+        try incentives.reveal(id, _secrets[id]) {
+            calls["reveal"]++;
+            if (c.provider == providers[0]) this.respond(challengeSeed, true);
         } catch {}
     }
 
-    function reseed(uint256 challengeSeed) external {
-        uint256 id = _challengeId(challengeSeed);
-        if (id == 0) return;
-        try incentives.reseed(id) {
-            calls["reseed"]++;
-        } catch {}
-    }
-
-    /// @dev The provider answers honestly, or (when `honest` is false) with a corrupted leaf.
+    /// @dev The provider answers honestly, or (when `honest` is false and it is not the diligent
+    ///      provider) with one corrupted leaf, which must revert.
     function respond(uint256 challengeSeed, bool honest) external {
         uint256 id = _challengeId(challengeSeed);
         if (id == 0) return;
         IPFSIncentives.Challenge memory c = incentives.getChallenge(id);
-        if (c.status != IPFSIncentives.ChallengeStatus.Open || block.timestamp > c.respondBy) return;
-        if (block.number <= c.seedBlock) vm.roll(c.seedBlock + 1); // the provider waits for the seed
-        uint256 index;
-        if (c.drawn) {
-            index = c.leafIndex;
-        } else {
-            bytes32 seed = blockhash(c.seedBlock);
-            if (seed == bytes32(0)) return;
-            index = uint256(keccak256(abi.encode(seed, id))) % _leaves.length;
+        if (c.status != IPFSIncentives.ChallengeStatus.Revealed || block.timestamp > c.respondBy) return;
+        if (c.provider == providers[0]) honest = true;
+        uint64[] memory idx = incentives.leafIndices(id);
+        bytes[] memory chunks = new bytes[](idx.length);
+        bytes32[][] memory proofs = new bytes32[][](idx.length);
+        for (uint256 i; i < idx.length; ++i) {
+            chunks[i] = MerkleTree.chunk(_data, idx[i]);
+            proofs[i] = MerkleTree.proof(_leaves, idx[i]);
         }
-        bytes memory leaf = MerkleTree.chunk(_data, index);
-        bytes32[] memory path = MerkleTree.proof(_leaves, index);
-        if (!honest) leaf[0] = leaf[0] ^ 0xff;
+        if (!honest) chunks[challengeSeed % idx.length][0] ^= 0xff;
         vm.prank(c.provider);
-        try incentives.respond(id, leaf, path) returns (bool valid) {
-            if (valid != honest) unauthorizedSuccess = true; // a corrupted proof must never pass
-            calls[honest ? bytes32("respondHonest") : bytes32("respondWrong")]++;
-        } catch {}
+        try incentives.respond(id, chunks, proofs) {
+            if (!honest) unauthorizedSuccess = true; // a corrupted proof must never pass
+            granted[c.provider] += c.bond;
+            calls["respondHonest"]++;
+        } catch {
+            if (!honest) calls["respondWrong"]++;
+        }
     }
 
-    /// @dev Time runs out on a challenge and someone calls the timeout.
-    function resolveTimeout(uint256 challengeSeed) external {
+    /// @dev Time (or the blockhash window) runs out on a challenge and someone resolves it.
+    function resolve(uint256 challengeSeed) external {
         uint256 id = _challengeId(challengeSeed);
         if (id == 0) return;
         IPFSIncentives.Challenge memory c = incentives.getChallenge(id);
-        if (c.status != IPFSIncentives.ChallengeStatus.Open) return;
-        if (block.timestamp <= c.respondBy) vm.warp(uint256(c.respondBy) + 1);
-        if (block.number <= c.seedBlock) vm.roll(c.seedBlock + 1);
-        try incentives.resolveTimeout(id) {
-            calls["resolveTimeout"]++;
+        if (c.status == IPFSIncentives.ChallengeStatus.Committed) {
+            uint256 after_ = uint256(c.seedBlock) + incentives.BLOCKHASH_WINDOW() + 1;
+            if (block.number < after_) vm.roll(after_);
+        } else if (c.status == IPFSIncentives.ChallengeStatus.Revealed) {
+            if (block.timestamp <= c.respondBy) vm.warp(uint256(c.respondBy) + 1);
+        } else {
+            return;
+        }
+        uint256 bonded = incentives.stakeOf(c.provider).bonded + incentives.stakeOf(c.provider).unbonding;
+        try incentives.resolve(id) {
+            IPFSIncentives.ChallengeStatus status = incentives.getChallenge(id).status;
+            if (status == IPFSIncentives.ChallengeStatus.Failed) {
+                uint256 slashed =
+                    bonded - incentives.stakeOf(c.provider).bonded - incentives.stakeOf(c.provider).unbonding;
+                uint256 share = slashed * c.challengerShareBps / 10_000;
+                granted[c.challenger] += c.bond + share;
+                granted[treasury] += slashed - share;
+            } else if (status == IPFSIncentives.ChallengeStatus.Unrevealed) {
+                granted[c.provider] += c.bond;
+            } else {
+                granted[c.challenger] += c.bond;
+            }
+            calls["resolve"]++;
         } catch {}
     }
 
-    /// @dev A whole storage proof in one step: challenge a pin, wait for the seed, then answer
-    ///      honestly, answer wrongly, or let the window run out.
+    /// @dev A whole storage proof in one step: challenge a pin, then answer honestly, answer
+    ///      wrongly and let the window run out, never reveal, or reveal and get no answer.
     function challengeCycle(uint256 userSeed, uint256 providerSeed, uint256 recordSeed, uint8 outcome) external {
         uint256 before = incentives.challengeCount();
         this.challenge(userSeed, providerSeed, recordSeed);
         uint256 id = incentives.challengeCount();
         if (id == before) return;
-        outcome %= 3;
+        outcome %= 4;
         if (outcome == 2) {
-            this.resolveTimeout(0);
-        } else {
-            this.respond(0, outcome == 0);
+            this.resolve(0); // never revealed
+            calls["challengeCycle"]++;
+            return;
         }
+        this.reveal(0);
+        if (outcome == 0) {
+            this.respond(0, true);
+        } else if (outcome == 1) {
+            this.respond(0, false);
+        }
+        this.resolve(0);
         calls["challengeCycle"]++;
     }
 
@@ -311,7 +386,7 @@ contract IPFSHandler is Test {
         } else {
             if (incentives.creditOf(account) == 0) return;
             vm.prank(account);
-            incentives.withdraw();
+            withdrawnCredits[account] += incentives.withdraw();
             vm.prank(account);
             try incentives.withdraw() {
                 doubleWithdrawal = true;

@@ -89,6 +89,32 @@ contract IPFSIncentivesInvariantTest is Fixtures, InvariantTest {
         );
     }
 
+    /// @dev No pin is paid for an epoch it did not stand through, challengeable, from start to end.
+    function invariant_paidOnlyCoveredEpochs() public view {
+        assertFalse(handler.paidUncoveredEpoch(), "paid an uncovered epoch");
+    }
+
+    /// @dev The diligent provider, which answers every challenge it is asked, never loses stake,
+    ///      whatever the reorgs of the seed blocks.
+    function invariant_diligentProviderNeverSlashed() public view {
+        address p = handler.providers(0);
+        uint256 held = incentives.stakeOf(p).bonded + incentives.stakeOf(p).unbonding;
+        assertEq(held + handler.diligentOut(), handler.diligentIn(), "diligent stake intact");
+    }
+
+    /// @dev No party is credited more than the rules grant it: rewards of reported epochs,
+    ///      bonds and slash shares of the challenges it won, refunds of its contributions.
+    function invariant_nobodyGetsMoreThanGranted() public view {
+        address[] memory all = handler.everyone();
+        for (uint256 i; i < all.length; ++i) {
+            assertLe(
+                incentives.creditOf(all[i]) + handler.withdrawnCredits(all[i]),
+                handler.granted(all[i]),
+                "credited within the rules"
+            );
+        }
+    }
+
     /// @dev Shows (with -vv) how many actions of each kind succeeded in the last run.
     function afterInvariant() external {
         string[18] memory actions = [
@@ -103,11 +129,11 @@ contract IPFSIncentivesInvariantTest is Fixtures, InvariantTest {
             "unpin",
             "reportPin",
             "challenge",
-            "drawLeaf",
-            "reseed",
+            "reveal",
+            "reorg",
             "respondHonest",
             "respondWrong",
-            "resolveTimeout",
+            "resolve",
             "withdraw",
             "challengeCycle"
         ];
