@@ -26,11 +26,15 @@ library DeployConfig {
     function marketParams() internal pure returns (ComputeMarketplace.Params memory) {
         return ComputeMarketplace.Params({
             minStake: 1 ether,
+            stakePerJob: 0.5 ether,
             slashAmount: 0.5 ether,
+            disputeBond: 0.1 ether,
             platformFeeBps: 250,
             buyerShareBps: 5_000,
+            applyBlocks: 10,
             revealWindow: 1 hours,
-            challengeWindow: 1 days
+            challengeWindow: 1 days,
+            arbitrationWindow: 3 days
         });
     }
 }

@@ -18,6 +18,8 @@ abstract contract MarketFixtures is Fixtures {
     uint128 internal constant ASK = 0.8 ether;
     uint256 internal constant STAKE = 2 ether;
     uint256 internal constant SLASH = 0.5 ether;
+    uint256 internal constant PER_JOB = 0.5 ether; // stake each job locks
+    uint256 internal constant BOND = 0.1 ether; // dispute bond
 
     address[5] internal gpus;
     uint256 internal modelId;
@@ -41,12 +43,33 @@ abstract contract MarketFixtures is Fixtures {
         jobId = market.postJob{value: escrow}(modelId, "bafyinput", MAX_PRICE, deadline, r);
     }
 
+    /// @dev Posts a job, gpus[0..r) apply, and the draw assigns them all.
     function _postAndAssign(uint8 r) internal returns (uint256 jobId) {
         jobId = _post(r);
         for (uint256 i; i < r; ++i) {
             vm.prank(gpus[i]);
             market.acceptJob(jobId);
         }
+        _draw(jobId);
+    }
+
+    /// @dev Rolls to the first block at which job `jobId` can be drawn, and draws it.
+    function _draw(uint256 jobId) internal {
+        uint256 from = market.getJob(jobId).drawBlock + market.DRAW_CONFIRMATIONS();
+        if (block.number < from) vm.roll(from);
+        market.assign(jobId);
+    }
+
+    function _assignmentOf(uint256 jobId, address provider)
+        internal
+        view
+        returns (ComputeMarketplace.Assignment memory a)
+    {
+        ComputeMarketplace.Assignment[] memory as_ = market.getAssignments(jobId);
+        for (uint256 i; i < as_.length; ++i) {
+            if (as_[i].provider == provider) return as_[i];
+        }
+        revert("not assigned");
     }
 
     function _commit(uint256 jobId, uint256 i, string memory cid) internal {
@@ -90,8 +113,10 @@ contract ComputeMarketplaceTest is MarketFixtures {
         uint8 redundancy,
         uint256 escrow
     );
+    event JobApplied(uint256 indexed jobId, address indexed provider, uint128 price, uint128 weight);
     event JobAccepted(uint256 indexed jobId, address indexed provider, uint128 price, uint8 assigned);
     event JobFullyAssigned(uint256 indexed jobId);
+    event JobFailed(uint256 indexed jobId, bytes32 reason, uint256 refund);
     event ResultCommitted(uint256 indexed jobId, address indexed provider, bytes32 commitment);
     event ResultRevealed(uint256 indexed jobId, address indexed provider, string resultCid);
     event JobCancelled(uint256 indexed jobId, uint256 refund);
@@ -114,36 +139,34 @@ contract ComputeMarketplaceTest is MarketFixtures {
         new ComputeMarketplace(admin, treasury, IModelRegistry(address(0)), UNBONDING, p);
     }
 
+    /// @dev Each field, one at a time, just outside its bound.
     function test_setParams_validates() public {
-        ComputeMarketplace.Params memory p = DeployConfig.marketParams();
-        vm.startPrank(admin);
-        p.minStake = 0;
-        vm.expectRevert(ComputeMarketplace.InvalidParams.selector);
-        market.setParams(p);
-        p = DeployConfig.marketParams();
-        p.platformFeeBps = 2_001;
-        vm.expectRevert(ComputeMarketplace.InvalidParams.selector);
-        market.setParams(p);
-        p = DeployConfig.marketParams();
-        p.buyerShareBps = 10_001;
-        vm.expectRevert(ComputeMarketplace.InvalidParams.selector);
-        market.setParams(p);
-        p = DeployConfig.marketParams();
-        p.revealWindow = 0;
-        vm.expectRevert(ComputeMarketplace.InvalidParams.selector);
-        market.setParams(p);
-        p = DeployConfig.marketParams();
-        p.challengeWindow = 0;
-        vm.expectRevert(ComputeMarketplace.InvalidParams.selector);
-        market.setParams(p);
-        p = DeployConfig.marketParams();
-        p.platformFeeBps = 100;
-        market.setParams(p);
-        vm.stopPrank();
+        for (uint256 field; field < 12; ++field) {
+            ComputeMarketplace.Params memory p = DeployConfig.marketParams();
+            if (field == 0) p.minStake = 0;
+            else if (field == 1) p.platformFeeBps = 2_001;
+            else if (field == 2) p.buyerShareBps = 10_001;
+            else if (field == 3) p.revealWindow = 59;
+            else if (field == 4) p.challengeWindow = 0;
+            else if (field == 5) p.arbitrationWindow = 59;
+            else if (field == 6) p.challengeWindow = 30 days + 1;
+            else if (field == 7) p.applyBlocks = 0;
+            else if (field == 8) p.applyBlocks = 1_001;
+            else if (field == 9) p.slashAmount = 1_000_001 ether;
+            else if (field == 10) p.stakePerJob = 1_000_001 ether;
+            else p.disputeBond = 1_000_001 ether;
+            vm.prank(admin);
+            vm.expectRevert(ComputeMarketplace.InvalidParams.selector);
+            market.setParams(p);
+        }
+        ComputeMarketplace.Params memory ok = DeployConfig.marketParams();
+        ok.platformFeeBps = 100;
+        vm.prank(admin);
+        market.setParams(ok);
         assertEq(market.params().platformFeeBps, 100, "updated");
         vm.expectRevert(_unauthorized(stranger, market.DEFAULT_ADMIN_ROLE()));
         vm.prank(stranger);
-        market.setParams(p);
+        market.setParams(ok);
     }
 
     function test_setTreasury() public {
@@ -228,7 +251,11 @@ contract ComputeMarketplaceTest is MarketFixtures {
         vm.startPrank(gpus[0]);
         vm.expectRevert(abi.encodeWithSelector(ComputeMarketplace.HasActiveJobs.selector, gpus[0], 1));
         market.requestUnbond(STAKE);
-        market.requestUnbond(1 ether); // stays at the minimum
+        // the minimum plus what the job locks must stay bonded
+        assertEq(market.requiredStake(gpus[0]), 1 ether + PER_JOB, "required");
+        vm.expectRevert(abi.encodeWithSelector(ComputeMarketplace.HasActiveJobs.selector, gpus[0], 1));
+        market.requestUnbond(PER_JOB + 1);
+        market.requestUnbond(PER_JOB);
         vm.warp(block.timestamp + UNBONDING);
         vm.expectRevert(abi.encodeWithSelector(ComputeMarketplace.HasActiveJobs.selector, gpus[0], 1));
         market.withdrawStake();
@@ -342,7 +369,7 @@ contract ComputeMarketplaceTest is MarketFixtures {
         vm.prank(gpus[0]);
         market.acceptJob(jobId);
         vm.prank(bob);
-        vm.expectRevert(abi.encodeWithSelector(ComputeMarketplace.HasAssignments.selector, jobId, 1));
+        vm.expectRevert(abi.encodeWithSelector(ComputeMarketplace.HasCandidates.selector, jobId, 1));
         market.cancelJob(jobId);
         vm.expectRevert(abi.encodeWithSelector(ComputeMarketplace.UnknownJob.selector, 42));
         market.cancelJob(42);
@@ -350,23 +377,98 @@ contract ComputeMarketplaceTest is MarketFixtures {
 
     // ------------------------------------------------------------------ assignment
 
-    function test_acceptJob() public {
+    function test_acceptJob_appliesThenTheDrawAssigns() public {
         uint256 jobId = _post(2);
         vm.expectEmit(true, true, false, true, address(market));
-        emit JobAccepted(jobId, gpus[0], ASK, 1);
+        emit JobApplied(jobId, gpus[0], ASK, uint128(STAKE));
         vm.prank(gpus[0]);
         market.acceptJob(jobId);
-        assertTrue(_status(jobId) == ComputeMarketplace.JobStatus.Open, "still open");
-        vm.expectEmit(true, false, false, true, address(market));
-        emit JobFullyAssigned(jobId);
         vm.prank(gpus[1]);
         market.acceptJob(jobId);
+        vm.prank(gpus[2]);
+        market.acceptJob(jobId);
+        assertTrue(_status(jobId) == ComputeMarketplace.JobStatus.Open, "still open: applications");
+        assertEq(market.getCandidates(jobId).length, 3, "three candidates");
+        assertEq(market.getProvider(gpus[2]).activeJobs, 1, "a candidacy is an active job");
+        assertEq(market.getProvider(gpus[2]).locked, PER_JOB, "and locks stake");
+
+        uint256 from = market.getJob(jobId).drawBlock + 32;
+        vm.roll(from - 1);
+        vm.expectRevert(abi.encodeWithSelector(ComputeMarketplace.DrawNotReady.selector, jobId, from));
+        market.assign(jobId);
+        vm.roll(from);
+        vm.expectEmit(true, false, false, true, address(market));
+        emit JobFullyAssigned(jobId);
+        vm.prank(stranger);
+        market.assign(jobId);
         assertTrue(_status(jobId) == ComputeMarketplace.JobStatus.Running, "running");
         ComputeMarketplace.Assignment[] memory as_ = market.getAssignments(jobId);
-        assertEq(as_.length, 2, "two assigned");
-        assertEq(as_[1].provider, gpus[1], "second");
+        assertEq(as_.length, 2, "two drawn");
+        assertTrue(as_[0].provider != as_[1].provider, "distinct");
         assertEq(as_[1].price, ASK, "its price");
-        assertEq(market.getProvider(gpus[0]).activeJobs, 1, "active job");
+        uint256 held;
+        for (uint256 i; i < 3; ++i) {
+            held += market.getProvider(gpus[i]).activeJobs;
+        }
+        assertEq(held, 2, "the one not drawn is released");
+        vm.expectRevert(
+            abi.encodeWithSelector(ComputeMarketplace.WrongStatus.selector, jobId, ComputeMarketplace.JobStatus.Running)
+        );
+        market.assign(jobId);
+    }
+
+    /// @dev Each pick is weighted by bonded stake: over 40 jobs with one slot, a candidate with
+    ///      9 times the stake of the other is drawn far more often.
+    function test_assign_weighsByStake() public {
+        vm.prank(gpus[1]);
+        market.addStake{value: 16 ether}(); // 18 ether against gpus[0]'s 2
+        uint256 heavy;
+        for (uint256 k; k < 40; ++k) {
+            uint256 jobId = _post(1);
+            vm.prank(gpus[0]);
+            market.acceptJob(jobId);
+            vm.prank(gpus[1]);
+            market.acceptJob(jobId);
+            _draw(jobId);
+            address drawn = market.getAssignments(jobId)[0].provider;
+            if (drawn == gpus[1]) ++heavy;
+            vm.warp(uint256(deadline) + 1 hours + 1);
+            market.finalize(jobId); // no result: the drawn one is slashed, and tops up again
+            deadline = uint64(block.timestamp + 1 hours);
+            vm.prank(drawn);
+            market.addStake{value: SLASH}();
+        }
+        // expectation 36 of 40; a first-come or unweighted draw would give about 20 or 0
+        assertGe(heavy, 30, "weighted by stake");
+        assertLe(heavy, 39, "but not always the heavy one");
+    }
+
+    function test_assign_tooFewCandidatesFails() public {
+        uint256 jobId = _post(3);
+        uint256 escrow = market.getJob(jobId).escrow;
+        vm.prank(gpus[0]);
+        market.acceptJob(jobId);
+        vm.roll(market.getJob(jobId).drawBlock + 32);
+        vm.expectEmit(true, false, false, true, address(market));
+        emit JobFailed(jobId, "unassigned", escrow);
+        market.assign(jobId);
+        assertEq(market.creditOf(bob), escrow, "refund");
+        assertEq(market.getProvider(gpus[0]).activeJobs, 0, "released");
+        assertEq(market.getProvider(gpus[0]).locked, 0, "unlocked");
+        _solvent();
+    }
+
+    function test_assign_agedOutDrawBlockWaitsForANewOne() public {
+        uint256 jobId = _post(1);
+        vm.prank(gpus[0]);
+        market.acceptJob(jobId);
+        uint64 drawBlock = market.getJob(jobId).drawBlock;
+        vm.roll(drawBlock + 257);
+        market.assign(jobId);
+        assertEq(market.getJob(jobId).drawBlock, block.number, "new draw block");
+        assertTrue(_status(jobId) == ComputeMarketplace.JobStatus.Open, "not drawn yet");
+        _draw(jobId);
+        assertTrue(_status(jobId) == ComputeMarketplace.JobStatus.Running, "drawn");
     }
 
     function test_acceptJob_reverts() public {
@@ -378,7 +480,7 @@ contract ComputeMarketplaceTest is MarketFixtures {
         vm.prank(gpus[0]);
         market.acceptJob(jobId);
         vm.prank(gpus[0]);
-        vm.expectRevert(abi.encodeWithSelector(ComputeMarketplace.AlreadyAssigned.selector, jobId, gpus[0]));
+        vm.expectRevert(abi.encodeWithSelector(ComputeMarketplace.AlreadyApplied.selector, jobId, gpus[0]));
         market.acceptJob(jobId);
 
         vm.prank(gpus[1]);
@@ -390,7 +492,7 @@ contract ComputeMarketplaceTest is MarketFixtures {
         vm.prank(gpus[2]);
         market.requestUnbond(STAKE);
         vm.prank(gpus[2]);
-        vm.expectRevert(abi.encodeWithSelector(ComputeMarketplace.StakeBelowMinimum.selector, 0, 1 ether));
+        vm.expectRevert(abi.encodeWithSelector(ComputeMarketplace.StakeBelowMinimum.selector, 0, 1 ether + PER_JOB));
         market.acceptJob(jobId);
 
         vm.prank(bob);
@@ -399,17 +501,44 @@ contract ComputeMarketplaceTest is MarketFixtures {
         vm.expectRevert(abi.encodeWithSelector(ComputeMarketplace.BuyerCannotServe.selector, jobId));
         market.acceptJob(jobId);
 
-        vm.warp(deadline);
+        // a provider's stake locks one job at a time per PER_JOB
+        uint256 other = _post(1);
         vm.prank(gpus[3]);
+        market.requestUnbond(STAKE - 1 ether - PER_JOB); // exactly enough for one job
+        vm.prank(gpus[3]);
+        market.acceptJob(jobId);
+        vm.prank(gpus[3]);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ComputeMarketplace.StakeBelowMinimum.selector, 1 ether + PER_JOB, 1 ether + 2 * PER_JOB
+            )
+        );
+        market.acceptJob(other);
+
+        vm.warp(deadline);
+        vm.prank(gpus[4]);
         vm.expectRevert(abi.encodeWithSelector(ComputeMarketplace.DeadlinePassed.selector, jobId, deadline));
         market.acceptJob(jobId);
         vm.warp(deadline - 1);
-        vm.prank(gpus[3]);
-        market.acceptJob(jobId);
+        uint64 drawBlock = market.getJob(jobId).drawBlock;
+        vm.roll(drawBlock + 1);
         vm.prank(gpus[4]);
-        vm.expectRevert(
-            abi.encodeWithSelector(ComputeMarketplace.WrongStatus.selector, jobId, ComputeMarketplace.JobStatus.Running)
-        );
+        vm.expectRevert(abi.encodeWithSelector(ComputeMarketplace.ApplicationsClosed.selector, jobId, drawBlock));
+        market.acceptJob(jobId);
+    }
+
+    function test_acceptJob_candidatesAreBounded() public {
+        uint256 jobId = _post(1);
+        for (uint256 i; i < 32; ++i) {
+            address g = address(uint160(0xE000 + i));
+            vm.deal(g, 2 ether);
+            vm.prank(g);
+            market.registerProvider{value: 2 ether}("gpu", 24, ASK);
+            vm.prank(g);
+            market.acceptJob(jobId);
+        }
+        vm.prank(gpus[0]);
+        vm.expectRevert(abi.encodeWithSelector(ComputeMarketplace.TooManyCandidates.selector, jobId));
         market.acceptJob(jobId);
     }
 
@@ -419,12 +548,20 @@ contract ComputeMarketplaceTest is MarketFixtures {
         uint256 jobId = _post(2);
         vm.prank(gpus[0]);
         market.acceptJob(jobId);
+        vm.prank(gpus[1]);
+        market.acceptJob(jobId);
         bytes32 c = market.commitmentFor(jobId, gpus[0], "bafyout", bytes32(uint256(1)));
+        vm.prank(gpus[0]);
+        vm.expectRevert(
+            abi.encodeWithSelector(ComputeMarketplace.WrongStatus.selector, jobId, ComputeMarketplace.JobStatus.Open)
+        );
+        market.commitResult(jobId, c); // not before the draw
+        _draw(jobId);
         vm.expectEmit(true, true, false, true, address(market));
         emit ResultCommitted(jobId, gpus[0], c);
         vm.prank(gpus[0]);
-        market.commitResult(jobId, c); // allowed before the job is fully assigned
-        assertEq(market.getAssignments(jobId)[0].commitment, c, "stored");
+        market.commitResult(jobId, c);
+        assertEq(_assignmentOf(jobId, gpus[0]).commitment, c, "stored");
         assertEq(market.getJob(jobId).committed, 1, "count");
     }
 
@@ -513,7 +650,7 @@ contract ComputeMarketplaceTest is MarketFixtures {
         vm.expectEmit(true, true, false, true, address(market));
         emit ResultRevealed(jobId, gpus[0], "bafyout");
         _reveal(jobId, 0, "bafyout");
-        ComputeMarketplace.Assignment memory a = market.getAssignments(jobId)[0];
+        ComputeMarketplace.Assignment memory a = _assignmentOf(jobId, gpus[0]);
         assertTrue(a.revealed, "revealed");
         assertEq(a.resultCid, "bafyout", "cid");
         assertEq(a.resultHash, keccak256("bafyout"), "hash");

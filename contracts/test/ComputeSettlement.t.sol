@@ -5,12 +5,13 @@ import {CreditLedger} from "../src/common/CreditLedger.sol";
 import {ComputeMarketplace} from "../src/ComputeMarketplace.sol";
 import {MarketFixtures} from "./ComputeMarketplace.t.sol";
 
-/// @notice Settlement of ComputeMarketplace jobs: majority with r >= 2, the challenge
-///         window and disputes with r = 1, missed deadlines, fees and refunds.
+/// @notice Settlement of ComputeMarketplace jobs: agreement and arbitration with r >= 2, the
+///         challenge window and disputes with r = 1, missed deadlines, fees and refunds.
 contract ComputeSettlementTest is MarketFixtures {
     event JobVerifying(uint256 indexed jobId, string resultCid, uint64 challengeEnd);
-    event JobDisputed(uint256 indexed jobId, address indexed buyer);
-    event DisputeResolved(uint256 indexed jobId, address indexed arbiter, bool providerAtFault);
+    event JobDisputed(uint256 indexed jobId, address indexed buyer, uint64 decideBy);
+    event DisputeResolved(uint256 indexed jobId, address indexed arbiter, bytes32 upheldResult);
+    event DisputeTimedOut(uint256 indexed jobId);
     event ProviderPenalized(uint256 indexed jobId, address indexed provider, bytes32 reason, uint256 slashed);
     event JobCompleted(
         uint256 indexed jobId, string resultCid, uint256 paidProviders, uint256 fee, uint256 modelFee, uint256 refund
@@ -29,7 +30,10 @@ contract ComputeSettlementTest is MarketFixtures {
 
     // ------------------------------------------------------------------ r >= 2
 
-    function test_majority_paysWinnersAndSlashesDissenter() public {
+    /// @dev Disagreeing results are not settled by vote: the job waits for the arbiter, and
+    ///      only then is the rejected result's provider slashed; its slash goes to the buyer's
+    ///      share and to the upheld providers, none to the treasury.
+    function test_disagreement_goesToArbitration() public {
         uint256 jobId = _postAndAssign(3);
         uint256 escrow = market.getJob(jobId).escrow;
         _commit(jobId, 0, "bafyA");
@@ -37,28 +41,80 @@ contract ComputeSettlementTest is MarketFixtures {
         _commit(jobId, 2, "bafyA");
         _reveal(jobId, 0, "bafyA");
         _reveal(jobId, 1, "bafyB");
+        vm.expectEmit(true, true, false, true, address(market));
+        emit JobDisputed(jobId, bob, uint64(block.timestamp + 3 days));
+        _reveal(jobId, 2, "bafyA");
+        assertTrue(_status(jobId) == ComputeMarketplace.JobStatus.Disputed, "to the arbiter");
+        for (uint256 i; i < 3; ++i) {
+            assertEq(market.bondedOf(gpus[i]), STAKE, "nobody slashed for disagreeing");
+        }
+        vm.expectRevert(abi.encodeWithSelector(ComputeMarketplace.NotFinalizable.selector, jobId));
+        market.finalize(jobId);
+
         uint256 paid = 2 * uint256(ASK);
         uint256 refund = escrow - paid - _fee(paid) - MODEL_PRICE;
         vm.expectEmit(true, true, false, true, address(market));
+        emit DisputeResolved(jobId, admin, keccak256("bafyA"));
+        vm.expectEmit(true, true, false, true, address(market));
         emit ProviderPenalized(jobId, gpus[1], "fraud", SLASH);
-        vm.expectEmit(true, false, false, true, address(market));
-        emit JobCompleted(jobId, "bafyA", paid, _fee(paid), MODEL_PRICE, refund);
-        _reveal(jobId, 2, "bafyA"); // the last reveal settles
+        vm.prank(admin);
+        market.resolveDispute(jobId, keccak256("bafyA"));
 
         ComputeMarketplace.Job memory j = market.getJob(jobId);
         assertTrue(j.status == ComputeMarketplace.JobStatus.Completed, "completed");
-        assertEq(j.resultCid, "bafyA", "majority result");
+        assertEq(j.resultCid, "bafyA", "upheld result");
         assertEq(j.escrow, 0, "escrow released");
-        assertEq(market.creditOf(gpus[0]), ASK, "winner paid");
-        assertEq(market.creditOf(gpus[2]), ASK, "winner paid");
-        assertEq(market.creditOf(gpus[1]), 0, "dissenter unpaid");
-        assertEq(market.bondedOf(gpus[1]), STAKE - SLASH, "dissenter slashed");
+        assertEq(market.creditOf(gpus[0]), ASK + SLASH / 4, "paid + a quarter of the slash");
+        assertEq(market.creditOf(gpus[2]), ASK + SLASH / 4, "paid + a quarter of the slash");
+        assertEq(market.creditOf(gpus[1]), 0, "rejected: unpaid");
+        assertEq(market.bondedOf(gpus[1]), STAKE - SLASH, "rejected: slashed");
         assertEq(market.creditOf(alice), MODEL_PRICE, "model owner paid");
-        assertEq(market.creditOf(treasury), _fee(paid) + SLASH / 2, "fee + half the slash");
+        assertEq(market.creditOf(treasury), _fee(paid), "the fee only: no slash to the treasury");
         assertEq(market.creditOf(bob), refund + SLASH / 2, "refund + compensation");
         for (uint256 i; i < 3; ++i) {
             assertEq(market.getProvider(gpus[i]).activeJobs, 0, "released");
         }
+        _solvent();
+    }
+
+    /// @dev The arbiter may reject every result: all are slashed, the buyer is refunded and
+    ///      takes the slashes.
+    /// @dev A two-provider job whose results differ ("bafyA", "bafyB"): in arbitration.
+    function _disagreeingPair() internal returns (uint256 jobId, uint256 escrow) {
+        jobId = _postAndAssign(2);
+        escrow = market.getJob(jobId).escrow;
+        _commit(jobId, 0, "bafyA");
+        _commit(jobId, 1, "bafyB");
+        _reveal(jobId, 0, "bafyA");
+        _reveal(jobId, 1, "bafyB");
+    }
+
+    function test_disagreement_noResultUpheld() public {
+        (uint256 jobId, uint256 escrow) = _disagreeingPair();
+        vm.prank(admin);
+        market.resolveDispute(jobId, bytes32(0));
+        assertTrue(_status(jobId) == ComputeMarketplace.JobStatus.Failed, "failed");
+        assertEq(market.creditOf(bob), escrow + 2 * SLASH, "refund + both slashes");
+        assertEq(market.creditOf(treasury), 0, "nothing to the treasury");
+        _solvent();
+    }
+
+    /// @dev An arbiter that does not decide in time: every provider that revealed is paid.
+    function test_disagreement_arbiterSilent_paysEveryRevealer() public {
+        (uint256 jobId, uint256 escrow) = _disagreeingPair();
+        vm.warp(block.timestamp + 3 days);
+        vm.expectRevert(abi.encodeWithSelector(ComputeMarketplace.NotFinalizable.selector, jobId));
+        market.finalize(jobId);
+        vm.warp(block.timestamp + 1);
+        vm.expectEmit(true, false, false, false, address(market));
+        emit DisputeTimedOut(jobId);
+        market.finalize(jobId);
+        assertTrue(_status(jobId) == ComputeMarketplace.JobStatus.Completed, "completed");
+        uint256 paid = 2 * uint256(ASK);
+        assertEq(market.creditOf(gpus[0]), ASK, "paid");
+        assertEq(market.creditOf(gpus[1]), ASK, "paid");
+        assertEq(market.creditOf(bob), escrow - paid - _fee(paid) - MODEL_PRICE, "refund");
+        assertEq(market.bondedOf(gpus[0]) + market.bondedOf(gpus[1]), 2 * STAKE, "nobody slashed");
         _solvent();
     }
 
@@ -83,19 +139,19 @@ contract ComputeSettlementTest is MarketFixtures {
         _solvent();
     }
 
-    function test_noMajority_failsAndRefunds() public {
-        uint256 jobId = _postAndAssign(2);
+    function test_tooFewReveals_failsAndRefunds() public {
+        uint256 jobId = _postAndAssign(3);
         uint256 escrow = market.getJob(jobId).escrow;
         _commit(jobId, 0, "bafyA");
-        _commit(jobId, 1, "bafyB");
+        vm.warp(deadline + 1);
         _reveal(jobId, 0, "bafyA");
+        vm.warp(deadline + 1 hours + 1);
         vm.expectEmit(true, false, false, true, address(market));
         emit JobFailed(jobId, "no-majority", escrow);
-        _reveal(jobId, 1, "bafyB");
-        assertTrue(_status(jobId) == ComputeMarketplace.JobStatus.Failed, "failed");
-        assertEq(market.creditOf(bob), escrow, "full refund");
-        assertEq(market.bondedOf(gpus[0]), STAKE, "no one slashed");
-        assertEq(market.bondedOf(gpus[1]), STAKE, "no one slashed");
+        market.finalize(jobId);
+        assertTrue(_status(jobId) == ComputeMarketplace.JobStatus.Failed, "1 of 3 is no majority");
+        assertEq(market.creditOf(bob), escrow + SLASH, "refund + compensation for two timeouts");
+        assertEq(market.bondedOf(gpus[0]), STAKE, "the one that revealed is not slashed");
         assertEq(market.creditOf(alice), 0, "model unpaid");
         _solvent();
     }
@@ -144,20 +200,22 @@ contract ComputeSettlementTest is MarketFixtures {
         uint256 jobId = _runR1("bafybad");
         uint256 escrow = market.getJob(jobId).escrow;
         vm.expectEmit(true, true, false, true, address(market));
-        emit JobDisputed(jobId, bob);
+        emit JobDisputed(jobId, bob, uint64(block.timestamp + 3 days));
         vm.prank(bob);
-        market.dispute(jobId);
+        market.dispute{value: BOND}(jobId);
         assertTrue(_status(jobId) == ComputeMarketplace.JobStatus.Disputed, "disputed");
+        assertEq(market.getJob(jobId).escrow, escrow + BOND, "bond held with the escrow");
         vm.expectRevert(abi.encodeWithSelector(ComputeMarketplace.NotFinalizable.selector, jobId));
         market.finalize(jobId);
 
         vm.expectEmit(true, true, false, true, address(market));
-        emit DisputeResolved(jobId, admin, true);
+        emit DisputeResolved(jobId, admin, bytes32(0));
         vm.prank(admin);
-        market.resolveDispute(jobId, true);
+        market.resolveDispute(jobId, bytes32(0));
         assertTrue(_status(jobId) == ComputeMarketplace.JobStatus.Failed, "failed");
         assertEq(market.bondedOf(gpus[0]), STAKE - SLASH, "slashed");
-        assertEq(market.creditOf(bob), escrow + SLASH / 2, "refund + compensation");
+        assertEq(market.creditOf(bob), escrow + BOND + SLASH, "refund + bond + the slash");
+        assertEq(market.creditOf(treasury), 0, "nothing to the treasury (the arbiter here)");
         assertEq(market.creditOf(gpus[0]), 0, "unpaid");
         assertEq(market.getProvider(gpus[0]).activeJobs, 0, "released");
         _solvent();
@@ -166,12 +224,25 @@ contract ComputeSettlementTest is MarketFixtures {
     function test_single_disputeRejected() public {
         uint256 jobId = _runR1("bafygood");
         vm.prank(bob);
-        market.dispute(jobId);
+        market.dispute{value: BOND}(jobId);
         vm.prank(admin);
-        market.resolveDispute(jobId, false);
+        market.resolveDispute(jobId, keccak256("bafygood"));
         assertTrue(_status(jobId) == ComputeMarketplace.JobStatus.Completed, "completed");
-        assertEq(market.creditOf(gpus[0]), ASK, "paid");
+        assertEq(market.creditOf(gpus[0]), ASK + BOND, "paid + the buyer's bond");
         assertEq(market.bondedOf(gpus[0]), STAKE, "not slashed");
+        _solvent();
+    }
+
+    function test_single_disputeArbiterSilent_paysProvider() public {
+        uint256 jobId = _runR1("bafygood");
+        vm.prank(bob);
+        market.dispute{value: BOND}(jobId);
+        vm.warp(block.timestamp + 3 days + 1);
+        market.finalize(jobId);
+        assertTrue(_status(jobId) == ComputeMarketplace.JobStatus.Completed, "completed");
+        assertEq(market.creditOf(gpus[0]), ASK + BOND, "paid + the bond");
+        assertEq(market.bondedOf(gpus[0]), STAKE, "not slashed");
+        assertEq(market.getProvider(gpus[0]).activeJobs, 0, "released");
         _solvent();
     }
 
@@ -179,12 +250,15 @@ contract ComputeSettlementTest is MarketFixtures {
         uint256 jobId = _runR1("bafyout");
         vm.prank(stranger);
         vm.expectRevert(abi.encodeWithSelector(ComputeMarketplace.NotBuyer.selector, jobId, stranger));
+        market.dispute{value: BOND}(jobId);
+        vm.prank(bob);
+        vm.expectRevert(abi.encodeWithSelector(ComputeMarketplace.WrongBond.selector, BOND, 0));
         market.dispute(jobId);
         uint64 end = market.getJob(jobId).challengeEnd;
         vm.warp(end + 1);
         vm.prank(bob);
         vm.expectRevert(abi.encodeWithSelector(ComputeMarketplace.ChallengeWindowClosed.selector, jobId, end));
-        market.dispute(jobId);
+        market.dispute{value: BOND}(jobId);
         market.finalize(jobId);
         vm.prank(bob);
         vm.expectRevert(
@@ -192,7 +266,7 @@ contract ComputeSettlementTest is MarketFixtures {
                 ComputeMarketplace.WrongStatus.selector, jobId, ComputeMarketplace.JobStatus.Completed
             )
         );
-        market.dispute(jobId);
+        market.dispute{value: BOND}(jobId);
     }
 
     function test_resolveDispute_onlyArbiterWhenDisputed() public {
@@ -203,17 +277,17 @@ contract ComputeSettlementTest is MarketFixtures {
                 ComputeMarketplace.WrongStatus.selector, jobId, ComputeMarketplace.JobStatus.Verifying
             )
         );
-        market.resolveDispute(jobId, true);
+        market.resolveDispute(jobId, bytes32(0));
         vm.prank(bob);
-        market.dispute(jobId);
+        market.dispute{value: BOND}(jobId);
         bytes32 role = market.ARBITER_ROLE();
         vm.expectRevert(_unauthorized(bob, role));
         vm.prank(bob);
-        market.resolveDispute(jobId, true);
+        market.resolveDispute(jobId, bytes32(0));
         vm.prank(admin);
         market.grantRole(role, carol);
         vm.prank(carol);
-        market.resolveDispute(jobId, false);
+        market.resolveDispute(jobId, keccak256("bafyout"));
     }
 
     function test_single_noResultSlashesAndRefunds() public {
@@ -231,12 +305,11 @@ contract ComputeSettlementTest is MarketFixtures {
 
     // ------------------------------------------------------------------ deadlines
 
-    function test_unassignedJob_expiresWithoutSlashing() public {
+    function test_undrawnJob_expiresWithoutSlashing() public {
         uint256 jobId = _post(3);
         uint256 escrow = market.getJob(jobId).escrow;
         vm.prank(gpus[0]);
         market.acceptJob(jobId);
-        _commit(jobId, 0, "bafyout");
         vm.expectRevert(abi.encodeWithSelector(ComputeMarketplace.NotFinalizable.selector, jobId));
         market.finalize(jobId);
         vm.warp(deadline + 1);
@@ -246,6 +319,7 @@ contract ComputeSettlementTest is MarketFixtures {
         assertEq(market.creditOf(bob), escrow, "refund");
         assertEq(market.bondedOf(gpus[0]), STAKE, "not slashed: the job never started");
         assertEq(market.getProvider(gpus[0]).activeJobs, 0, "released");
+        assertEq(market.getProvider(gpus[0]).locked, 0, "unlocked");
         _solvent();
     }
 
@@ -331,6 +405,7 @@ contract ComputeSettlementTest is MarketFixtures {
             vm.prank(gpus[i]);
             market.acceptJob(jobId);
         }
+        _draw(jobId);
         for (uint256 i; i < r; ++i) {
             _commit(jobId, i, "bafyresult");
         }
@@ -350,39 +425,33 @@ contract ComputeSettlementTest is MarketFixtures {
         _solvent();
     }
 
-    /// @dev Random votes among three results: the outcome is the strict majority of r, if any;
-    ///      dissenters are slashed only when there is one.
-    function testFuzz_majorityRule(uint8 r, uint256 votes) public {
+    /// @dev Random results among three: unanimous results complete and are paid; any
+    ///      disagreement waits for the arbiter, with nobody paid or slashed before it rules.
+    function testFuzz_resultsRule(uint8 r, uint256 votes) public {
         r = uint8(bound(r, 2, 5));
         uint256 jobId = _postAndAssign(r);
         string[3] memory cids = ["bafyA", "bafyB", "bafyC"];
-        uint256[3] memory tally;
         uint256[5] memory choice;
+        bool differ;
         for (uint256 i; i < r; ++i) {
             choice[i] = (votes >> (i * 8)) % 3;
-            tally[choice[i]] += 1;
+            if (choice[i] != choice[0]) differ = true;
             _commit(jobId, i, cids[choice[i]]);
         }
         for (uint256 i; i < r; ++i) {
             _reveal(jobId, i, cids[choice[i]]);
         }
-        int256 winner = -1;
-        for (uint256 k; k < 3; ++k) {
-            if (tally[k] * 2 > r) winner = int256(k);
-        }
         ComputeMarketplace.Job memory j = market.getJob(jobId);
-        if (winner < 0) {
-            assertTrue(j.status == ComputeMarketplace.JobStatus.Failed, "no majority fails");
+        if (differ) {
+            assertTrue(j.status == ComputeMarketplace.JobStatus.Disputed, "disagreement goes to arbitration");
         } else {
-            assertTrue(j.status == ComputeMarketplace.JobStatus.Completed, "majority completes");
-            assertEq(j.resultCid, cids[uint256(winner)], "majority result");
+            assertTrue(j.status == ComputeMarketplace.JobStatus.Completed, "agreement completes");
+            assertEq(j.resultCid, cids[choice[0]], "the agreed result");
         }
         for (uint256 i; i < r; ++i) {
-            bool slashed = winner >= 0 && choice[i] != uint256(winner);
-            bool paid = winner >= 0 && choice[i] == uint256(winner);
-            assertEq(market.bondedOf(gpus[i]), slashed ? STAKE - SLASH : STAKE, "slashed iff dissenting");
-            assertEq(market.creditOf(gpus[i]), paid ? ASK : 0, "paid iff in the majority");
-            assertEq(market.getProvider(gpus[i]).activeJobs, 0, "released");
+            assertEq(market.bondedOf(gpus[i]), STAKE, "nobody slashed by a vote");
+            assertEq(market.creditOf(gpus[i]), differ ? 0 : ASK, "paid iff agreed");
+            assertEq(market.getProvider(gpus[i]).activeJobs, differ ? 1 : 0, "held until the ruling");
         }
         _solvent();
     }

@@ -144,9 +144,48 @@ contract Sha256MerkleTest is Test {
         }
         assertFalse(h.verify(root ^ bytes32(uint256(1)), leafCount, index, chunk, proof), "wrong root");
         assertFalse(h.verify(root, leafCount, leafCount + (tamper % 8), chunk, proof), "index out of range");
-        if (Sha256Merkle.depthFor(leafCount * 2 + 1) != proof.length) {
-            assertFalse(h.verify(root, leafCount * 2 + 1, index, chunk, proof), "wrong leaf count");
+        // 2n + 1 leaves always make a deeper tree, so the proof's length no longer matches
+        assertFalse(h.verify(root, leafCount * 2 + 1, index, chunk, proof), "leaf count of another depth");
+    }
+
+    /// @dev Vectors from scripts/merkle_root.py, which builds the tree from the rules in Python,
+    ///      independently of this contract and of the tests' MerkleTree
+    ///      (`scripts/merkle_root.py --pattern N`: N bytes, byte i = (7i + 3) mod 256). Every
+    ///      leaf must prove against the independent root, and the tests' tree must agree with it.
+    function test_independentVectors() public view {
+        uint256[5] memory sizes = [uint256(1), 1024, 1025, 5220, 9000];
+        bytes32[5] memory roots = [
+            bytes32(0x084fed08b978af4d7d196a7446a86b58009e636b611db16211b65a9aadff29c5),
+            0xe9183d9a79aad8a047b8e67981210d50b01fc75b1edba5bc32ba3d3ec4d5056d,
+            0x7d114e77138e0e04180a43e24450773e906e1851a1feaa8b4f3169ef73939833,
+            0x50032d0f68c8b1b94fe68dbbded7729e46d1e8bdb3779a54ab8f68344bbd9074,
+            0x30a8be5ec8d9709b7c991880e33c2ab3824e6d0651896feacdf963f82b17003f
+        ];
+        for (uint256 v; v < sizes.length; ++v) {
+            bytes memory content = new bytes(sizes[v]);
+            for (uint256 i; i < content.length; ++i) {
+                content[i] = bytes1(uint8((7 * i + 3) % 256));
+            }
+            bytes32[] memory leaves = MerkleTree.leaves(content);
+            assertEq(leaves.length, h.leafCountFor(sizes[v]), "leaf count");
+            assertEq(MerkleTree.root(leaves), roots[v], "the tests' tree agrees");
+            for (uint256 i; i < leaves.length; ++i) {
+                assertTrue(
+                    h.verify(roots[v], leaves.length, i, MerkleTree.chunk(content, i), MerkleTree.proof(leaves, i)),
+                    "leaf proves against the independent root"
+                );
+            }
         }
+        // the last leaf of 5220 bytes, with the path the script prints (--proof 5)
+        bytes memory last = new bytes(100);
+        for (uint256 i; i < 100; ++i) {
+            last[i] = bytes1(uint8((7 * (5120 + i) + 3) % 256));
+        }
+        bytes32[] memory path = new bytes32[](3);
+        path[0] = 0xe9183d9a79aad8a047b8e67981210d50b01fc75b1edba5bc32ba3d3ec4d5056d;
+        path[1] = 0xf5a5fd42d16a20302798ef6ed309979b43003d2320d9f0e8ea9831a92759fb4b;
+        path[2] = 0xd46af8950f44fe0840e7a68bfcbf7507605044b8908f6cdee1cba1a95da91f22;
+        assertTrue(h.verify(roots[3], 6, 5, last, path), "the script's proof");
     }
 
     /// @dev Real content: every leaf of random content of random size proves against its root.

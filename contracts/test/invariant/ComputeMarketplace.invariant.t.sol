@@ -50,14 +50,17 @@ contract ComputeMarketplaceInvariantTest is Fixtures, InvariantTest {
         assertEq(sum, market.totalEscrow(), "total escrow");
     }
 
-    /// @dev Providers are bound to exactly the jobs that are not settled.
+    /// @dev Providers are bound to exactly the jobs that are not settled (candidates of open
+    ///      jobs, assigned providers of the others), and lock stake for each of them.
     function invariant_activeJobs() public view {
         uint256 bound_;
         for (uint256 id = 1; id <= market.jobCount(); ++id) {
             ComputeMarketplace.JobStatus s = market.getJob(id).status;
-            if (
-                s == ComputeMarketplace.JobStatus.Open || s == ComputeMarketplace.JobStatus.Running
-                    || s == ComputeMarketplace.JobStatus.Verifying || s == ComputeMarketplace.JobStatus.Disputed
+            if (s == ComputeMarketplace.JobStatus.Open) {
+                bound_ += market.getCandidates(id).length; // candidates until the draw
+            } else if (
+                s == ComputeMarketplace.JobStatus.Running || s == ComputeMarketplace.JobStatus.Verifying
+                    || s == ComputeMarketplace.JobStatus.Disputed
             ) {
                 bound_ += market.getAssignments(id).length;
             }
@@ -67,6 +70,11 @@ contract ComputeMarketplaceInvariantTest is Fixtures, InvariantTest {
             active += market.getProvider(handler.gpus(i)).activeJobs;
         }
         assertEq(active, bound_, "active jobs");
+        uint256 perJob = market.params().stakePerJob;
+        for (uint256 i; i < 4; ++i) {
+            ComputeMarketplace.Provider memory p = market.getProvider(handler.gpus(i));
+            assertEq(p.locked, uint256(p.activeJobs) * perJob, "stake locked per active job");
+        }
     }
 
     /// @dev ETH only moves between the cast and the contracts.
@@ -88,11 +96,19 @@ contract ComputeMarketplaceInvariantTest is Fixtures, InvariantTest {
     ///      admin and pauser configure.
     function invariant_rolesGate() public view {
         assertFalse(handler.unauthorizedSuccess(), "gated call succeeded");
+        assertFalse(handler.wrongRejection(), "gated call failed for another reason than access");
+    }
+
+    /// @dev A provider that revealed the honest result is never slashed, unless the arbiter
+    ///      itself rules against that result: not by a vote of other providers, not by a
+    ///      timeout of the arbiter.
+    function invariant_honestProviderNeverSlashedByOthers() public view {
+        assertFalse(handler.honestSlashed(), "honest provider slashed");
     }
 
     /// @dev Shows (with -vv) how many actions of each kind succeeded in the last run.
     function afterInvariant() external {
-        string[13] memory actions = [
+        string[15] memory actions = [
             "registerProvider",
             "addStake",
             "requestUnbond",
@@ -100,12 +116,14 @@ contract ComputeMarketplaceInvariantTest is Fixtures, InvariantTest {
             "postJob",
             "cancelJob",
             "acceptJob",
+            "assign",
             "commit",
             "reveal",
             "finalize",
             "dispute",
             "resolveDispute",
-            "fullJob"
+            "fullJob",
+            "tryGated"
         ];
         for (uint256 i; i < actions.length; ++i) {
             emit log_named_uint(actions[i], handler.calls(bytes32(bytes(actions[i]))));

@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {Administered} from "../../src/common/Administered.sol";
 import {ComputeMarketplace} from "../../src/ComputeMarketplace.sol";
 import {ModelRegistry} from "../../src/ModelRegistry.sol";
 import {Test} from "../utils/Test.sol";
 
 /// @notice Drives ComputeMarketplace through random, mostly valid job lifecycles: providers
-///         join, stake and unbond; buyers post and cancel jobs; providers accept, commit and
-///         reveal honest or divergent results or stay silent; anyone finalizes; buyers dispute
-///         and the arbiter decides; everyone withdraws. Records double withdrawals and gated
-///         calls by the wrong party.
+///         join, stake and unbond; buyers post and cancel jobs; providers apply, are drawn,
+///         commit and reveal honest or divergent results or stay silent; anyone finalizes;
+///         buyers dispute and the arbiter decides or stays silent; everyone withdraws. Records
+///         double withdrawals, gated calls by the wrong party (made in a state where the right
+///         party would succeed, and checked to fail for the access reason), and any slash of a
+///         provider that revealed the honest result ("bafyA").
 contract MarketHandler is Test {
     ComputeMarketplace public immutable market;
     ModelRegistry public immutable registry;
@@ -25,6 +28,10 @@ contract MarketHandler is Test {
 
     bool public doubleWithdrawal;
     bool public unauthorizedSuccess;
+    /// @notice A gated call by the wrong party failed for another reason than access.
+    bool public wrongRejection;
+    /// @notice A provider that revealed the honest result was slashed.
+    bool public honestSlashed;
     mapping(bytes32 action => uint256) public calls;
 
     /// @dev The result each provider committed to in each job (0 = honest "bafyA", 1 = "bafyB").
@@ -155,7 +162,7 @@ contract MarketHandler is Test {
         } catch {}
     }
 
-    /// @dev Providers, starting at a random one, accept the job until it is full.
+    /// @dev Providers, starting at a random one, apply for the job.
     function acceptJob(uint256 seed, uint256 jobSeed) external {
         uint256 id = _jobId(jobSeed);
         if (id == 0) return;
@@ -165,6 +172,19 @@ contract MarketHandler is Test {
                 calls["acceptJob"]++;
             } catch {}
         }
+    }
+
+    /// @dev Someone draws the job's providers once its draw block is deep enough.
+    function assign(uint256 jobSeed) external {
+        uint256 id = _jobId(jobSeed);
+        if (id == 0) return;
+        ComputeMarketplace.Job memory j = market.getJob(id);
+        if (j.status != ComputeMarketplace.JobStatus.Open) return;
+        uint256 from = uint256(j.drawBlock) + market.DRAW_CONFIRMATIONS();
+        if (block.number < from) vm.roll(from);
+        try market.assign(id) {
+            calls["assign"]++;
+        } catch {}
     }
 
     /// @dev Every assigned provider of a job commits; `divergent` bits pick who commits "bafyB".
@@ -210,53 +230,81 @@ contract MarketHandler is Test {
             if (j.status == ComputeMarketplace.JobStatus.Open) until = j.deadline;
             else if (j.status == ComputeMarketplace.JobStatus.Running) until = j.revealDeadline;
             else if (j.status == ComputeMarketplace.JobStatus.Verifying) until = j.challengeEnd;
+            else if (j.status == ComputeMarketplace.JobStatus.Disputed) until = j.challengeEnd;
             if (until >= block.timestamp) vm.warp(until + 1);
         }
+        uint256[] memory before = _honestStakes(id);
         try market.finalize(id) {
             calls["finalize"]++;
         } catch {}
+        _checkHonest(id, before, false);
     }
 
     function dispute(uint256 jobSeed) external {
         uint256 id = _jobId(jobSeed);
         if (id == 0) return;
         vm.prank(market.getJob(id).buyer);
-        try market.dispute(id) {
+        try market.dispute{value: market.getJob(id).terms.disputeBond}(id) {
             calls["dispute"]++;
         } catch {}
     }
 
-    function resolveDispute(uint256 jobSeed, bool fault) external {
+    /// @dev The arbiter upholds "bafyA" (the honest result), "bafyB", or neither.
+    function resolveDispute(uint256 jobSeed, uint8 ruling) external {
         uint256 id = _jobId(jobSeed);
         if (id == 0) return;
+        ruling %= 3;
+        bytes32 upheld = ruling == 2 ? bytes32(0) : keccak256(bytes(_cid(ruling)));
+        uint256[] memory before = _honestStakes(id);
         vm.prank(arbiter);
-        try market.resolveDispute(id, fault) {
+        try market.resolveDispute(id, upheld) {
             calls["resolveDispute"]++;
         } catch {}
+        // an arbiter that upholds the honest result never has an honest provider slashed
+        _checkHonest(id, before, ruling != 0);
+    }
+
+    /// @dev Bonded + unbonding stake of each provider of a job that revealed the honest result.
+    function _honestStakes(uint256 id) internal view returns (uint256[] memory held) {
+        ComputeMarketplace.Assignment[] memory as_ = market.getAssignments(id);
+        held = new uint256[](as_.length);
+        for (uint256 i; i < as_.length; ++i) {
+            if (as_[i].revealed && as_[i].resultHash == keccak256("bafyA")) {
+                held[i] = market.stakeOf(as_[i].provider).bonded + market.stakeOf(as_[i].provider).unbonding;
+            }
+        }
+    }
+
+    function _checkHonest(uint256 id, uint256[] memory before, bool wrongRuling) internal {
+        if (wrongRuling) return;
+        ComputeMarketplace.Assignment[] memory as_ = market.getAssignments(id);
+        for (uint256 i; i < before.length; ++i) {
+            if (before[i] == 0) continue;
+            uint256 now_ = market.stakeOf(as_[i].provider).bonded + market.stakeOf(as_[i].provider).unbonding;
+            if (now_ < before[i]) honestSlashed = true;
+        }
     }
 
     /// @dev A whole job in one step, so that every run settles jobs through every path:
-    ///      post, fill, commit (bits of `divergent` pick "bafyB"), reveal (bits of `silent`
-    ///      stay silent), then finalize after the windows, or for r = 1 maybe dispute and
-    ///      let the arbiter decide.
+    ///      post, apply, draw, commit (bits of `divergent` pick "bafyB"), reveal (bits of
+    ///      `silent` stay silent), then finalize after the windows; a single result may be
+    ///      disputed, and a dispute is ruled on (three ways) or left to time out.
     function fullJob(uint256 seed, uint8 r, uint8 divergent, uint8 silent, uint8 disputeMode) external {
         r = uint8(bound(r, 1, 3));
         this.postJob(seed, r, 1 ether, 1 days);
-        uint256 id = market.jobCount();
         this.acceptJob(seed, 0);
+        this.assign(0);
         this.commitAll(0, divergent);
         this.revealAll(0, silent);
-        ComputeMarketplace.Job memory j = market.getJob(id);
-        if (j.status == ComputeMarketplace.JobStatus.Verifying && disputeMode % 3 != 0) {
-            vm.prank(j.buyer);
-            market.dispute(id);
-            vm.prank(arbiter);
-            market.resolveDispute(id, disputeMode % 3 == 1);
-            calls["dispute"]++;
-            calls["resolveDispute"]++;
+        uint256 id = market.jobCount();
+        if (market.getJob(id).status == ComputeMarketplace.JobStatus.Verifying && disputeMode % 4 != 0) {
+            this.dispute(0);
+        }
+        if (market.getJob(id).status == ComputeMarketplace.JobStatus.Disputed && disputeMode % 4 != 3) {
+            this.resolveDispute(0, disputeMode);
         }
         this.finalize(0, true);
-        this.finalize(0, true); // a Running job may pass through Verifying
+        this.finalize(0, true); // a Running job may pass through Verifying or Disputed
         calls["fullJob"]++;
     }
 
@@ -276,28 +324,47 @@ contract MarketHandler is Test {
 
     // ------------------------------------------------------------------ gated calls by the wrong party
 
+    /// @dev A gated call by the wrong party, made only in a state where the right party's call
+    ///      would pass its other checks, so that it can only fail for access. The revert must be
+    ///      the access error.
     function tryGated(uint256 who, uint256 jobSeed, uint8 which) external {
         address caller = _everyone[who % _everyone.length];
         uint256 id = _jobId(jobSeed);
-        address buyer = id == 0 ? address(0) : market.getJob(id).buyer;
+        if (id == 0) return;
+        ComputeMarketplace.Job memory j = market.getJob(id);
         uint256 op = which % 5;
         bytes memory call;
-        if (op == 0 && id != 0 && caller != arbiter) {
-            call = abi.encodeCall(ComputeMarketplace.resolveDispute, (id, true));
-        } else if (op == 1) {
+        bytes4 expected;
+        if (op == 0 && caller != arbiter && j.status == ComputeMarketplace.JobStatus.Disputed) {
+            call = abi.encodeCall(ComputeMarketplace.resolveDispute, (id, bytes32(0)));
+            expected = IAccessControl.AccessControlUnauthorizedAccount.selector;
+        } else if (op == 1 && caller != arbiter) {
             call = abi.encodeCall(ComputeMarketplace.setParams, (market.params()));
-        } else if (op == 2) {
+            expected = IAccessControl.AccessControlUnauthorizedAccount.selector;
+        } else if (op == 2 && caller != arbiter && !market.paused()) {
             call = abi.encodeCall(Administered.pause, ());
-        } else if (op == 3 && id != 0 && caller != buyer) {
+            expected = IAccessControl.AccessControlUnauthorizedAccount.selector;
+        } else if (
+            op == 3 && caller != j.buyer && j.status == ComputeMarketplace.JobStatus.Verifying
+                && block.timestamp <= j.challengeEnd
+        ) {
             call = abi.encodeCall(ComputeMarketplace.dispute, (id));
-        } else if (op == 4 && id != 0 && caller != buyer) {
+            expected = ComputeMarketplace.NotBuyer.selector;
+        } else if (
+            op == 4 && caller != j.buyer && j.status == ComputeMarketplace.JobStatus.Open
+                && market.getCandidates(id).length == 0
+        ) {
             call = abi.encodeCall(ComputeMarketplace.cancelJob, (id));
+            expected = ComputeMarketplace.NotBuyer.selector;
         } else {
             return;
         }
+        uint256 value = op == 3 ? j.terms.disputeBond : 0;
+        vm.deal(caller, caller.balance + value);
         vm.prank(caller);
-        (bool ok,) = address(market).call(call);
+        (bool ok, bytes memory ret) = address(market).call{value: value}(call);
         if (ok) unauthorizedSuccess = true;
+        else if (ret.length < 4 || bytes4(ret) != expected) wrongRejection = true;
         calls["tryGated"]++;
     }
 }
