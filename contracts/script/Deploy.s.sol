@@ -14,7 +14,8 @@ import {DeployConfig} from "./DeployConfig.sol";
 ///         registry. Run by scripts/deploy_contracts.sh:
 ///           forge script contracts/script/Deploy.s.sol:Deploy --rpc-url $RPC_URL --broadcast
 ///         Environment: PRIVATE_KEY (default: test-mnemonic account 0), TREASURY and ARBITER
-///         (default: the deployer), EPOCH_LENGTH (seconds), REGISTRATION_FEE (wei).
+///         (default: the deployer), EPOCH_LENGTH (seconds), REGISTRATION_FEE (wei),
+///         CHANGE_DELAY (seconds of the admin's timelock, default 2 days).
 contract Deploy {
     Vm internal constant vm = VM;
 
@@ -28,15 +29,17 @@ contract Deploy {
         address arbiter = vm.envOr("ARBITER", admin);
         uint64 epochLength = uint64(vm.envOr("EPOCH_LENGTH", uint256(DeployConfig.EPOCH_LENGTH)));
         uint256 fee = vm.envOr("REGISTRATION_FEE", DeployConfig.REGISTRATION_FEE);
+        uint64 delay = uint64(vm.envOr("CHANGE_DELAY", uint256(DeployConfig.CHANGE_DELAY)));
 
         vm.startBroadcast(key);
         incentives = new IPFSIncentives(
-            admin, treasury, epochLength, DeployConfig.UNBONDING_DELAY, DeployConfig.incentivesParams()
+            admin, treasury, delay, epochLength, DeployConfig.UNBONDING_DELAY, DeployConfig.incentivesParams()
         );
-        registry = new ModelRegistry(admin, treasury, incentives, fee);
+        registry = new ModelRegistry(admin, treasury, delay, incentives, fee);
         market = new ComputeMarketplace(
             admin,
             treasury,
+            delay,
             IModelRegistry(address(registry)),
             DeployConfig.UNBONDING_DELAY,
             DeployConfig.marketParams()

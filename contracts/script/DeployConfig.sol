@@ -10,6 +10,9 @@ import {IPFSIncentives} from "../src/IPFSIncentives.sol";
 library DeployConfig {
     uint64 internal constant EPOCH_LENGTH = 1 hours;
     uint64 internal constant UNBONDING_DELAY = 7 days;
+    /// @dev The admin's timelock: parameters, fees, treasury and the admin change this long
+    ///      after they are scheduled.
+    uint64 internal constant CHANGE_DELAY = 2 days;
     uint256 internal constant REGISTRATION_FEE = 0.01 ether;
 
     function incentivesParams() internal pure returns (IPFSIncentives.Params memory) {

@@ -131,8 +131,8 @@ contract ComputeMarketplace is Administered, CreditLedger, StakeLedger {
         uint128 modelFee; // snapshot of the model's price at posting
         uint256 escrow; // what is still held for this job (with a dispute bond, if any)
         Terms terms;
+        bytes32 resultHash; // keccak256 of the accepted result's CID (the CID is in ResultRevealed)
         string inputCid;
-        string resultCid;
     }
 
     struct Candidate {
@@ -146,8 +146,7 @@ contract ComputeMarketplace is Administered, CreditLedger, StakeLedger {
         bool revealed;
         uint128 price;
         bytes32 commitment;
-        bytes32 resultHash; // keccak256 of the revealed CID
-        string resultCid;
+        bytes32 resultHash; // keccak256 of the revealed CID (the CID itself is in ResultRevealed)
     }
 
     // ------------------------------------------------------------------ storage
@@ -187,13 +186,13 @@ contract ComputeMarketplace is Administered, CreditLedger, StakeLedger {
     event JobFullyAssigned(uint256 indexed jobId);
     event ResultCommitted(uint256 indexed jobId, address indexed provider, bytes32 commitment);
     event ResultRevealed(uint256 indexed jobId, address indexed provider, string resultCid);
-    event JobVerifying(uint256 indexed jobId, string resultCid, uint64 challengeEnd);
+    event JobVerifying(uint256 indexed jobId, bytes32 resultHash, uint64 challengeEnd);
     event JobDisputed(uint256 indexed jobId, address indexed buyer, uint64 decideBy);
     event DisputeResolved(uint256 indexed jobId, address indexed arbiter, bytes32 upheldResult);
     event DisputeTimedOut(uint256 indexed jobId);
     event ProviderPenalized(uint256 indexed jobId, address indexed provider, bytes32 reason, uint256 slashed);
     event JobCompleted(
-        uint256 indexed jobId, string resultCid, uint256 paidProviders, uint256 fee, uint256 modelFee, uint256 refund
+        uint256 indexed jobId, bytes32 resultHash, uint256 paidProviders, uint256 fee, uint256 modelFee, uint256 refund
     );
     event JobFailed(uint256 indexed jobId, bytes32 reason, uint256 refund);
     event JobCancelled(uint256 indexed jobId, uint256 refund);
@@ -238,21 +237,24 @@ contract ComputeMarketplace is Administered, CreditLedger, StakeLedger {
     // ------------------------------------------------------------------ setup
 
     constructor(
-        address admin,
+        address admin_,
         address treasury_,
+        uint64 changeDelay_,
         IModelRegistry registry_,
         uint64 unbondingDelay_,
         Params memory params_
-    ) Administered(admin, treasury_) StakeLedger(unbondingDelay_) {
+    ) Administered(admin_, treasury_, changeDelay_) StakeLedger(unbondingDelay_) {
         if (address(registry_) == address(0)) revert ZeroAddress();
         registry = registry_;
-        _grantRole(ARBITER_ROLE, admin);
+        _grantRole(ARBITER_ROLE, admin_);
         _setParams(params_);
     }
 
-    /// @notice Replaces the parameters (admin); posted jobs keep their terms.
+    /// @notice Replaces the parameters (admin), as scheduled with `scheduleChange(setParams,
+    ///         abi.encode(params))` at least `changeDelay` before; posted jobs keep their terms.
     function setParams(Params calldata params_) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        _setParams(params_);
+        _setParams(params_); // reverts InvalidParams first, then if not scheduled and due
+        _applyChange(this.setParams.selector, abi.encode(params_));
     }
 
     // ------------------------------------------------------------------ providers
@@ -452,7 +454,6 @@ contract ComputeMarketplace is Administered, CreditLedger, StakeLedger {
         }
         a.revealed = true;
         a.resultHash = keccak256(bytes(resultCid));
-        a.resultCid = resultCid;
         j.revealed += 1;
         emit ResultRevealed(jobId, msg.sender, resultCid);
         if (j.revealed == j.redundancy) _settle(jobId, j);
@@ -549,8 +550,10 @@ contract ComputeMarketplace is Administered, CreditLedger, StakeLedger {
         return _job(jobId);
     }
 
-    function getCandidates(uint256 jobId) external view returns (Candidate[] memory) {
-        return _candidates[jobId];
+    /// @notice How many providers applied for a job (each one's price and weight are in
+    ///         `JobApplied`).
+    function candidateCount(uint256 jobId) external view returns (uint256) {
+        return _candidates[jobId].length;
     }
 
     function getAssignments(uint256 jobId) external view returns (Assignment[] memory) {
@@ -588,8 +591,8 @@ contract ComputeMarketplace is Administered, CreditLedger, StakeLedger {
             }
             j.status = JobStatus.Verifying;
             j.challengeEnd = SafeCast.toUint64(block.timestamp) + j.terms.challengeWindow;
-            j.resultCid = as_[0].resultCid;
-            emit JobVerifying(jobId, j.resultCid, j.challengeEnd);
+            j.resultHash = as_[0].resultHash;
+            emit JobVerifying(jobId, j.resultHash, j.challengeEnd);
             return;
         }
         if (differ) {
@@ -614,25 +617,25 @@ contract ComputeMarketplace is Administered, CreditLedger, StakeLedger {
     function _complete(uint256 jobId, Job storage j, bytes32 winner, bool allRevealed) private {
         Assignment[] storage as_ = _assignments[jobId];
         uint256 paid;
-        string memory resultCid;
+        bytes32 result;
         for (uint256 i; i < as_.length; ++i) {
             Assignment storage a = as_[i];
             if (a.revealed && (allRevealed || a.resultHash == winner)) {
                 paid += a.price;
-                resultCid = a.resultCid;
+                result = a.resultHash;
                 _credit(a.provider, a.price, REASON_PAYMENT);
             }
         }
         _releaseAll(jobId, j);
         j.status = JobStatus.Completed;
-        j.resultCid = resultCid;
+        j.resultHash = result;
         uint256 fee = paid * j.terms.platformFeeBps / BPS;
         uint256 modelFee = j.modelFee;
         uint256 refund = _releaseEscrow(j) - paid - fee - modelFee;
         _credit(treasury, fee, REASON_FEE);
         if (modelFee != 0) _credit(registry.ownerOf(j.modelId), modelFee, REASON_MODEL);
         _credit(j.buyer, refund, REASON_REFUND);
-        emit JobCompleted(jobId, resultCid, paid, fee, modelFee, refund);
+        emit JobCompleted(jobId, result, paid, fee, modelFee, refund);
     }
 
     /// @dev Fails a job and refunds its whole escrow to the buyer.

@@ -243,19 +243,25 @@ contract IPFSIncentives is IIPFSIncentives, Administered, CreditLedger, StakeLed
 
     // ------------------------------------------------------------------ setup
 
-    constructor(address admin, address treasury_, uint64 epochLength_, uint64 unbondingDelay_, Params memory params_)
-        Administered(admin, treasury_)
-        StakeLedger(unbondingDelay_)
-    {
+    constructor(
+        address admin_,
+        address treasury_,
+        uint64 changeDelay_,
+        uint64 epochLength_,
+        uint64 unbondingDelay_,
+        Params memory params_
+    ) Administered(admin_, treasury_, changeDelay_) StakeLedger(unbondingDelay_) {
         if (epochLength_ == 0) revert InvalidParams();
         epochLength = epochLength_;
         _setParams(params_);
     }
 
-    /// @notice Replaces the parameters (admin). Open challenges and standing pins keep the
-    ///         values they were created with.
+    /// @notice Replaces the parameters (admin), as scheduled with `scheduleChange(setParams,
+    ///         abi.encode(params))` at least `changeDelay` before. Open challenges and standing
+    ///         pins keep the values they were created with.
     function setParams(Params calldata params_) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        _setParams(params_);
+        _setParams(params_); // reverts InvalidParams first, then if not scheduled and due
+        _applyChange(this.setParams.selector, abi.encode(params_));
     }
 
     // ------------------------------------------------------------------ records

@@ -19,13 +19,14 @@ import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 contract ModelRegistry is IModelRegistry, Administered, CreditLedger {
     using EnumerableSet for EnumerableSet.UintSet;
 
-
     uint256 public constant MAX_NAME_LENGTH = 128;
     uint256 public constant MAX_FRAMEWORK_LENGTH = 64;
     uint256 public constant MAX_URI_LENGTH = 512;
     uint256 public constant MAX_CID_LENGTH = 128;
     /// @notice Largest page the list views return.
     uint256 public constant MAX_PAGE = 100;
+    /// @notice Highest registration fee the admin may set.
+    uint256 public constant MAX_REGISTRATION_FEE = 100 ether;
 
     bytes32 private constant REASON_FEE = "registration-fee";
 
@@ -36,6 +37,7 @@ contract ModelRegistry is IModelRegistry, Administered, CreditLedger {
         string metadataURI; // model card, license, input/output schema
         uint128 pricePerUse; // wei per job, paid to the owner by the compute marketplace
         bool permissioned; // true: only the owner and the access list may use it
+        uint256 maxFee; // the most registration fee the caller agrees to pay
     }
 
     struct Model {
@@ -66,6 +68,8 @@ contract ModelRegistry is IModelRegistry, Administered, CreditLedger {
     mapping(uint256 modelId => mapping(uint256 version => Version)) private _versions;
     mapping(uint256 modelId => mapping(address user => bool)) private _access;
     mapping(address owner => EnumerableSet.UintSet) private _byOwner;
+    /// @notice Whom each model's owner has offered the model to (`acceptModelOwnership`).
+    mapping(uint256 modelId => address) public pendingOwner;
 
     event ModelRegistered(
         uint256 indexed modelId,
@@ -83,6 +87,7 @@ contract ModelRegistry is IModelRegistry, Administered, CreditLedger {
     event ModelAccessModeChanged(uint256 indexed modelId, bool permissioned);
     event AccessGranted(uint256 indexed modelId, address indexed user);
     event AccessRevoked(uint256 indexed modelId, address indexed user);
+    event ModelOwnershipOffered(uint256 indexed modelId, address indexed owner, address indexed offeredTo);
     event ModelOwnershipTransferred(uint256 indexed modelId, address indexed previousOwner, address indexed newOwner);
     event RegistrationFeeUpdated(uint256 previous, uint256 current);
 
@@ -93,12 +98,19 @@ contract ModelRegistry is IModelRegistry, Administered, CreditLedger {
     error EmptyField(bytes32 field);
     error FieldTooLong(bytes32 field, uint256 length, uint256 max);
     error AlreadyInState(uint256 modelId);
+    error FeeTooHigh(uint256 fee, uint256 max);
+    error FeeAboveMax(uint256 fee, uint256 maxFee);
     error PageTooLarge(uint256 limit, uint256 max);
 
-    constructor(address admin, address treasury_, IIPFSIncentives incentives_, uint256 registrationFee_)
-        Administered(admin, treasury_)
-    {
+    constructor(
+        address admin_,
+        address treasury_,
+        uint64 changeDelay_,
+        IIPFSIncentives incentives_,
+        uint256 registrationFee_
+    ) Administered(admin_, treasury_, changeDelay_) {
         if (address(incentives_) == address(0)) revert ZeroAddress();
+        if (registrationFee_ > MAX_REGISTRATION_FEE) revert FeeTooHigh(registrationFee_, MAX_REGISTRATION_FEE);
         incentives = incentives_;
         registrationFee = registrationFee_;
         emit RegistrationFeeUpdated(0, registrationFee_);
@@ -106,11 +118,14 @@ contract ModelRegistry is IModelRegistry, Administered, CreditLedger {
 
     // ------------------------------------------------------------------ admin
 
+    /// @notice Changes the registration fee (admin), as scheduled with `scheduleChange` at least
+    ///         `changeDelay` before; at most `MAX_REGISTRATION_FEE`.
     function setRegistrationFee(uint256 fee) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (fee > MAX_REGISTRATION_FEE) revert FeeTooHigh(fee, MAX_REGISTRATION_FEE);
+        _applyChange(this.setRegistrationFee.selector, abi.encode(fee));
         emit RegistrationFeeUpdated(registrationFee, fee);
         registrationFee = fee;
     }
-
 
     // ------------------------------------------------------------------ owners
 
@@ -139,19 +154,19 @@ contract ModelRegistry is IModelRegistry, Administered, CreditLedger {
         emit ModelRegistered(
             modelId, msg.sender, input.name, input.framework, input.metadataURI, input.pricePerUse, input.permissioned
         );
-        _addVersion(modelId, m, cid, content);
+        _addVersion(modelId, m, cid, content, input.maxFee);
     }
 
     /// @notice Adds a version (new CID) to a model; the history is kept. Same fee and pinning
     ///         record as a registration.
-    function addVersion(uint256 modelId, string calldata cid, IIPFSIncentives.ContentSpec calldata content)
-        external
-        payable
-        whenNotPaused
-        returns (uint32 version)
-    {
+    function addVersion(
+        uint256 modelId,
+        string calldata cid,
+        IIPFSIncentives.ContentSpec calldata content,
+        uint256 maxFee
+    ) external payable whenNotPaused returns (uint32 version) {
         Model storage m = _ownedModel(modelId);
-        return _addVersion(modelId, m, cid, content);
+        return _addVersion(modelId, m, cid, content, maxFee);
     }
 
     function setActive(uint256 modelId, bool active) external {
@@ -195,15 +210,28 @@ contract ModelRegistry is IModelRegistry, Administered, CreditLedger {
         emit AccessRevoked(modelId, user);
     }
 
-    /// @notice Hands the model to `newOwner`, who then receives its per-use fees.
+    /// @notice Offers the model to `newOwner` (first step; a later offer replaces it). The
+    ///         model changes hands when `newOwner` calls `acceptModelOwnership`, so a typo cannot
+    ///         send it to an address nobody controls. Pinning records keep their funders: what
+    ///         the old owner paid into a record is refunded to the old owner.
     function transferModelOwnership(uint256 modelId, address newOwner) external {
-        Model storage m = _ownedModel(modelId);
+        _ownedModel(modelId);
         if (newOwner == address(0)) revert ZeroAddress();
         if (newOwner == msg.sender) revert AlreadyInState(modelId);
-        m.owner = newOwner;
-        _byOwner[msg.sender].remove(modelId);
-        _byOwner[newOwner].add(modelId);
-        emit ModelOwnershipTransferred(modelId, msg.sender, newOwner);
+        pendingOwner[modelId] = newOwner;
+        emit ModelOwnershipOffered(modelId, msg.sender, newOwner);
+    }
+
+    /// @notice Second step: the offered owner takes the model (and its future per-use fees).
+    function acceptModelOwnership(uint256 modelId) external {
+        Model storage m = _model(modelId);
+        if (pendingOwner[modelId] != msg.sender) revert NotModelOwner(modelId, msg.sender);
+        address previous = m.owner;
+        delete pendingOwner[modelId];
+        m.owner = msg.sender;
+        _byOwner[previous].remove(modelId);
+        _byOwner[msg.sender].add(modelId);
+        emit ModelOwnershipTransferred(modelId, previous, msg.sender);
     }
 
     // ------------------------------------------------------------------ views
@@ -280,10 +308,12 @@ contract ModelRegistry is IModelRegistry, Administered, CreditLedger {
         uint256 modelId,
         Model storage m,
         string calldata cid,
-        IIPFSIncentives.ContentSpec calldata content
+        IIPFSIncentives.ContentSpec calldata content,
+        uint256 maxFee
     ) private returns (uint32 version) {
         _checkText("cid", cid, MAX_CID_LENGTH, true);
         uint256 fee = registrationFee;
+        if (fee > maxFee) revert FeeAboveMax(fee, maxFee);
         if (msg.value < fee) revert InsufficientFee(fee, msg.value);
         version = ++m.versionCount;
         uint256 recordId = incentives.openRecord{value: msg.value - fee}(cid, content, m.owner);

@@ -8,13 +8,13 @@ import {MarketFixtures} from "./ComputeMarketplace.t.sol";
 /// @notice Settlement of ComputeMarketplace jobs: agreement and arbitration with r >= 2, the
 ///         challenge window and disputes with r = 1, missed deadlines, fees and refunds.
 contract ComputeSettlementTest is MarketFixtures {
-    event JobVerifying(uint256 indexed jobId, string resultCid, uint64 challengeEnd);
+    event JobVerifying(uint256 indexed jobId, bytes32 resultHash, uint64 challengeEnd);
     event JobDisputed(uint256 indexed jobId, address indexed buyer, uint64 decideBy);
     event DisputeResolved(uint256 indexed jobId, address indexed arbiter, bytes32 upheldResult);
     event DisputeTimedOut(uint256 indexed jobId);
     event ProviderPenalized(uint256 indexed jobId, address indexed provider, bytes32 reason, uint256 slashed);
     event JobCompleted(
-        uint256 indexed jobId, string resultCid, uint256 paidProviders, uint256 fee, uint256 modelFee, uint256 refund
+        uint256 indexed jobId, bytes32 resultHash, uint256 paidProviders, uint256 fee, uint256 modelFee, uint256 refund
     );
     event JobFailed(uint256 indexed jobId, bytes32 reason, uint256 refund);
 
@@ -62,7 +62,7 @@ contract ComputeSettlementTest is MarketFixtures {
 
         ComputeMarketplace.Job memory j = market.getJob(jobId);
         assertTrue(j.status == ComputeMarketplace.JobStatus.Completed, "completed");
-        assertEq(j.resultCid, "bafyA", "upheld result");
+        assertEq(j.resultHash, keccak256("bafyA"), "upheld result");
         assertEq(j.escrow, 0, "escrow released");
         assertEq(market.creditOf(gpus[0]), ASK + SLASH / 4, "paid + a quarter of the slash");
         assertEq(market.creditOf(gpus[2]), ASK + SLASH / 4, "paid + a quarter of the slash");
@@ -177,7 +177,7 @@ contract ComputeSettlementTest is MarketFixtures {
         _commit(jobId, 0, "bafyout");
         uint64 end = uint64(block.timestamp + 1 days);
         vm.expectEmit(true, false, false, true, address(market));
-        emit JobVerifying(jobId, "bafyout", end);
+        emit JobVerifying(jobId, keccak256("bafyout"), end);
         _reveal(jobId, 0, "bafyout");
         assertTrue(_status(jobId) == ComputeMarketplace.JobStatus.Verifying, "verifying");
         assertEq(market.getJob(jobId).challengeEnd, end, "window");
@@ -341,6 +341,8 @@ contract ComputeSettlementTest is MarketFixtures {
         uint256 jobId = _postAndAssign(1);
         vm.prank(alice);
         registry.transferModelOwnership(modelId, carol);
+        vm.prank(carol);
+        registry.acceptModelOwnership(modelId);
         _commit(jobId, 0, "bafyout");
         _reveal(jobId, 0, "bafyout");
         vm.warp(block.timestamp + 1 days + 1);
@@ -391,8 +393,7 @@ contract ComputeSettlementTest is MarketFixtures {
         modelPrice = uint128(bound(modelPrice, 0, 5 ether));
         ComputeMarketplace.Params memory p = market.params();
         p.platformFeeBps = feeBps;
-        vm.prank(admin);
-        market.setParams(p);
+        _setMarketParams(p);
         vm.prank(alice);
         registry.setPrice(modelId, modelPrice);
         uint256 escrow = market.quote(modelId, maxPrice, r);
@@ -446,7 +447,7 @@ contract ComputeSettlementTest is MarketFixtures {
             assertTrue(j.status == ComputeMarketplace.JobStatus.Disputed, "disagreement goes to arbitration");
         } else {
             assertTrue(j.status == ComputeMarketplace.JobStatus.Completed, "agreement completes");
-            assertEq(j.resultCid, cids[choice[0]], "the agreed result");
+            assertEq(j.resultHash, keccak256(bytes(cids[choice[0]])), "the agreed result");
         }
         for (uint256 i; i < r; ++i) {
             assertEq(market.bondedOf(gpus[i]), STAKE, "nobody slashed by a vote");

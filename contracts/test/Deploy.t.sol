@@ -26,5 +26,11 @@ contract DeployTest is Test {
         assertEq(registry.treasury(), vm.envOr("TREASURY", deployer), "treasury (default: the deployer)");
         assertEq(incentives.epochLength(), vm.envOr("EPOCH_LENGTH", uint256(1 hours)), "epoch");
         assertEq(registry.registrationFee(), vm.envOr("REGISTRATION_FEE", uint256(0.01 ether)), "fee");
+        assertEq(market.changeDelay(), vm.envOr("CHANGE_DELAY", uint256(2 days)), "timelock");
+        // EIP-170: a chain (this node included) refuses runtime code above 24,576 bytes, though
+        // forge's test EVM does not
+        assertLe(address(incentives).code.length, 24_576, "IPFSIncentives fits");
+        assertLe(address(registry).code.length, 24_576, "ModelRegistry fits");
+        assertLe(address(market).code.length, 24_576, "ComputeMarketplace fits");
     }
 }

@@ -387,8 +387,7 @@ contract IPFSChallengesTest is Challenges {
     function test_slash_takesUnbondingToo() public {
         IPFSIncentives.Params memory p = DeployConfig.incentivesParams();
         p.challengeSlash = uint128(2.5 ether - BACKING); // slash 2.5 ether of the pin below
-        vm.prank(admin);
-        incentives.setParams(p);
+        _setIncentivesParams(p);
         vm.prank(prov);
         incentives.addStake{value: 1 ether}();
         vm.prank(prov);
@@ -405,8 +404,7 @@ contract IPFSChallengesTest is Challenges {
     function test_slash_cappedByStake() public {
         IPFSIncentives.Params memory p = DeployConfig.incentivesParams();
         p.challengeSlash = 10 ether;
-        vm.prank(admin);
-        incentives.setParams(p);
+        _setIncentivesParams(p);
         uint256 id = _challenge();
         _timeOut(id);
         assertEq(incentives.stakeOf(prov).bonded, 0, "all taken");

@@ -85,18 +85,17 @@ contract IPFSIncentivesTest is Fixtures {
         assertEq(incentives.params().minStake, MIN_STAKE, "min stake");
         IPFSIncentives.Params memory p = DeployConfig.incentivesParams();
         vm.expectRevert(Administered.ZeroAddress.selector);
-        new IPFSIncentives(address(0), treasury, EPOCH, UNBONDING, p);
+        new IPFSIncentives(address(0), treasury, 0, EPOCH, UNBONDING, p);
         vm.expectRevert(Administered.ZeroAddress.selector);
-        new IPFSIncentives(admin, address(0), EPOCH, UNBONDING, p);
+        new IPFSIncentives(admin, address(0), 0, EPOCH, UNBONDING, p);
         vm.expectRevert(IPFSIncentives.InvalidParams.selector);
-        new IPFSIncentives(admin, treasury, 0, UNBONDING, p);
+        new IPFSIncentives(admin, treasury, 0, 0, UNBONDING, p);
     }
 
     function test_setParams() public {
         IPFSIncentives.Params memory p = DeployConfig.incentivesParams();
         p.minStake = 2 ether;
-        vm.prank(admin);
-        incentives.setParams(p);
+        _setIncentivesParams(p);
         assertEq(incentives.params().minStake, 2 ether, "updated");
 
         vm.startPrank(admin);
@@ -137,8 +136,7 @@ contract IPFSIncentivesTest is Fixtures {
     }
 
     function test_setTreasury() public {
-        vm.prank(admin);
-        incentives.setTreasury(bob);
+        _setTreasury(incentives, bob);
         assertEq(incentives.treasury(), bob, "treasury");
         vm.prank(admin);
         vm.expectRevert(Administered.ZeroAddress.selector);
@@ -578,8 +576,7 @@ contract IPFSIncentivesTest is Fixtures {
         // the admin raises the minimum: p1's pin stands but it cannot report until it tops up
         IPFSIncentives.Params memory p = DeployConfig.incentivesParams();
         p.minStake = 2 ether;
-        vm.prank(admin);
-        incentives.setParams(p);
+        _setIncentivesParams(p);
         vm.prank(p1);
         vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.StakeBelowRequired.selector, STAKE, 2 ether + BACKING));
         incentives.reportPin(recordId);

@@ -28,6 +28,7 @@ contract ModelRegistryTest is Fixtures {
     event ModelAccessModeChanged(uint256 indexed modelId, bool permissioned);
     event AccessGranted(uint256 indexed modelId, address indexed user);
     event AccessRevoked(uint256 indexed modelId, address indexed user);
+    event ModelOwnershipOffered(uint256 indexed modelId, address indexed owner, address indexed offeredTo);
     event ModelOwnershipTransferred(uint256 indexed modelId, address indexed previousOwner, address indexed newOwner);
     event RegistrationFeeUpdated(uint256 previous, uint256 current);
     event TreasuryUpdated(address indexed previous, address indexed current);
@@ -48,19 +49,24 @@ contract ModelRegistryTest is Fixtures {
 
     function test_constructor_revertsOnZeroAddresses() public {
         vm.expectRevert(Administered.ZeroAddress.selector);
-        new ModelRegistry(address(0), treasury, incentives, FEE);
+        new ModelRegistry(address(0), treasury, 0, incentives, FEE);
         vm.expectRevert(Administered.ZeroAddress.selector);
-        new ModelRegistry(admin, address(0), incentives, FEE);
+        new ModelRegistry(admin, address(0), 0, incentives, FEE);
         vm.expectRevert(Administered.ZeroAddress.selector);
-        new ModelRegistry(admin, treasury, IIPFSIncentives(address(0)), FEE);
+        new ModelRegistry(admin, treasury, 0, IIPFSIncentives(address(0)), FEE);
     }
 
     function test_setRegistrationFee() public {
+        vm.prank(admin);
+        registry.scheduleChange(ModelRegistry.setRegistrationFee.selector, abi.encode(1 ether));
         vm.expectEmit(false, false, false, true, address(registry));
         emit RegistrationFeeUpdated(FEE, 1 ether);
         vm.prank(admin);
         registry.setRegistrationFee(1 ether);
         assertEq(registry.registrationFee(), 1 ether, "fee");
+        vm.prank(admin);
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.FeeTooHigh.selector, 100 ether + 1, 100 ether));
+        registry.setRegistrationFee(100 ether + 1);
     }
 
     function test_setRegistrationFee_revertsForNonAdmin() public {
@@ -70,6 +76,8 @@ contract ModelRegistryTest is Fixtures {
     }
 
     function test_setTreasury() public {
+        vm.prank(admin);
+        registry.scheduleChange(Administered.setTreasury.selector, abi.encode(bob));
         vm.expectEmit(true, true, false, true, address(registry));
         emit TreasuryUpdated(treasury, bob);
         vm.prank(admin);
@@ -95,14 +103,14 @@ contract ModelRegistryTest is Fixtures {
         registry.registerModel{value: FEE}(_input("m", 0, false), "bafy2", _defaultSpec());
         vm.prank(alice);
         vm.expectRevert(Pausable.EnforcedPause.selector);
-        registry.addVersion{value: FEE}(id, "bafy2", _defaultSpec());
+        registry.addVersion{value: FEE}(id, "bafy2", _defaultSpec(), FEE);
         // everything else keeps working
         vm.prank(alice);
         registry.setPrice(id, 5);
         vm.prank(admin);
         registry.unpause();
         vm.prank(alice);
-        registry.addVersion{value: FEE}(id, "bafy2", _defaultSpec());
+        registry.addVersion{value: FEE}(id, "bafy2", _defaultSpec(), FEE);
     }
 
     function test_pause_revertsForNonPauser() public {
@@ -211,7 +219,7 @@ contract ModelRegistryTest is Fixtures {
         vm.expectEmit(true, true, false, true, address(registry));
         emit ModelVersionAdded(id, 2, "bafyv2", 2);
         vm.prank(alice);
-        uint32 version = registry.addVersion{value: FEE + 1 ether}(id, "bafyv2", _defaultSpec());
+        uint32 version = registry.addVersion{value: FEE + 1 ether}(id, "bafyv2", _defaultSpec(), FEE);
         assertEq(version, 2, "version");
         assertEq(registry.getVersion(id, 1).cid, "bafymodel", "v1 kept");
         assertEq(registry.latestVersion(id).cid, "bafyv2", "latest");
@@ -225,16 +233,16 @@ contract ModelRegistryTest is Fixtures {
         IIPFSIncentives.ContentSpec memory spec = _defaultSpec();
         vm.prank(bob);
         vm.expectRevert(abi.encodeWithSelector(ModelRegistry.NotModelOwner.selector, id, bob));
-        registry.addVersion{value: FEE}(id, "x", spec);
+        registry.addVersion{value: FEE}(id, "x", spec, FEE);
         vm.prank(alice);
         vm.expectRevert(abi.encodeWithSelector(ModelRegistry.UnknownModel.selector, 99));
-        registry.addVersion{value: FEE}(99, "x", spec);
+        registry.addVersion{value: FEE}(99, "x", spec, FEE);
         vm.prank(alice);
         vm.expectRevert(abi.encodeWithSelector(ModelRegistry.InsufficientFee.selector, FEE, 0));
-        registry.addVersion(id, "x", spec);
+        registry.addVersion(id, "x", spec, FEE);
         vm.prank(alice);
         vm.expectRevert(abi.encodeWithSelector(ModelRegistry.EmptyField.selector, bytes32("cid")));
-        registry.addVersion{value: FEE}(id, "", spec);
+        registry.addVersion{value: FEE}(id, "", spec, FEE);
     }
 
     // ------------------------------------------------------------------ owner settings
@@ -339,13 +347,23 @@ contract ModelRegistryTest is Fixtures {
         vm.stopPrank();
     }
 
-    function test_transferModelOwnership() public {
+    function test_transferModelOwnership_twoSteps() public {
         (uint256 id,) = _registerModel(alice, 0, 0);
         vm.expectEmit(true, true, true, true, address(registry));
-        emit ModelOwnershipTransferred(id, alice, bob);
+        emit ModelOwnershipOffered(id, alice, bob);
         vm.prank(alice);
         registry.transferModelOwnership(id, bob);
+        assertEq(registry.ownerOf(id), alice, "an offer does not move the model");
+        assertEq(registry.pendingOwner(id), bob, "offered");
+        vm.prank(carol);
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.NotModelOwner.selector, id, carol));
+        registry.acceptModelOwnership(id);
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit ModelOwnershipTransferred(id, alice, bob);
+        vm.prank(bob);
+        registry.acceptModelOwnership(id);
         assertEq(registry.ownerOf(id), bob, "owner");
+        assertEq(registry.pendingOwner(id), address(0), "offer consumed");
         assertEq(registry.modelCountOf(alice), 0, "alice has none");
         assertEq(registry.modelCountOf(bob), 1, "bob has one");
         assertEq(registry.modelsOf(bob, 0, 10)[0], id, "bob's list");
@@ -353,6 +371,24 @@ contract ModelRegistryTest is Fixtures {
         vm.prank(alice);
         vm.expectRevert(abi.encodeWithSelector(ModelRegistry.NotModelOwner.selector, id, alice));
         registry.setPrice(id, 1);
+    }
+
+    /// @dev Low finding: the registration fee was read at execution; a caller now names the
+    ///      most it agrees to pay, so a fee raised before its transaction lands cannot take more.
+    function test_maxFee() public {
+        _setRegistrationFee(1 ether);
+        ModelRegistry.ModelInput memory input = _input("m", 0, false);
+        input.maxFee = FEE;
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.FeeAboveMax.selector, 1 ether, FEE));
+        registry.registerModel{value: 2 ether}(input, "bafy", _defaultSpec());
+        input.maxFee = 1 ether;
+        vm.prank(alice);
+        uint256 id = registry.registerModel{value: 2 ether}(input, "bafy", _defaultSpec());
+        IIPFSIncentives.ContentSpec memory spec = _defaultSpec();
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.FeeAboveMax.selector, 1 ether, 0.5 ether));
+        registry.addVersion{value: 2 ether}(id, "bafy2", spec, 0.5 ether);
     }
 
     function test_transferModelOwnership_reverts() public {
@@ -431,8 +467,7 @@ contract ModelRegistryTest is Fixtures {
     function testFuzz_registrationSplitsFeeAndPool(uint256 fee, uint256 extra) public {
         fee = bound(fee, 0, 10 ether);
         extra = bound(extra, 0, 100 ether);
-        vm.prank(admin);
-        registry.setRegistrationFee(fee);
+        _setRegistrationFee(fee);
         vm.prank(alice);
         uint256 id = registry.registerModel{value: fee + extra}(_input("m", 0, false), "bafy", _defaultSpec());
         assertEq(registry.creditOf(treasury), fee, "fee to treasury");
@@ -444,8 +479,7 @@ contract ModelRegistryTest is Fixtures {
     function testFuzz_insufficientFeeReverts(uint256 fee, uint256 sent) public {
         fee = bound(fee, 1, 10 ether);
         sent = bound(sent, 0, fee - 1);
-        vm.prank(admin);
-        registry.setRegistrationFee(fee);
+        _setRegistrationFee(fee);
         vm.prank(alice);
         vm.expectRevert(abi.encodeWithSelector(ModelRegistry.InsufficientFee.selector, fee, sent));
         registry.registerModel{value: sent}(_input("m", 0, false), "bafy", _defaultSpec());

@@ -57,7 +57,7 @@ contract ComputeMarketplaceInvariantTest is Fixtures, InvariantTest {
         for (uint256 id = 1; id <= market.jobCount(); ++id) {
             ComputeMarketplace.JobStatus s = market.getJob(id).status;
             if (s == ComputeMarketplace.JobStatus.Open) {
-                bound_ += market.getCandidates(id).length; // candidates until the draw
+                bound_ += market.candidateCount(id); // candidates until the draw
             } else if (
                 s == ComputeMarketplace.JobStatus.Running || s == ComputeMarketplace.JobStatus.Verifying
                     || s == ComputeMarketplace.JobStatus.Disputed

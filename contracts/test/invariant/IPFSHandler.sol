@@ -133,7 +133,7 @@ contract IPFSHandler is Test {
         address owner = _user(userSeed);
         pool = bound(pool, 0, 5 ether);
         uint256 fee = registry.registrationFee();
-        ModelRegistry.ModelInput memory input = ModelRegistry.ModelInput("m", "onnx", "", 0, false);
+        ModelRegistry.ModelInput memory input = ModelRegistry.ModelInput("m", "onnx", "", 0, false, fee);
         IIPFSIncentives.ContentSpec memory spec = _spec;
         vm.prank(owner);
         registry.registerModel{value: fee + pool}(input, "bafymodel", spec);

@@ -352,7 +352,7 @@ contract MarketHandler is Test {
             expected = ComputeMarketplace.NotBuyer.selector;
         } else if (
             op == 4 && caller != j.buyer && j.status == ComputeMarketplace.JobStatus.Open
-                && market.getCandidates(id).length == 0
+                && market.candidateCount(id) == 0
         ) {
             call = abi.encodeCall(ComputeMarketplace.cancelJob, (id));
             expected = ComputeMarketplace.NotBuyer.selector;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {Administered} from "../../src/common/Administered.sol";
 import {ComputeMarketplace} from "../../src/ComputeMarketplace.sol";
 import {IPFSIncentives} from "../../src/IPFSIncentives.sol";
 import {ModelRegistry} from "../../src/ModelRegistry.sol";
@@ -51,10 +52,12 @@ abstract contract Fixtures is Test {
             vm.deal([alice, bob, carol, stranger][i], 1_000 ether);
         }
 
-        incentives = new IPFSIncentives(admin, treasury, EPOCH, UNBONDING, DeployConfig.incentivesParams());
-        registry = new ModelRegistry(admin, treasury, incentives, FEE);
+        // no timelock in the unit tests, so that a parameter change does not move the clock
+        // (AdminTimelock.t.sol tests the delay of a default deployment)
+        incentives = new IPFSIncentives(admin, treasury, 0, EPOCH, UNBONDING, DeployConfig.incentivesParams());
+        registry = new ModelRegistry(admin, treasury, 0, incentives, FEE);
         market = new ComputeMarketplace(
-            admin, treasury, IModelRegistry(address(registry)), UNBONDING, DeployConfig.marketParams()
+            admin, treasury, 0, IModelRegistry(address(registry)), UNBONDING, DeployConfig.marketParams()
         );
         bytes32 registrar = incentives.REGISTRAR_ROLE();
         vm.prank(admin);
@@ -63,6 +66,36 @@ abstract contract Fixtures is Test {
         data = MerkleTree.content(42, 5 * 1024 + 100);
         leafHashes = MerkleTree.leaves(data);
         defaultSpec = _spec(data, 3, 10, 1 gwei);
+    }
+
+    /// @dev The admin schedules `setParams(p)` and applies it (the fixtures have no delay).
+    function _setIncentivesParams(IPFSIncentives.Params memory p) internal {
+        vm.startPrank(admin);
+        incentives.scheduleChange(IPFSIncentives.setParams.selector, abi.encode(p));
+        incentives.setParams(p);
+        vm.stopPrank();
+    }
+
+    function _setRegistrationFee(uint256 fee) internal {
+        vm.startPrank(admin);
+        registry.scheduleChange(ModelRegistry.setRegistrationFee.selector, abi.encode(fee));
+        registry.setRegistrationFee(fee);
+        vm.stopPrank();
+    }
+
+    /// @dev The admin schedules and applies a new treasury on `target`.
+    function _setTreasury(Administered target, address treasury_) internal {
+        vm.startPrank(admin);
+        target.scheduleChange(Administered.setTreasury.selector, abi.encode(treasury_));
+        target.setTreasury(treasury_);
+        vm.stopPrank();
+    }
+
+    function _setMarketParams(ComputeMarketplace.Params memory p) internal {
+        vm.startPrank(admin);
+        market.scheduleChange(ComputeMarketplace.setParams.selector, abi.encode(p));
+        market.setParams(p);
+        vm.stopPrank();
     }
 
     function _spec(bytes memory content, uint16 replication, uint32 duration, uint128 rate)
@@ -96,7 +129,8 @@ abstract contract Fixtures is Test {
             framework: "pytorch",
             metadataURI: "ipfs://bafymeta",
             pricePerUse: price,
-            permissioned: permissioned
+            permissioned: permissioned,
+            maxFee: type(uint256).max
         });
     }
 
