@@ -55,6 +55,8 @@ pub struct Node {
     pub network: std::sync::OnceLock<lattice_network::NetworkHandle>,
     /// Changes of the selected chain, for RPC filters and subscriptions.
     pub chain_events: broadcast::Sender<Arc<lattice_rpc::ChainEvent>>,
+    /// Number of the last chain event sent.
+    pub chain_event_seq: std::sync::atomic::AtomicU64,
     /// Transactions entering the pool, likewise.
     pub pending_txs: broadcast::Sender<Arc<lattice_rpc::TxView>>,
     orphans: Mutex<orphans::Orphans>,
@@ -78,6 +80,7 @@ impl Node {
             new_transactions: broadcast::channel(16_384).0,
             network: std::sync::OnceLock::new(),
             chain_events: broadcast::channel(1_024).0,
+            chain_event_seq: std::sync::atomic::AtomicU64::new(0),
             pending_txs: broadcast::channel(16_384).0,
             orphans: Mutex::new(orphans::Orphans::default()),
         }
@@ -188,7 +191,9 @@ impl Node {
             receipts: b.receipts.clone(),
             entries: b.entries.clone(),
         };
+        let seq = self.chain_event_seq.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
         let event = lattice_rpc::ChainEvent {
+            seq,
             removed: update.removed.iter().map(view).collect(),
             added: update.added.iter().map(view).collect(),
         };

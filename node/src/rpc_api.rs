@@ -456,6 +456,10 @@ impl NodeApi for Api {
         self.node.chain_events.subscribe()
     }
 
+    fn chain_event_seq(&self) -> u64 {
+        self.node.chain_event_seq.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     fn pending_transactions(&self) -> broadcast::Receiver<Arc<TxView>> {
         self.node.pending_txs.subscribe()
     }

@@ -79,6 +79,9 @@ pub struct EventBlock {
 /// How the selected chain moved: what subscriptions and filters report.
 #[derive(Clone, Debug, Default)]
 pub struct ChainEvent {
+    /// Number of this event, 1, 2, ... in the order the node sent them (see
+    /// [`NodeApi::chain_event_seq`]).
+    pub seq: u64,
     /// Chain blocks a reorg rolled back, newest first (their logs are re-sent with
     /// `removed: true`).
     pub removed: Vec<EventBlock>,
@@ -261,6 +264,11 @@ pub trait NodeApi: Send + Sync + 'static {
     fn assemble(&self, block: &EventBlock) -> Result<ChainBlock, RpcError>;
     /// Changes of the selected chain from now on.
     fn chain_events(&self) -> broadcast::Receiver<Arc<ChainEvent>>;
+    /// Number of the last chain event sent (0 before the first). A filter installed now reports
+    /// the events numbered above it, even those still on their way to the filters' feed.
+    fn chain_event_seq(&self) -> u64 {
+        0
+    }
     /// Transactions entering the pool from now on.
     fn pending_transactions(&self) -> broadcast::Receiver<Arc<TxView>>;
     /// Tips of the DAG.

@@ -572,7 +572,9 @@ fn register_filters<N: NodeApi>(m: &mut Module<N>) {
         ext: &Extensions,
         kind: FilterKind,
     ) -> Result<String, RpcError> {
-        ctx.filters.install(kind, connection(ext)).map_err(|full| {
+        // chain events sent before now are not this filter's, even if the feed has not got them yet
+        let since = ctx.node.chain_event_seq() + 1;
+        ctx.filters.install(kind, connection(ext), since).map_err(|full| {
             RpcError::LimitExceeded(match full {
                 crate::filters::Full::Node => {
                     format!("too many filters installed (at most {})", crate::filters::MAX_FILTERS)

@@ -137,6 +137,9 @@ struct Installed {
     owner: usize,
     /// Number of the first feed item this filter has not seen.
     cursor: u64,
+    /// The first chain event (by [`ChainEvent::seq`]) this filter reports: events sent before
+    /// it was installed may reach the feed after it, and are skipped.
+    since: u64,
     last_poll: Instant,
 }
 
@@ -219,8 +222,9 @@ fn newest<T>(mut items: Vec<T>) -> Vec<T> {
 }
 
 impl Filters {
-    /// Installs a filter for connection `owner`; an error names the bound that refused it.
-    pub fn install(&self, kind: FilterKind, owner: usize) -> Result<String, Full> {
+    /// Installs a filter for connection `owner` that reports chain events numbered `since` or
+    /// above; an error names the bound that refused it.
+    pub fn install(&self, kind: FilterKind, owner: usize, since: u64) -> Result<String, Full> {
         let (kind, cursor) = match kind {
             FilterKind::Blocks => (Kind::Blocks, self.chain.read().next()),
             FilterKind::Pending { full } => (Kind::Pending { full }, self.pending.read().next()),
@@ -236,9 +240,10 @@ impl Filters {
         }
         *mine += 1;
         let id = new_id();
-        installed
-            .by_id
-            .insert(id.clone(), Installed { kind, owner, cursor, last_poll: Instant::now() });
+        installed.by_id.insert(
+            id.clone(),
+            Installed { kind, owner, cursor, since, last_poll: Instant::now() },
+        );
         Ok(id)
     }
 
@@ -261,7 +266,7 @@ impl Filters {
     /// What arrived for a filter since its last poll (`None` for an unknown id). The filter's
     /// cursor moves under the lock; the matching happens after it is released.
     pub fn changes(&self, id: &str) -> Option<Changes> {
-        let (kind, from, to) = {
+        let (kind, from, to, since) = {
             let mut installed = self.installed.lock();
             let f = installed.by_id.get_mut(id)?;
             f.last_poll = Instant::now();
@@ -270,11 +275,16 @@ impl Filters {
                 _ => self.chain.read().next(),
             };
             let from = std::mem::replace(&mut f.cursor, to);
-            (f.kind.clone(), from, to)
+            (f.kind.clone(), from, to, f.since)
+        };
+        let chain_events = || {
+            let mut events = self.chain.read().range(from, to);
+            events.retain(|e| e.seq >= since);
+            events
         };
         Some(match kind {
             Kind::Blocks => {
-                let events = self.chain.read().range(from, to);
+                let events = chain_events();
                 Changes::Hashes(newest(
                     events.iter().flat_map(|e| e.added.iter().map(|b| b.hash)).collect(),
                 ))
@@ -288,7 +298,7 @@ impl Filters {
                 }
             }
             Kind::Logs(filter) => {
-                let events = self.chain.read().range(from, to);
+                let events = chain_events();
                 Changes::Logs(newest(events.iter().flat_map(|e| event_logs(e, &filter)).collect()))
             }
         })
@@ -502,5 +512,71 @@ where
                 Err(RecvError::Closed) => return Ok(()),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::EventBlock;
+    use alloy_primitives::{Address, Bloom, Bytes, FixedBytes, U256};
+    use lattice_primitives::Header;
+
+    fn event(seq: u64) -> Arc<ChainEvent> {
+        let header = Header {
+            parents: vec![],
+            timestamp_ms: 0,
+            producer: Address::ZERO,
+            coinbase: Address::ZERO,
+            transactions_root: B256::ZERO,
+            state_root: B256::ZERO,
+            receipts_root: B256::ZERO,
+            logs_bloom: Bloom::ZERO,
+            gas_used: 0,
+            gas_limit: 0,
+            base_fee: 0,
+            blue_score: 0,
+            blue_work: U256::ZERO,
+            extra_data: Bytes::new(),
+            signature: FixedBytes::ZERO,
+        };
+        let block = EventBlock {
+            number: seq,
+            hash: B256::with_last_byte(seq as u8),
+            header,
+            receipts: vec![],
+            entries: vec![],
+        };
+        Arc::new(ChainEvent { seq, removed: vec![], added: vec![block] })
+    }
+
+    fn hashes(changes: Option<Changes>) -> Vec<B256> {
+        match changes {
+            Some(Changes::Hashes(h)) => h,
+            other => panic!("not hashes: {other:?}"),
+        }
+    }
+
+    /// A block filter installed after the node sent events 1 and 2, which reach the feed only
+    /// afterwards (the dispatcher runs on its own task), reports neither: only events sent
+    /// after it was installed. Without `since` it reported both (seen as a flaky 4 != 2 in
+    /// node/tests/logs_filters.rs under load).
+    #[test]
+    fn a_filter_skips_events_sent_before_it_was_installed() {
+        let filters = Filters::default();
+        let id = filters.install(FilterKind::Blocks, 0, 3).unwrap();
+        filters.on_chain(event(1));
+        filters.on_chain(event(2));
+        assert_eq!(hashes(filters.changes(&id)), Vec::<B256>::new());
+        filters.on_chain(event(3));
+        filters.on_chain(event(4));
+        assert_eq!(
+            hashes(filters.changes(&id)),
+            vec![B256::with_last_byte(3), B256::with_last_byte(4)]
+        );
+        // a filter installed before them all sees them all
+        let early = filters.install(FilterKind::Blocks, 0, 1).unwrap();
+        filters.on_chain(event(5));
+        assert_eq!(hashes(filters.changes(&early)), vec![B256::with_last_byte(5)]);
     }
 }
