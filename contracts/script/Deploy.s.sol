@@ -30,22 +30,33 @@ contract Deploy {
         uint64 epochLength = uint64(vm.envOr("EPOCH_LENGTH", uint256(DeployConfig.EPOCH_LENGTH)));
         uint256 fee = vm.envOr("REGISTRATION_FEE", DeployConfig.REGISTRATION_FEE);
         uint64 delay = uint64(vm.envOr("CHANGE_DELAY", uint256(DeployConfig.CHANGE_DELAY)));
+        // a timelock shorter than a day gives users no real notice; 0 is for unit tests only
+        require(delay >= 1 days, "CHANGE_DELAY below one day");
 
         vm.startBroadcast(key);
+        // role grants are timelocked, so the registry's REGISTRAR_ROLE is given at construction:
+        // the registry is the deployer's next contract after IPFSIncentives
+        address registryAt = vm.computeCreateAddress(admin, vm.getNonce(admin) + 1);
         incentives = new IPFSIncentives(
-            admin, treasury, delay, epochLength, DeployConfig.UNBONDING_DELAY, DeployConfig.incentivesParams()
+            admin,
+            treasury,
+            delay,
+            registryAt,
+            epochLength,
+            DeployConfig.UNBONDING_DELAY,
+            DeployConfig.incentivesParams()
         );
         registry = new ModelRegistry(admin, treasury, delay, incentives, fee);
+        require(address(registry) == registryAt, "registry address");
         market = new ComputeMarketplace(
             admin,
             treasury,
             delay,
+            arbiter,
             IModelRegistry(address(registry)),
             DeployConfig.UNBONDING_DELAY,
             DeployConfig.marketParams()
         );
-        incentives.grantRole(incentives.REGISTRAR_ROLE(), address(registry));
-        if (arbiter != admin) market.grantRole(market.ARBITER_ROLE(), arbiter);
         vm.stopBroadcast();
     }
 }

@@ -240,13 +240,14 @@ contract ComputeMarketplace is Administered, CreditLedger, StakeLedger {
         address admin_,
         address treasury_,
         uint64 changeDelay_,
+        address arbiter_,
         IModelRegistry registry_,
         uint64 unbondingDelay_,
         Params memory params_
     ) Administered(admin_, treasury_, changeDelay_) StakeLedger(unbondingDelay_) {
-        if (address(registry_) == address(0)) revert ZeroAddress();
+        if (address(registry_) == address(0) || arbiter_ == address(0)) revert ZeroAddress();
         registry = registry_;
-        _grantRole(ARBITER_ROLE, admin_);
+        _grantRole(ARBITER_ROLE, arbiter_);
         _setParams(params_);
     }
 
@@ -363,7 +364,6 @@ contract ComputeMarketplace is Administered, CreditLedger, StakeLedger {
         if (block.timestamp >= j.deadline) revert DeadlinePassed(jobId, j.deadline);
         if (msg.sender == j.buyer) revert BuyerCannotServe(jobId);
         if (_applied[jobId][msg.sender]) revert AlreadyApplied(jobId, msg.sender);
-        if (_candidates[jobId].length >= MAX_CANDIDATES) revert TooManyCandidates(jobId);
         if (p.pricePerJob > j.maxPrice) revert PriceAboveMax(p.pricePerJob, j.maxPrice);
         p.locked += j.terms.stakePerJob;
         uint256 bonded = bondedOf(msg.sender);
@@ -372,7 +372,23 @@ contract ComputeMarketplace is Administered, CreditLedger, StakeLedger {
         _applied[jobId][msg.sender] = true;
         p.activeJobs += 1;
         uint128 weight = SafeCast.toUint128(bonded);
-        _candidates[jobId].push(Candidate({provider: msg.sender, price: p.pricePerJob, weight: weight}));
+        Candidate memory c = Candidate({provider: msg.sender, price: p.pricePerJob, weight: weight});
+        Candidate[] storage cs = _candidates[jobId];
+        if (cs.length < MAX_CANDIDATES) {
+            cs.push(c);
+        } else {
+            // full: the lightest candidate gives way to a heavier one, so that filling the list
+            // first with many small stakes does not keep the rest of the market out
+            uint256 lightest;
+            for (uint256 i = 1; i < cs.length; ++i) {
+                if (cs[i].weight < cs[lightest].weight) lightest = i;
+            }
+            if (cs[lightest].weight >= weight) revert TooManyCandidates(jobId);
+            address out = cs[lightest].provider;
+            _applied[jobId][out] = false;
+            _release(out, j);
+            cs[lightest] = c;
+        }
         emit JobApplied(jobId, msg.sender, p.pricePerJob, weight);
     }
 
@@ -387,7 +403,8 @@ contract ComputeMarketplace is Administered, CreditLedger, StakeLedger {
         uint256 from = uint256(j.drawBlock) + DRAW_CONFIRMATIONS;
         if (block.number < from) revert DrawNotReady(jobId, from);
         Candidate[] storage cs = _candidates[jobId];
-        if (cs.length < j.redundancy) {
+        // too few candidates, or too late for the drawn to commit: nobody is at fault
+        if (cs.length < j.redundancy || block.timestamp >= j.deadline) {
             _releaseCandidates(jobId, j);
             _fail(jobId, j, "unassigned");
             return;
@@ -504,22 +521,23 @@ contract ComputeMarketplace is Administered, CreditLedger, StakeLedger {
     ///         back to the buyer if its dispute was right, else to the provider.
     function resolveDispute(uint256 jobId, bytes32 upheldResult) external onlyRole(ARBITER_ROLE) {
         Job storage j = _jobIn(jobId, JobStatus.Disputed);
+        if (block.timestamp > j.challengeEnd) revert ChallengeWindowClosed(jobId, j.challengeEnd);
         emit DisputeResolved(jobId, msg.sender, upheldResult);
         Assignment[] storage as_ = _assignments[jobId];
-        address[] memory winners = new address[](as_.length);
-        uint256 nWinners;
+        bool upheld;
         for (uint256 i; i < as_.length; ++i) {
-            if (as_[i].revealed && upheldResult != bytes32(0) && as_[i].resultHash == upheldResult) {
-                winners[nWinners++] = as_[i].provider;
+            if (!as_[i].revealed) continue;
+            if (upheldResult != bytes32(0) && as_[i].resultHash == upheldResult) {
+                upheld = true;
+            } else {
+                // a rejected result: the whole slash compensates the buyer
+                uint256 slashed = _slash(as_[i].provider, j.terms.slashAmount, REASON_FRAUD);
+                emit ProviderPenalized(jobId, as_[i].provider, REASON_FRAUD, slashed);
+                _credit(j.buyer, slashed, REASON_COMPENSATION);
             }
         }
-        for (uint256 i; i < as_.length; ++i) {
-            if (as_[i].revealed && (upheldResult == bytes32(0) || as_[i].resultHash != upheldResult)) {
-                _penalizeFraud(jobId, j, as_[i].provider, winners, nWinners);
-            }
-        }
-        _returnBond(j, as_[0].provider, nWinners == 0);
-        if (nWinners != 0) {
+        _returnBond(j, as_[0].provider, !upheld);
+        if (upheld) {
             _complete(jobId, j, upheldResult, false);
         } else {
             _releaseAll(jobId, j);
@@ -595,13 +613,15 @@ contract ComputeMarketplace is Administered, CreditLedger, StakeLedger {
             emit JobVerifying(jobId, j.resultHash, j.challengeEnd);
             return;
         }
-        if (differ) {
-            _toArbitration(jobId, j);
-        } else if (uint256(j.revealed) * 2 > j.redundancy) {
+        if (!differ && uint256(j.revealed) * 2 > j.redundancy) {
             _complete(jobId, j, first, false);
+        } else if (j.revealed != 0) {
+            // disagreement, or too few reveals to trust: the arbiter decides, and if it stays
+            // silent the revealers are paid (their results are public once revealed)
+            _toArbitration(jobId, j);
         } else {
             _releaseAll(jobId, j);
-            _fail(jobId, j, "no-majority");
+            _fail(jobId, j, "no-result");
         }
     }
 
@@ -665,28 +685,6 @@ contract ComputeMarketplace is Administered, CreditLedger, StakeLedger {
         emit ProviderPenalized(jobId, provider, reason, slashed);
         _credit(j.buyer, toBuyer, REASON_COMPENSATION);
         _credit(treasury, slashed - toBuyer, REASON_SLASH);
-    }
-
-    /// @dev Slashes `provider` for a result the arbiter rejected: the buyer's share to the
-    ///      buyer, the rest split among the upheld providers (the buyer if none, and the buyer
-    ///      takes the division's remainder). Never to the treasury or the arbiter.
-    function _penalizeFraud(uint256 jobId, Job storage j, address provider, address[] memory winners, uint256 n)
-        private
-    {
-        uint256 slashed = _slash(provider, j.terms.slashAmount, REASON_FRAUD);
-        uint256 toBuyer = slashed * j.terms.buyerShareBps / BPS;
-        emit ProviderPenalized(jobId, provider, REASON_FRAUD, slashed);
-        uint256 rest = slashed - toBuyer;
-        if (n != 0) {
-            uint256 each = rest / n;
-            for (uint256 i; i < n; ++i) {
-                _credit(winners[i], each, REASON_SLASH);
-            }
-            toBuyer += rest - each * n;
-        } else {
-            toBuyer = slashed;
-        }
-        _credit(j.buyer, toBuyer, REASON_COMPENSATION);
     }
 
     /// @dev Frees one provider of a job: its active-job count and the stake the job locked.

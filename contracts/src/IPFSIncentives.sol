@@ -55,8 +55,14 @@ contract IPFSIncentives is IIPFSIncentives, Administered, CreditLedger, StakeLed
     /// @notice Leaves each challenge draws (with replacement): a provider holding a fraction f
     ///         of the leaves answers with probability f^16.
     uint256 public constant LEAVES_PER_CHALLENGE = 16;
-    /// @notice Epochs after a record's end during which only providers may take from its pool.
+    /// @notice Epochs after a record's end (and after any pause) during which only providers
+    ///         may take from its pool.
     uint64 public constant REPORT_GRACE_EPOCHS = 1;
+    /// @notice Notice a provider gives before a pin can be dropped, in blocks and in time (both
+    ///         must pass): during it the pin stays challengeable, so a challenge already on its
+    ///         way cannot be dodged by unpinning first.
+    uint64 public constant EXIT_NOTICE_BLOCKS = 64;
+    uint64 public constant EXIT_NOTICE = 10 minutes;
     /// @notice Most pins a record may ask for.
     uint16 public constant MAX_REPLICATION = 64;
     /// @notice Longest record, in epochs.
@@ -119,6 +125,9 @@ contract IPFSIncentives is IIPFSIncentives, Administered, CreditLedger, StakeLed
         uint32 nonce; // bumped by every commit, so challenges of an earlier pin cannot touch it
         uint32 openChallenges;
         uint64 nextEpoch; // first epoch not yet paid
+        uint64 exitEpoch; // leaving: the epoch of the notice, never paid (0: staying)
+        uint64 exitBlock; // leaving: the pin may be dropped from this block ...
+        uint64 exitAt; // ... and this time on
         uint128 backing; // stake this pin needs, fixed at commit
     }
 
@@ -185,6 +194,7 @@ contract IPFSIncentives is IIPFSIncentives, Administered, CreditLedger, StakeLed
     event ProviderPeerIdUpdated(address indexed provider, string peerId);
     event PinCommitted(uint256 indexed recordId, address indexed provider, uint64 firstEpoch, uint256 backing);
     event PinDropped(uint256 indexed recordId, address indexed provider, bytes32 reason);
+    event PinLeaving(uint256 indexed recordId, address indexed provider, uint64 exitBlock, uint64 exitAt);
     /// @notice Epochs [fromEpoch, toEpoch) of a pin were paid `reward`.
     event PinReported(
         uint256 indexed recordId, address indexed provider, uint64 fromEpoch, uint64 toEpoch, uint256 reward
@@ -222,6 +232,8 @@ contract IPFSIncentives is IIPFSIncentives, Administered, CreditLedger, StakeLed
     error AlreadyPinned(uint256 recordId, address provider);
     error NotPinned(uint256 recordId, address provider);
     error NothingToReport(uint256 recordId, address provider, uint64 nextEpoch);
+    error PoolExhausted(uint256 recordId, uint256 pool);
+    error ExitNoticeRunning(uint256 recordId, uint64 exitBlock, uint64 exitAt);
     error PinUnderChallenge(uint256 recordId, address provider, uint32 openChallenges);
     error HasActivePins(address provider, uint32 pins);
     error HasOpenChallenges(address provider, uint32 challenges);
@@ -243,16 +255,20 @@ contract IPFSIncentives is IIPFSIncentives, Administered, CreditLedger, StakeLed
 
     // ------------------------------------------------------------------ setup
 
+    /// @param registrar_ gets `REGISTRAR_ROLE` (the ModelRegistry, whose address the deploy
+    ///        script computes before deploying it); zero for none
     constructor(
         address admin_,
         address treasury_,
         uint64 changeDelay_,
+        address registrar_,
         uint64 epochLength_,
         uint64 unbondingDelay_,
         Params memory params_
     ) Administered(admin_, treasury_, changeDelay_) StakeLedger(unbondingDelay_) {
         if (epochLength_ == 0) revert InvalidParams();
         epochLength = epochLength_;
+        if (registrar_ != address(0)) _grantRole(REGISTRAR_ROLE, registrar_);
         _setParams(params_);
     }
 
@@ -302,9 +318,11 @@ contract IPFSIncentives is IIPFSIncentives, Administered, CreditLedger, StakeLed
     /// @notice Once a record has expired and its providers have had `REPORT_GRACE_EPOCHS` to
     ///         report its last epochs, credits the caller its share of the unspent pool, in
     ///         proportion to its contribution among the contributions not yet reclaimed.
-    function reclaim(uint256 recordId) external returns (uint256 amount) {
+    function reclaim(uint256 recordId) external whenNotPaused returns (uint256 amount) {
         Record storage r = _record(recordId);
         uint64 from = r.endEpoch + REPORT_GRACE_EPOCHS;
+        uint64 sinceUnpause = SafeCast.toUint64((uint256(unpausedAt) + epochLength) / epochLength);
+        if (from < sinceUnpause) from = sinceUnpause; // a pause does not eat the providers' grace
         if (currentEpoch() < from) revert ReclaimNotOpen(recordId, from);
         uint256 contribution = _contributions[recordId][msg.sender];
         if (contribution == 0) revert NothingToReclaim(recordId, msg.sender);
@@ -354,6 +372,7 @@ contract IPFSIncentives is IIPFSIncentives, Administered, CreditLedger, StakeLed
         pin.active = true;
         pin.nonce += 1;
         pin.openChallenges = 0;
+        pin.exitEpoch = 0;
         pin.backing = backing;
         if (pin.nextEpoch < first) pin.nextEpoch = first; // a re-pin cannot report an epoch twice
         r.activePins += 1;
@@ -361,10 +380,22 @@ contract IPFSIncentives is IIPFSIncentives, Administered, CreditLedger, StakeLed
         emit PinCommitted(recordId, msg.sender, first, backing);
     }
 
-    /// @notice Drops the caller's pin (not while it is challenged); the epoch in progress is not
-    ///         paid.
+    /// @notice Leaves a pin in two calls. The first gives notice: the epoch in progress and the
+    ///         ones after it are no longer paid, but the pin stays challengeable (and slashable)
+    ///         for `EXIT_NOTICE_BLOCKS` blocks and `EXIT_NOTICE` seconds. The second, after both,
+    ///         drops it (not while it is challenged).
     function unpin(uint256 recordId) external {
         Pin storage pin = _activePin(recordId, msg.sender);
+        if (pin.exitEpoch == 0) {
+            pin.exitEpoch = currentEpoch();
+            pin.exitBlock = SafeCast.toUint64(block.number) + EXIT_NOTICE_BLOCKS;
+            pin.exitAt = SafeCast.toUint64(block.timestamp) + EXIT_NOTICE;
+            emit PinLeaving(recordId, msg.sender, pin.exitBlock, pin.exitAt);
+            return;
+        }
+        if (block.number < pin.exitBlock || block.timestamp < pin.exitAt) {
+            revert ExitNoticeRunning(recordId, pin.exitBlock, pin.exitAt);
+        }
         if (pin.openChallenges != 0) revert PinUnderChallenge(recordId, msg.sender, pin.openChallenges);
         _dropPin(recordId, msg.sender, "voluntary");
     }
@@ -381,10 +412,16 @@ contract IPFSIncentives is IIPFSIncentives, Administered, CreditLedger, StakeLed
         uint64 from = pin.nextEpoch;
         uint64 to = currentEpoch();
         if (to > r.endEpoch) to = r.endEpoch;
+        if (pin.exitEpoch != 0 && to > pin.exitEpoch) to = pin.exitEpoch;
         if (to <= from) revert NothingToReport(recordId, msg.sender, from);
+        // only whole epochs the pool still covers; the others wait for a top-up
+        uint256 perEpoch = uint256(r.sizeBytes) * r.rewardPerByteEpoch;
+        if (perEpoch != 0 && uint256(to - from) * perEpoch > r.pool) {
+            to = from + SafeCast.toUint64(r.pool / perEpoch);
+            if (to == from) revert PoolExhausted(recordId, r.pool);
+        }
         pin.nextEpoch = to;
-        reward = uint256(to - from) * r.sizeBytes * r.rewardPerByteEpoch;
-        if (reward > r.pool) reward = r.pool;
+        reward = uint256(to - from) * perEpoch;
         r.pool -= SafeCast.toUint128(reward);
         totalPools -= reward;
         emit PinReported(recordId, msg.sender, from, to, reward);

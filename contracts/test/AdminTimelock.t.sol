@@ -28,15 +28,16 @@ contract AdminTimelockTest is Test {
 
     function setUp() public {
         vm.warp(1_700_000_000);
-        incentives = new IPFSIncentives(admin, treasury, DELAY, 1 hours, 7 days, DeployConfig.incentivesParams());
+        incentives =
+            new IPFSIncentives(admin, treasury, DELAY, address(0), 1 hours, 7 days, DeployConfig.incentivesParams());
         registry = new ModelRegistry(admin, treasury, DELAY, incentives, 0.01 ether);
         market = new ComputeMarketplace(
-            admin, treasury, DELAY, IModelRegistry(address(registry)), 7 days, DeployConfig.marketParams()
+            admin, treasury, DELAY, admin, IModelRegistry(address(registry)), 7 days, DeployConfig.marketParams()
         );
     }
 
-    function _id(bytes4 setter, bytes memory args) internal pure returns (bytes32) {
-        return keccak256(abi.encode(setter, args));
+    function _id(bytes4 setter, bytes memory args) internal view returns (bytes32) {
+        return keccak256(abi.encode(setter, args, incentives.admin()));
     }
 
     /// @dev The attack the finding describes: the admin raises a fee (or a slash, or moves the
@@ -54,6 +55,13 @@ contract AdminTimelockTest is Test {
         vm.prank(admin);
         vm.expectRevert(abi.encodeWithSelector(Administered.ChangeNotReady.selector, params, 0));
         incentives.setParams(p);
+
+        // nor can it hand the arbiter's power (it decides slashes) to a friend at once
+        bytes32 arbiterRole = market.ARBITER_ROLE();
+        bytes32 grant = _id(Administered.grantRole.selector, abi.encode(arbiterRole, stranger));
+        vm.prank(admin);
+        vm.expectRevert(abi.encodeWithSelector(Administered.ChangeNotReady.selector, grant, 0));
+        market.grantRole(arbiterRole, stranger);
 
         bytes32 moved = _id(Administered.setTreasury.selector, abi.encode(stranger));
         vm.prank(admin);
@@ -88,13 +96,10 @@ contract AdminTimelockTest is Test {
         // only the scheduled value: another one is not ready
         ComputeMarketplace.Params memory other = DeployConfig.marketParams();
         other.platformFeeBps = 1_999;
+        bytes32 otherId = _id(ComputeMarketplace.setParams.selector, abi.encode(other));
         vm.warp(readyAt);
         vm.prank(admin);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                Administered.ChangeNotReady.selector, _id(ComputeMarketplace.setParams.selector, abi.encode(other)), 0
-            )
-        );
+        vm.expectRevert(abi.encodeWithSelector(Administered.ChangeNotReady.selector, otherId, 0));
         market.setParams(other);
 
         vm.prank(admin);
@@ -143,12 +148,9 @@ contract AdminTimelockTest is Test {
         vm.expectRevert(abi.encodeWithSelector(Administered.ChangeNotReady.selector, change, readyAt));
         incentives.acceptAdmin();
         vm.warp(readyAt);
+        bytes32 notOffered = _id(Administered.transferAdmin.selector, abi.encode(stranger));
         vm.prank(stranger);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                Administered.ChangeNotReady.selector, _id(Administered.transferAdmin.selector, abi.encode(stranger)), 0
-            )
-        );
+        vm.expectRevert(abi.encodeWithSelector(Administered.ChangeNotReady.selector, notOffered, 0));
         incentives.acceptAdmin();
 
         vm.expectEmit(true, true, false, false, address(incentives));
@@ -157,10 +159,49 @@ contract AdminTimelockTest is Test {
         incentives.acceptAdmin();
         assertTrue(incentives.hasRole(role, next), "new admin");
         assertFalse(incentives.hasRole(role, admin), "old admin out");
+        assertTrue(incentives.hasRole(incentives.PAUSER_ROLE(), next), "the pauser role moves too");
+        assertFalse(incentives.hasRole(incentives.PAUSER_ROLE(), admin), "old admin cannot pause");
         assertEq(incentives.admin(), next, "admin()");
         vm.prank(admin);
         vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, admin, role));
         incentives.transferAdmin(admin);
+    }
+
+    /// @dev The review's M3: a change the old admin scheduled (another transfer, a parameter)
+    ///      dies with the handover, and a ready change lapses after the grace period.
+    function test_schedulesDieWithTheAdminAndLapse() public {
+        address mallory = address(0xBAD);
+        vm.startPrank(admin);
+        incentives.transferAdmin(mallory);
+        incentives.transferAdmin(next);
+        incentives.scheduleChange(Administered.setTreasury.selector, abi.encode(mallory));
+        vm.stopPrank();
+        vm.warp(block.timestamp + DELAY);
+        vm.prank(next);
+        incentives.acceptAdmin();
+        vm.warp(block.timestamp + 365 days);
+        vm.prank(mallory);
+        vm.expectRevert();
+        incentives.acceptAdmin();
+        assertEq(incentives.admin(), next, "still next");
+        vm.prank(next);
+        vm.expectRevert();
+        incentives.setTreasury(mallory);
+
+        // a ready change lapses CHANGE_GRACE after it became ready
+        bytes memory args = abi.encode(uint256(1 ether));
+        vm.prank(admin);
+        registry.scheduleChange(ModelRegistry.setRegistrationFee.selector, args);
+        bytes32 change = _id2(registry, ModelRegistry.setRegistrationFee.selector, args);
+        uint64 readyAt = uint64(block.timestamp) + DELAY;
+        vm.warp(uint256(readyAt) + 14 days + 1);
+        vm.prank(admin);
+        vm.expectRevert(abi.encodeWithSelector(Administered.ChangeExpired.selector, change, readyAt));
+        registry.setRegistrationFee(1 ether);
+    }
+
+    function _id2(Administered target, bytes4 setter, bytes memory args) internal view returns (bytes32) {
+        return keccak256(abi.encode(setter, args, target.admin()));
     }
 
     function test_delayIsBounded() public {

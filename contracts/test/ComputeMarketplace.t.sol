@@ -132,11 +132,11 @@ contract ComputeMarketplaceTest is MarketFixtures {
         ComputeMarketplace.Params memory p = DeployConfig.marketParams();
         IModelRegistry reg = IModelRegistry(address(registry));
         vm.expectRevert(Administered.ZeroAddress.selector);
-        new ComputeMarketplace(address(0), treasury, 0, reg, UNBONDING, p);
+        new ComputeMarketplace(address(0), treasury, 0, admin, reg, UNBONDING, p);
         vm.expectRevert(Administered.ZeroAddress.selector);
-        new ComputeMarketplace(admin, address(0), 0, reg, UNBONDING, p);
+        new ComputeMarketplace(admin, address(0), 0, admin, reg, UNBONDING, p);
         vm.expectRevert(Administered.ZeroAddress.selector);
-        new ComputeMarketplace(admin, treasury, 0, IModelRegistry(address(0)), UNBONDING, p);
+        new ComputeMarketplace(admin, treasury, 0, admin, IModelRegistry(address(0)), UNBONDING, p);
     }
 
     /// @dev Each field, one at a time, just outside its bound.
@@ -525,17 +525,36 @@ contract ComputeMarketplaceTest is MarketFixtures {
         market.acceptJob(jobId);
     }
 
-    function test_acceptJob_candidatesAreBounded() public {
+    /// @dev The review's H3: 32 small sybil stakes filled the candidate list first and kept the
+    ///      market out. A full list now gives way to heavier candidates.
+    function test_acceptJob_fullListEvictsTheLightest() public {
         uint256 jobId = _post(1);
         for (uint256 i; i < 32; ++i) {
             address g = address(uint160(0xE000 + i));
             vm.deal(g, 2 ether);
             vm.prank(g);
-            market.registerProvider{value: 2 ether}("gpu", 24, ASK);
+            market.registerProvider{value: 1.5 ether}("gpu", 24, ASK);
             vm.prank(g);
             market.acceptJob(jobId);
         }
+        assertEq(market.candidateCount(jobId), 32, "full");
+        // as light as the lightest: refused
+        vm.deal(stranger, 10 ether);
+        vm.prank(stranger);
+        market.registerProvider{value: 1.5 ether}("gpu", 24, ASK);
+        vm.prank(stranger);
+        vm.expectRevert(abi.encodeWithSelector(ComputeMarketplace.TooManyCandidates.selector, jobId));
+        market.acceptJob(jobId);
+        // heavier: takes the first lightest place, which is released
         vm.prank(gpus[0]);
+        market.acceptJob(jobId);
+        assertEq(market.candidateCount(jobId), 32, "still 32");
+        address out = address(uint160(0xE000));
+        assertEq(market.getProvider(out).activeJobs, 0, "evicted and released");
+        assertEq(market.getProvider(out).locked, 0, "unlocked");
+        assertEq(market.getProvider(gpus[0]).activeJobs, 1, "in");
+        // the evicted one may apply again, and is refused as the lightest
+        vm.prank(out);
         vm.expectRevert(abi.encodeWithSelector(ComputeMarketplace.TooManyCandidates.selector, jobId));
         market.acceptJob(jobId);
     }

@@ -132,6 +132,9 @@ contract IPFSChallengesTest is Challenges {
         (, uint256 other) = _registerModel(bob, 0, 1 ether);
         uint256 id = _challenge();
         vm.startPrank(prov);
+        incentives.unpin(recordId); // notice may be given, but the pin cannot be dropped
+        vm.roll(block.number + 64);
+        vm.warp(block.timestamp + 10 minutes);
         vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.PinUnderChallenge.selector, recordId, prov, 1));
         incentives.unpin(recordId);
         vm.warp(block.timestamp + 2 * EPOCH);
@@ -435,8 +438,8 @@ contract IPFSChallengesTest is Challenges {
         size = bound(size, 1, 8 * 1024);
         bytes memory content = MerkleTree.content(contentSeed, size);
         IIPFSIncentives.ContentSpec memory s = _spec(content, 1, 10, 1);
+        _grant(incentives, incentives.REGISTRAR_ROLE(), admin);
         vm.startPrank(admin);
-        incentives.grantRole(incentives.REGISTRAR_ROLE(), admin);
         uint256 rid = incentives.openRecord("bafyfuzz", s, admin);
         vm.stopPrank();
         vm.prank(prov);
@@ -500,8 +503,8 @@ contract IPFSChallengesTest is Challenges {
         IIPFSIncentives.ContentSpec memory s = defaultSpec;
         s.sizeBytes = size;
         s.leafCount = uint64((uint256(size) + 1023) / 1024);
+        _grant(incentives, incentives.REGISTRAR_ROLE(), admin);
         vm.startPrank(admin);
-        incentives.grantRole(incentives.REGISTRAR_ROLE(), admin);
         uint256 rid = incentives.openRecord("bafybig", s, admin);
         vm.stopPrank();
         vm.deal(prov, uint256(size) * 10 gwei);

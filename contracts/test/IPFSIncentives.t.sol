@@ -21,6 +21,7 @@ contract IPFSIncentivesTest is Fixtures {
     event ProviderPeerIdUpdated(address indexed provider, string peerId);
     event PinCommitted(uint256 indexed recordId, address indexed provider, uint64 firstEpoch, uint256 backing);
     event PinDropped(uint256 indexed recordId, address indexed provider, bytes32 reason);
+    event PinLeaving(uint256 indexed recordId, address indexed provider, uint64 exitBlock, uint64 exitAt);
     event PinReported(
         uint256 indexed recordId, address indexed provider, uint64 fromEpoch, uint64 toEpoch, uint256 reward
     );
@@ -85,11 +86,11 @@ contract IPFSIncentivesTest is Fixtures {
         assertEq(incentives.params().minStake, MIN_STAKE, "min stake");
         IPFSIncentives.Params memory p = DeployConfig.incentivesParams();
         vm.expectRevert(Administered.ZeroAddress.selector);
-        new IPFSIncentives(address(0), treasury, 0, EPOCH, UNBONDING, p);
+        new IPFSIncentives(address(0), treasury, 0, address(0), EPOCH, UNBONDING, p);
         vm.expectRevert(Administered.ZeroAddress.selector);
-        new IPFSIncentives(admin, address(0), 0, EPOCH, UNBONDING, p);
+        new IPFSIncentives(admin, address(0), 0, address(0), EPOCH, UNBONDING, p);
         vm.expectRevert(IPFSIncentives.InvalidParams.selector);
-        new IPFSIncentives(admin, treasury, 0, 0, UNBONDING, p);
+        new IPFSIncentives(admin, treasury, 0, address(0), 0, UNBONDING, p);
     }
 
     function test_setParams() public {
@@ -175,8 +176,7 @@ contract IPFSIncentivesTest is Fixtures {
         vm.prank(carol);
         incentives.challenge{value: 0.1 ether}(recordId, p2, keccak256("commitment"));
         // exits keep working
-        vm.prank(p1);
-        incentives.unpin(recordId);
+        _leave(p1, recordId);
         vm.prank(p1);
         incentives.requestUnbond(MIN_STAKE);
 
@@ -218,8 +218,8 @@ contract IPFSIncentivesTest is Fixtures {
     }
 
     function test_openRecord_validatesSpec() public {
+        _grant(incentives, incentives.REGISTRAR_ROLE(), admin);
         vm.startPrank(admin);
-        incentives.grantRole(incentives.REGISTRAR_ROLE(), admin);
         IIPFSIncentives.ContentSpec memory s = _defaultSpec();
 
         vm.expectRevert(Administered.ZeroAddress.selector);
@@ -425,11 +425,12 @@ contract IPFSIncentivesTest is Fixtures {
         incentives.requestUnbond(1 ether);
         vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.HasActivePins.selector, p1, 1));
         incentives.requestUnbond(1);
-        // without pins, everything may go
-        incentives.unpin(recordId);
-        assertEq(incentives.requiredStake(p1), MIN_STAKE, "backing released");
-        incentives.requestUnbond(STAKE);
         vm.stopPrank();
+        // without pins, everything may go
+        _leave(p1, recordId);
+        assertEq(incentives.requiredStake(p1), MIN_STAKE, "backing released");
+        vm.prank(p1);
+        incentives.requestUnbond(STAKE);
     }
 
     // ------------------------------------------------------------------ pins
@@ -470,8 +471,7 @@ contract IPFSIncentivesTest is Fixtures {
         vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.ReplicationFull.selector, recordId, 3));
         incentives.commitPin(recordId);
 
-        vm.prank(p3);
-        incentives.unpin(recordId);
+        _leave(p3, recordId);
         vm.prank(p4);
         incentives.requestUnbond(1);
         vm.prank(p4);
@@ -486,8 +486,32 @@ contract IPFSIncentivesTest is Fixtures {
         incentives.commitPin(recordId);
     }
 
-    function test_unpin() public {
+    function test_unpin_givesNoticeThenDrops() public {
         _pin(p1);
+        _toEpoch(3);
+        uint64 exitBlock = uint64(block.number + 64);
+        uint64 exitAt = uint64(block.timestamp + 10 minutes);
+        vm.expectEmit(true, true, false, true, address(incentives));
+        emit PinLeaving(recordId, p1, exitBlock, exitAt);
+        vm.prank(p1);
+        incentives.unpin(recordId);
+        assertTrue(incentives.getPin(recordId, p1).active, "still pinned, and challengeable");
+        assertEq(incentives.getPin(recordId, p1).exitEpoch, epoch0 + 3, "exit epoch");
+        // the notice runs in blocks and in time
+        vm.roll(exitBlock - 1);
+        vm.warp(exitAt);
+        vm.prank(p1);
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.ExitNoticeRunning.selector, recordId, exitBlock, exitAt));
+        incentives.unpin(recordId);
+        vm.roll(exitBlock);
+        vm.warp(exitAt - 1);
+        vm.prank(p1);
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.ExitNoticeRunning.selector, recordId, exitBlock, exitAt));
+        incentives.unpin(recordId);
+        // epochs 1 and 2 were earned; the notice epoch and later are not
+        _toEpoch(6);
+        vm.prank(p1);
+        assertEq(incentives.reportPin(recordId), 2 * REWARD, "up to the notice epoch");
         vm.expectEmit(true, true, false, true, address(incentives));
         emit PinDropped(recordId, p1, "voluntary");
         vm.prank(p1);
@@ -534,12 +558,12 @@ contract IPFSIncentivesTest is Fixtures {
     function test_reportPin_repinForfeitsTheEpochInProgress() public {
         _pin(p1);
         _toEpoch(2);
-        vm.startPrank(p1);
+        vm.prank(p1);
         incentives.reportPin(recordId);
-        incentives.unpin(recordId);
+        _leave(p1, recordId);
+        vm.prank(p1);
         incentives.commitPin(recordId);
         assertEq(incentives.getPin(recordId, p1).nonce, 2, "a new pin");
-        vm.stopPrank();
         _toEpoch(3);
         vm.prank(p1);
         vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.NothingToReport.selector, recordId, p1, epoch0 + 3));
@@ -549,21 +573,26 @@ contract IPFSIncentivesTest is Fixtures {
         assertEq(incentives.reportPin(recordId), REWARD, "only epoch0 + 3");
     }
 
-    function test_reportPin_cappedByPool() public {
-        vm.startPrank(admin);
-        incentives.grantRole(incentives.REGISTRAR_ROLE(), admin);
+    /// @dev Only whole epochs the pool covers are paid; the rest waits for a top-up.
+    function test_reportPin_paysWholeEpochsThePoolCovers() public {
+        _grant(incentives, incentives.REGISTRAR_ROLE(), admin);
         vm.deal(admin, 1 ether);
-        uint256 small = incentives.openRecord{value: REWARD / 2}("bafysmall", _defaultSpec(), admin);
-        vm.stopPrank();
+        vm.prank(admin);
+        uint256 small = incentives.openRecord{value: REWARD * 3 / 2}("bafysmall", _defaultSpec(), admin);
         _register(p1);
         vm.prank(p1);
         incentives.commitPin(small);
-        _toEpoch(2);
+        _toEpoch(4);
         vm.prank(p1);
-        assertEq(incentives.reportPin(small), REWARD / 2, "what is left");
-        _toEpoch(3);
+        assertEq(incentives.reportPin(small), REWARD, "one epoch of the three ended");
+        assertEq(incentives.getPin(small, p1).nextEpoch, epoch0 + 2, "the others wait");
         vm.prank(p1);
-        assertEq(incentives.reportPin(small), 0, "empty pool pays nothing");
+        vm.expectRevert(abi.encodeWithSelector(IPFSIncentives.PoolExhausted.selector, small, REWARD / 2));
+        incentives.reportPin(small);
+        vm.prank(bob);
+        incentives.fund{value: REWARD * 3 / 2}(small);
+        vm.prank(p1);
+        assertEq(incentives.reportPin(small), 2 * REWARD, "paid once topped up");
     }
 
     function test_reportPin_reverts() public {
@@ -615,8 +644,8 @@ contract IPFSIncentivesTest is Fixtures {
         rate = bound(rate, 0, 1e12);
         IIPFSIncentives.ContentSpec memory s = _defaultSpec();
         s.rewardPerByteEpoch = uint128(rate);
+        _grant(incentives, incentives.REGISTRAR_ROLE(), admin);
         vm.startPrank(admin);
-        incentives.grantRole(incentives.REGISTRAR_ROLE(), admin);
         vm.deal(admin, pool);
         uint256 id = incentives.openRecord{value: pool}("bafyfuzz", s, admin);
         vm.stopPrank();
@@ -626,6 +655,7 @@ contract IPFSIncentivesTest is Fixtures {
             vm.prank(ps[i]);
             incentives.commitPin(id);
         }
+        uint256 perEpoch = uint256(s.sizeBytes) * rate;
         uint256 paid;
         for (uint256 e = 1; e <= epochs; ++e) {
             _toEpoch(e);
@@ -633,14 +663,16 @@ contract IPFSIncentivesTest is Fixtures {
             if (to > epoch0 + 10) to = epoch0 + 10;
             for (uint256 i; i < providers; ++i) {
                 if (incentives.getPin(id, ps[i]).nextEpoch >= to) continue;
+                if (perEpoch != 0 && incentives.getRecord(id).pool < perEpoch) continue; // exhausted
                 vm.prank(ps[i]);
                 paid += incentives.reportPin(id);
             }
         }
-        // epochs epoch0 + 1 .. min(epochs, 10) - 1 have ended, for each provider
-        uint256 ended = (epochs < 10 ? epochs : 10) - 1;
-        uint256 due = uint256(providers) * ended * s.sizeBytes * rate;
-        assertEq(paid, due < pool ? due : pool, "paid = min(due, pool)");
+        // epochs epoch0 + 1 .. min(epochs, 10) - 1 have ended, for each provider; the pool pays
+        // whole epochs while it covers one
+        uint256 ended = uint256(providers) * ((epochs < 10 ? epochs : 10) - 1);
+        uint256 covered = perEpoch == 0 ? ended : pool / perEpoch;
+        assertEq(paid, (ended < covered ? ended : covered) * perEpoch, "whole epochs, as far as the pool goes");
         assertEq(incentives.getRecord(id).pool, pool - paid, "pool decreases by what was paid");
         assertEq(address(incentives).balance, incentives.liabilities(), "solvent");
     }

@@ -10,15 +10,20 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 ///         protocol's fees. What a pause stops is each contract's own choice (`whenNotPaused`).
 ///
 ///         Every change the admin makes to money-relevant settings (parameters, fees, the
-///         treasury, the admin itself) goes through a timelock: it is scheduled first, becomes
-///         possible `changeDelay` seconds later, and is then applied with exactly the scheduled
-///         value. Users see what is coming (`ChangeScheduled`) and can leave before it applies.
-///         The admin role moves in two steps (`transferAdmin`, then `acceptAdmin` by the new
-///         admin after the delay); it cannot be granted, revoked or renounced directly.
+///         treasury, role grants, the admin itself) goes through a timelock: it is scheduled
+///         first, becomes possible `changeDelay` seconds later, is applied with exactly the
+///         scheduled value, and lapses `CHANGE_GRACE` after that. Users see what is coming
+///         (`ChangeScheduled`) and can leave before it applies. The admin role moves in two steps
+///         (`transferAdmin`, then `acceptAdmin` by the new admin after the delay), together with
+///         `PAUSER_ROLE`; every change the old admin scheduled dies with the handover. The admin
+///         role cannot be granted, revoked or renounced directly. Revoking other roles is
+///         immediate (an emergency brake, like pausing).
 abstract contract Administered is AccessControl, Pausable {
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
     /// @notice Longest timelock a deployment may choose.
     uint64 public constant MAX_CHANGE_DELAY = 30 days;
+    /// @notice How long a ready change stays applicable.
+    uint64 public constant CHANGE_GRACE = 14 days;
 
     /// @notice Seconds between scheduling a change and applying it.
     uint64 public immutable changeDelay;
@@ -26,6 +31,8 @@ abstract contract Administered is AccessControl, Pausable {
     address public treasury;
     /// @notice Holds `DEFAULT_ADMIN_ROLE`.
     address public admin;
+    /// @notice When the contract was last unpaused (0: never paused).
+    uint64 public unpausedAt;
     /// @notice When each scheduled change may be applied (0: not scheduled).
     mapping(bytes32 change => uint64 readyAt) public changeReadyAt;
 
@@ -38,6 +45,7 @@ abstract contract Administered is AccessControl, Pausable {
     error InvalidDelay(uint64 delay);
     /// @notice `change` was not scheduled (`readyAt` 0) or its delay has not passed.
     error ChangeNotReady(bytes32 change, uint64 readyAt);
+    error ChangeExpired(bytes32 change, uint64 readyAt);
     error AdminRoleMovesByTransfer();
 
     constructor(address admin_, address treasury_, uint64 changeDelay_) {
@@ -53,10 +61,11 @@ abstract contract Administered is AccessControl, Pausable {
 
     // ------------------------------------------------------------------ timelock
 
-    /// @dev The id of the change "call `setter` with `args`" (the ABI-encoded arguments), as
-    ///      `ChangeScheduled` reports it: keccak256(abi.encode(setter, args)).
-    function changeId(bytes4 setter, bytes memory args) internal pure returns (bytes32) {
-        return keccak256(abi.encode(setter, args));
+    /// @dev The id of the change "call `setter` with `args`" (the ABI-encoded arguments) that
+    ///      the current admin schedules, as `ChangeScheduled` reports it:
+    ///      keccak256(abi.encode(setter, args, admin)). A new admin starts with no schedule.
+    function changeId(bytes4 setter, bytes memory args) internal view returns (bytes32) {
+        return keccak256(abi.encode(setter, args, admin));
     }
 
     /// @notice Schedules the change "call `setter` with `args`" (admin): e.g. `setParams`'s
@@ -84,6 +93,7 @@ abstract contract Administered is AccessControl, Pausable {
         bytes32 change = changeId(setter, args);
         uint64 readyAt = changeReadyAt[change];
         if (readyAt == 0 || block.timestamp < readyAt) revert ChangeNotReady(change, readyAt);
+        if (block.timestamp > uint256(readyAt) + CHANGE_GRACE) revert ChangeExpired(change, readyAt);
         delete changeReadyAt[change];
     }
 
@@ -104,20 +114,25 @@ abstract contract Administered is AccessControl, Pausable {
         _schedule(this.transferAdmin.selector, abi.encode(newAdmin));
     }
 
-    /// @notice Second step: the new admin takes the role once the delay has passed; the old
-    ///         admin loses it (other roles stay where they are).
+    /// @notice Second step: the new admin takes the admin and pauser roles once the delay has
+    ///         passed; the old admin loses them (other roles it was granted stay until revoked).
     function acceptAdmin() external {
         _applyChange(this.transferAdmin.selector, abi.encode(msg.sender));
         address previous = admin;
         admin = msg.sender;
         _revokeRole(DEFAULT_ADMIN_ROLE, previous);
+        _revokeRole(PAUSER_ROLE, previous);
         _grantRole(DEFAULT_ADMIN_ROLE, msg.sender);
+        _grantRole(PAUSER_ROLE, msg.sender);
         emit AdminTransferred(previous, msg.sender);
     }
 
+    /// @notice Grants a role other than the admin's, as scheduled with `scheduleChange`
+    ///         (`grantRole` selector, `abi.encode(role, account)`) at least `changeDelay` before.
     function grantRole(bytes32 role, address account) public override {
         if (role == DEFAULT_ADMIN_ROLE) revert AdminRoleMovesByTransfer();
         super.grantRole(role, account);
+        _applyChange(this.grantRole.selector, abi.encode(role, account));
     }
 
     function revokeRole(bytes32 role, address account) public override {
@@ -139,6 +154,7 @@ abstract contract Administered is AccessControl, Pausable {
 
     /// @notice Resumes after `pause` (pauser).
     function unpause() external onlyRole(PAUSER_ROLE) {
+        unpausedAt = uint64(block.timestamp);
         _unpause();
     }
 }

@@ -70,11 +70,23 @@ contract ComputeMarketplaceInvariantTest is Fixtures, InvariantTest {
             active += market.getProvider(handler.gpus(i)).activeJobs;
         }
         assertEq(active, bound_, "active jobs");
-        uint256 perJob = market.params().stakePerJob;
-        for (uint256 i; i < 4; ++i) {
-            ComputeMarketplace.Provider memory p = market.getProvider(handler.gpus(i));
-            assertEq(p.locked, uint256(p.activeJobs) * perJob, "stake locked per active job");
+        uint256 lockedByJobs;
+        for (uint256 id = 1; id <= market.jobCount(); ++id) {
+            ComputeMarketplace.Job memory j = market.getJob(id);
+            if (j.status == ComputeMarketplace.JobStatus.Open) {
+                lockedByJobs += market.candidateCount(id) * j.terms.stakePerJob;
+            } else if (
+                j.status == ComputeMarketplace.JobStatus.Running || j.status == ComputeMarketplace.JobStatus.Verifying
+                    || j.status == ComputeMarketplace.JobStatus.Disputed
+            ) {
+                lockedByJobs += market.getAssignments(id).length * j.terms.stakePerJob;
+            }
         }
+        uint256 locked;
+        for (uint256 i; i < 4; ++i) {
+            locked += market.getProvider(handler.gpus(i)).locked;
+        }
+        assertEq(locked, lockedByJobs, "stake locked per active job, at each job's own terms");
     }
 
     /// @dev ETH only moves between the cast and the contracts.

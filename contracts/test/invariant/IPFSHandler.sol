@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {Administered} from "../../src/common/Administered.sol";
 import {IPFSIncentives} from "../../src/IPFSIncentives.sol";
 import {ModelRegistry} from "../../src/ModelRegistry.sol";
@@ -32,6 +33,8 @@ contract IPFSHandler is Test {
     /// @notice A second withdrawal of the same funds, or a gated call by the wrong party, succeeded.
     bool public doubleWithdrawal;
     bool public unauthorizedSuccess;
+    /// @notice A gated call by the wrong party failed for another reason than access.
+    bool public wrongRejection;
     /// @notice A report paid an epoch the pin did not cover from start to end.
     bool public paidUncoveredEpoch;
     mapping(bytes32 action => uint256) public calls;
@@ -108,13 +111,27 @@ contract IPFSHandler is Test {
     // ------------------------------------------------------------------ time
 
     function warp(uint256 secs) external {
-        vm.warp(block.timestamp + bound(secs, 1, 6 hours));
+        _warpTo(block.timestamp + bound(secs, 1, 1 hours));
         calls["warp"]++;
     }
 
     function roll(uint256 blocks) external {
         vm.roll(block.number + bound(blocks, 1, 300));
         calls["roll"]++;
+    }
+
+    /// @dev Time passes; before it does, the diligent provider's node answers every revealed
+    ///      challenge against it whose window is still open (as a node that is never offline).
+    function _warpTo(uint256 t) internal {
+        uint256 n = incentives.challengeCount();
+        for (uint256 id = n > 20 ? n - 19 : 1; id <= n; ++id) {
+            IPFSIncentives.Challenge memory c = incentives.getChallenge(id);
+            if (
+                c.provider == providers[0] && c.status == IPFSIncentives.ChallengeStatus.Revealed
+                    && block.timestamp <= c.respondBy
+            ) _answer(id, c, true);
+        }
+        vm.warp(t);
     }
 
     /// @dev The selected chain moves: the last blocks get other hashes. Reveals after this see
@@ -204,7 +221,7 @@ contract IPFSHandler is Test {
     function withdrawStake(uint256 providerSeed) external {
         address p = _provider(providerSeed);
         uint64 readyAt = incentives.stakeOf(p).unbondingReadyAt;
-        if (readyAt > block.timestamp) vm.warp(readyAt);
+        if (readyAt > block.timestamp) _warpTo(readyAt);
         vm.prank(p);
         try incentives.withdrawStake() returns (uint256 amount) {
             if (p == providers[0]) diligentOut += amount;
@@ -287,7 +304,6 @@ contract IPFSHandler is Test {
         if (block.number < from) vm.roll(from);
         try incentives.reveal(id, _secrets[id]) {
             calls["reveal"]++;
-            if (c.provider == providers[0]) this.respond(challengeSeed, true);
         } catch {}
     }
 
@@ -298,7 +314,10 @@ contract IPFSHandler is Test {
         if (id == 0) return;
         IPFSIncentives.Challenge memory c = incentives.getChallenge(id);
         if (c.status != IPFSIncentives.ChallengeStatus.Revealed || block.timestamp > c.respondBy) return;
-        if (c.provider == providers[0]) honest = true;
+        _answer(id, c, honest || c.provider == providers[0]);
+    }
+
+    function _answer(uint256 id, IPFSIncentives.Challenge memory c, bool honest) internal {
         uint64[] memory idx = incentives.leafIndices(id);
         bytes[] memory chunks = new bytes[](idx.length);
         bytes32[][] memory proofs = new bytes32[][](idx.length);
@@ -306,7 +325,7 @@ contract IPFSHandler is Test {
             chunks[i] = MerkleTree.chunk(_data, idx[i]);
             proofs[i] = MerkleTree.proof(_leaves, idx[i]);
         }
-        if (!honest) chunks[challengeSeed % idx.length][0] ^= 0xff;
+        if (!honest) chunks[id % idx.length][0] ^= 0xff;
         vm.prank(c.provider);
         try incentives.respond(id, chunks, proofs) {
             if (!honest) unauthorizedSuccess = true; // a corrupted proof must never pass
@@ -326,7 +345,12 @@ contract IPFSHandler is Test {
             uint256 after_ = uint256(c.seedBlock) + incentives.BLOCKHASH_WINDOW() + 1;
             if (block.number < after_) vm.roll(after_);
         } else if (c.status == IPFSIncentives.ChallengeStatus.Revealed) {
-            if (block.timestamp <= c.respondBy) vm.warp(uint256(c.respondBy) + 1);
+            // the diligent provider's node answers within the window, whatever came between
+            if (c.provider == providers[0]) {
+                this.respond(challengeSeed, true);
+                if (incentives.getChallenge(id).status != IPFSIncentives.ChallengeStatus.Revealed) return;
+            }
+            if (block.timestamp <= c.respondBy) _warpTo(uint256(c.respondBy) + 1);
         } else {
             return;
         }
@@ -397,32 +421,49 @@ contract IPFSHandler is Test {
 
     // ------------------------------------------------------------------ gated calls by the wrong party
 
+    /// @dev A gated call by the wrong party, in a state where the right party would pass every
+    ///      other check (the admin's changes are scheduled first, the model exists); it must
+    ///      fail with the access error itself.
     function tryGated(uint256 who, uint8 which) external {
         address caller = _everyone[who % _everyone.length];
+        if (caller == admin) return;
         IIPFSIncentives.ContentSpec memory spec = _spec;
         uint256 op = which % 7;
-        address target = op < 4 ? address(incentives) : address(registry);
+        Administered target = op < 4 ? Administered(address(incentives)) : Administered(address(registry));
         bytes memory call;
+        bytes4 expected = IAccessControl.AccessControlUnauthorizedAccount.selector;
         if (op == 0) {
             call = abi.encodeCall(IPFSIncentives.openRecord, ("bafyrogue", spec, caller));
         } else if (op == 1) {
-            call = abi.encodeCall(IPFSIncentives.setParams, (incentives.params()));
-        } else if (op == 2) {
+            IPFSIncentives.Params memory p = incentives.params();
+            _schedule(target, IPFSIncentives.setParams.selector, abi.encode(p));
+            call = abi.encodeCall(IPFSIncentives.setParams, (p));
+        } else if (op == 2 || op == 5) {
+            _schedule(target, Administered.setTreasury.selector, abi.encode(caller));
             call = abi.encodeCall(Administered.setTreasury, (caller));
         } else if (op == 3) {
+            if (incentives.paused()) return;
             call = abi.encodeCall(Administered.pause, ());
         } else if (op == 4) {
+            _schedule(target, ModelRegistry.setRegistrationFee.selector, abi.encode(uint256(0)));
             call = abi.encodeCall(ModelRegistry.setRegistrationFee, (0));
-        } else if (op == 5) {
-            call = abi.encodeCall(Administered.setTreasury, (caller));
         } else if (registry.modelCount() > 0 && registry.ownerOf(1) != caller) {
             call = abi.encodeCall(ModelRegistry.setPrice, (1, 1));
+            expected = ModelRegistry.NotModelOwner.selector;
         } else {
             return;
         }
         vm.prank(caller);
-        (bool ok,) = target.call(call);
+        (bool ok, bytes memory ret) = address(target).call(call);
         if (ok) unauthorizedSuccess = true;
+        else if (ret.length < 4 || bytes4(ret) != expected) wrongRejection = true;
         calls["tryGated"]++;
+    }
+
+    /// @dev The admin schedules a change (the invariant deployment has no delay), so that only
+    ///      the caller's role can stop the call.
+    function _schedule(Administered target, bytes4 setter, bytes memory args) internal {
+        vm.prank(admin);
+        target.scheduleChange(setter, args);
     }
 }

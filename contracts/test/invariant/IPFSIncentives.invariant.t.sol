@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {IPFSIncentives} from "../../src/IPFSIncentives.sol";
+import {IIPFSIncentives} from "../../src/interfaces/IIPFSIncentives.sol";
 import {Fixtures} from "../utils/Fixtures.sol";
 import {InvariantTest} from "../utils/Test.sol";
 import {IPFSHandler} from "./IPFSHandler.sol";
@@ -17,7 +18,10 @@ contract IPFSIncentivesInvariantTest is Fixtures, InvariantTest {
 
     function setUp() public {
         _deployAll();
-        handler = new IPFSHandler(incentives, registry, admin, treasury, data, defaultSpec);
+        // records long enough (200 epochs) that challenges, reveals and answers happen in a run
+        IIPFSIncentives.ContentSpec memory spec = defaultSpec;
+        spec.durationEpochs = 200;
+        handler = new IPFSHandler(incentives, registry, admin, treasury, data, spec);
         address[] memory all = handler.everyone();
         for (uint256 i; i < all.length; ++i) {
             vm.deal(all[i], 1_000 ether);
@@ -65,6 +69,7 @@ contract IPFSIncentivesInvariantTest is Fixtures, InvariantTest {
     /// @dev Only the roles named can do what they gate; a corrupted storage proof never passes.
     function invariant_rolesGate() public view {
         assertFalse(handler.unauthorizedSuccess(), "gated call succeeded");
+        assertFalse(handler.wrongRejection(), "gated call failed for another reason than access");
     }
 
     /// @dev Pin bookkeeping: providers' and records' pin counts agree and respect the target;

@@ -308,6 +308,19 @@ contract MarketHandler is Test {
         calls["fullJob"]++;
     }
 
+    /// @dev The admin changes the terms of future jobs (no delay in this deployment); running
+    ///      jobs keep theirs.
+    function changeParams(uint256 perJob, uint16 feeBps) external {
+        ComputeMarketplace.Params memory p = market.params();
+        p.stakePerJob = uint128(bound(perJob, 0, 1 ether));
+        p.platformFeeBps = uint16(bound(feeBps, 0, 2_000));
+        vm.startPrank(arbiter); // the admin of this deployment
+        market.scheduleChange(ComputeMarketplace.setParams.selector, abi.encode(p));
+        market.setParams(p);
+        vm.stopPrank();
+        calls["changeParams"]++;
+    }
+
     // ------------------------------------------------------------------ withdrawals
 
     function withdraw(uint256 who) external {

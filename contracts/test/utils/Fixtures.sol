@@ -54,14 +54,13 @@ abstract contract Fixtures is Test {
 
         // no timelock in the unit tests, so that a parameter change does not move the clock
         // (AdminTimelock.t.sol tests the delay of a default deployment)
-        incentives = new IPFSIncentives(admin, treasury, 0, EPOCH, UNBONDING, DeployConfig.incentivesParams());
+        address registryAt = vm.computeCreateAddress(address(this), vm.getNonce(address(this)) + 1);
+        incentives =
+            new IPFSIncentives(admin, treasury, 0, registryAt, EPOCH, UNBONDING, DeployConfig.incentivesParams());
         registry = new ModelRegistry(admin, treasury, 0, incentives, FEE);
         market = new ComputeMarketplace(
-            admin, treasury, 0, IModelRegistry(address(registry)), UNBONDING, DeployConfig.marketParams()
+            admin, treasury, 0, admin, IModelRegistry(address(registry)), UNBONDING, DeployConfig.marketParams()
         );
-        bytes32 registrar = incentives.REGISTRAR_ROLE();
-        vm.prank(admin);
-        incentives.grantRole(registrar, address(registry));
 
         data = MerkleTree.content(42, 5 * 1024 + 100);
         leafHashes = MerkleTree.leaves(data);
@@ -88,6 +87,25 @@ abstract contract Fixtures is Test {
         vm.startPrank(admin);
         target.scheduleChange(Administered.setTreasury.selector, abi.encode(treasury_));
         target.setTreasury(treasury_);
+        vm.stopPrank();
+    }
+
+    /// @dev `provider` leaves its pin of `rid`: notice, wait it out, drop.
+    function _leave(address provider, uint256 rid) internal {
+        vm.prank(provider);
+        incentives.unpin(rid);
+        IPFSIncentives.Pin memory pin = incentives.getPin(rid, provider);
+        if (block.number < pin.exitBlock) vm.roll(pin.exitBlock);
+        if (block.timestamp < pin.exitAt) vm.warp(pin.exitAt);
+        vm.prank(provider);
+        incentives.unpin(rid);
+    }
+
+    /// @dev The admin schedules and applies a role grant on `target`.
+    function _grant(Administered target, bytes32 role, address account) internal {
+        vm.startPrank(admin);
+        target.scheduleChange(Administered.grantRole.selector, abi.encode(role, account));
+        target.grantRole(role, account);
         vm.stopPrank();
     }
 
