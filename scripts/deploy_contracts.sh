@@ -22,6 +22,8 @@ Environment:
   ARBITER           decides compute disputes (default: the deployer)
   EPOCH_LENGTH      seconds per pinning epoch (default: 3600)
   REGISTRATION_FEE  wei per model or version registration (default: 1e16)
+  CHANGE_DELAY      seconds of the admin's timelock on parameter, fee, treasury and role
+                    changes (default: 172800, two days; at least one day)
 EOF
 }
 
