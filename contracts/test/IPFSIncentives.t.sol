@@ -99,37 +99,22 @@ contract IPFSIncentivesTest is Fixtures {
         _setIncentivesParams(p);
         assertEq(incentives.params().minStake, 2 ether, "updated");
 
-        vm.startPrank(admin);
-        p.challengerShareBps = 10_001;
-        vm.expectRevert(IPFSIncentives.InvalidParams.selector);
-        incentives.setParams(p);
-        p.challengerShareBps = 0;
-        p.responseWindow = 59;
-        vm.expectRevert(IPFSIncentives.InvalidParams.selector);
-        incentives.setParams(p);
-        p.responseWindow = 1 days + 1;
-        vm.expectRevert(IPFSIncentives.InvalidParams.selector);
-        incentives.setParams(p);
-        p.responseWindow = 10 minutes;
-        p.minStake = 0;
-        vm.expectRevert(IPFSIncentives.InvalidParams.selector);
-        incentives.setParams(p);
-        p.minStake = 1_000_001 ether;
-        vm.expectRevert(IPFSIncentives.InvalidParams.selector);
-        incentives.setParams(p);
-        p.minStake = 1 ether;
-        p.stakePerByte = 1 ether + 1;
-        vm.expectRevert(IPFSIncentives.InvalidParams.selector);
-        incentives.setParams(p);
-        p.stakePerByte = 0;
-        p.challengeBond = 0;
-        vm.expectRevert(IPFSIncentives.InvalidParams.selector);
-        incentives.setParams(p);
-        p.challengeBond = 1;
-        p.challengeSlash = 1_000_001 ether;
-        vm.expectRevert(IPFSIncentives.InvalidParams.selector);
-        incentives.setParams(p);
-        vm.stopPrank();
+        // each field, one at a time, just outside its bound
+        for (uint256 field; field < 9; ++field) {
+            IPFSIncentives.Params memory bad = DeployConfig.incentivesParams();
+            if (field == 0) bad.challengerShareBps = 10_001;
+            else if (field == 1) bad.responseWindow = 59;
+            else if (field == 2) bad.responseWindow = 1 days + 1;
+            else if (field == 3) bad.minStake = 0;
+            else if (field == 4) bad.minStake = 1_000_001 ether;
+            else if (field == 5) bad.stakePerByte = 1 ether + 1;
+            else if (field == 6) bad.challengeBond = 0;
+            else if (field == 7) bad.challengeBond = 1_000_001 ether;
+            else bad.challengeSlash = 1_000_001 ether;
+            vm.prank(admin);
+            vm.expectRevert(IPFSIncentives.InvalidParams.selector);
+            incentives.setParams(bad);
+        }
 
         vm.expectRevert(_unauthorized(stranger, incentives.DEFAULT_ADMIN_ROLE()));
         vm.prank(stranger);
