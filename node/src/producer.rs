@@ -61,18 +61,15 @@ pub fn produce_one(node: &Node, producer: &ProducerConfig) -> Result<SealedBlock
     let chain = &node.chain;
     let base_fee = chain.next_base_fee();
     // Sender partitioning: each producer carries the senders that hash into its share, so that
-    // parallel blocks rarely carry the same transaction; one that waited for a few block
-    // intervals may be carried by anyone.
+    // parallel blocks rarely carry the same transaction. One that waited is offered to one
+    // more producer per patience interval (the next in turn first), never to all at once, and
+    // after this producer's own share.
     let patience = producer.block_time * 3;
     let picked = node.pool.best(
         chain.spec().gas_limit,
         base_fee,
         |a| chain.latest_nonce(a),
-        |t| {
-            producer.count <= 1
-                || partition(t.sender, producer.count) == producer.index
-                || t.arrived.elapsed() > patience
-        },
+        |t| carry_rank(t.sender, t.arrived.elapsed(), patience, producer.index, producer.count),
     );
     let transactions = picked.iter().map(|t| (t.sender, t.tx.clone())).collect();
     let timestamp_ms = now_ms().max(chain.head().header.timestamp_ms + 1);
@@ -106,6 +103,35 @@ pub fn produce_one(node: &Node, producer: &ProducerConfig) -> Result<SealedBlock
     Ok(built.block)
 }
 
+/// Whether producer `index` (of `count`) carries a transaction from `sender` that waited
+/// `waited`, and with which rank (0 first, then 1). The owner of the
+/// sender's share carries it at once; the producer after it in turn once it waited one
+/// `patience`, the next after two, and so on: a transaction that waits long is carried by more
+/// producers, one at a time, which bounds how many parallel blocks carry it twice.
+pub fn carry_rank(
+    sender: alloy_primitives::Address,
+    waited: std::time::Duration,
+    patience: std::time::Duration,
+    index: usize,
+    count: usize,
+) -> Option<u8> {
+    if count <= 1 {
+        return Some(0);
+    }
+    let behind = (index + count - partition(sender, count)) % count;
+    if behind == 0 {
+        return Some(0);
+    }
+    let intervals = waited.as_nanos() / patience.as_nanos().max(1);
+    // After its own share for the first interval it may carry it, level with it after that:
+    // a share whose owner is gone is not left behind full blocks of the others' own shares.
+    match (behind as u128).cmp(&intervals) {
+        std::cmp::Ordering::Greater => None,
+        std::cmp::Ordering::Equal => Some(1),
+        std::cmp::Ordering::Less => Some(0),
+    }
+}
+
 /// The producer (of `count`) whose share `sender` falls in.
 pub fn partition(sender: alloy_primitives::Address, count: usize) -> usize {
     let h = alloy_primitives::keccak256(sender);
@@ -114,8 +140,37 @@ pub fn partition(sender: alloy_primitives::Address, count: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::partition;
+    use super::{carry_rank, partition};
     use alloy_primitives::Address;
+    use std::time::Duration;
+
+    #[test]
+    fn a_waiting_transaction_reaches_one_more_producer_per_patience() {
+        let p = Duration::from_millis(100);
+        let sender = Address::repeat_byte(9);
+        let owner = partition(sender, 4);
+        let after = |k: usize| (owner + k) % 4;
+        let carriers = |waited: u64| {
+            (0..4)
+                .filter(|i| carry_rank(sender, Duration::from_millis(waited), p, *i, 4).is_some())
+                .count()
+        };
+        assert_eq!(carry_rank(sender, Duration::ZERO, p, owner, 4), Some(0));
+        assert_eq!(carry_rank(sender, Duration::from_secs(60), p, owner, 4), Some(0));
+        assert_eq!(carriers(0), 1, "the owner alone");
+        assert_eq!(carriers(99), 1);
+        assert_eq!(carry_rank(sender, Duration::from_millis(100), p, after(1), 4), Some(1));
+        assert_eq!(carry_rank(sender, Duration::from_millis(100), p, after(2), 4), None);
+        assert_eq!(
+            carry_rank(sender, Duration::from_millis(200), p, after(1), 4),
+            Some(0),
+            "level with the helper's own share one interval later"
+        );
+        assert_eq!(carriers(100), 2, "then the next producer in turn");
+        assert_eq!(carriers(250), 3);
+        assert_eq!(carriers(300), 4, "and eventually every producer");
+        assert_eq!(carry_rank(sender, Duration::ZERO, p, 3, 1), Some(0), "a lone producer");
+    }
 
     #[test]
     fn partition_is_stable_and_spreads_senders_evenly() {

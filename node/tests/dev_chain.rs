@@ -405,7 +405,7 @@ async fn a_transaction_skipped_for_what_may_change_stays_pooled() {
     };
     node.on_chain_update(&ChainUpdate::added(applied));
     let offered: Vec<_> =
-        node.pool.best(u64::MAX, 0, |_| 0, |_| true).iter().map(|t| t.hash).collect();
+        node.pool.best(u64::MAX, 0, |_| 0, |_| Some(0)).iter().map(|t| t.hash).collect();
     for ((reason, stays), entry) in cases.iter().zip(&entries) {
         assert_eq!(node.pool.contains(&entry.tx_hash), *stays, "{reason} skip: pooled?");
         assert_eq!(offered.contains(&entry.tx_hash), *stays, "{reason} skip: offered again?");

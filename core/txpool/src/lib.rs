@@ -588,21 +588,23 @@ impl TxPool {
     }
 
     /// Transactions a producer may carry next: per sender, consecutive executable nonces from
-    /// the state nonce, not yet packed, with `filter(sender)` true; up to `gas_limit` total gas,
-    /// the senders whose first transaction tips most first, then by arrival.
+    /// the state nonce, not yet packed, for which `eligible` gives a rank (`None`: not this
+    /// producer's to carry now); up to `gas_limit` total gas, the senders whose first
+    /// transaction ranks lowest first, then those that tip most, then by arrival.
     /// `state_nonce(sender)` gives the latest nonce.
     pub fn best(
         &self,
         gas_limit: u64,
         base_fee: u64,
         mut state_nonce: impl FnMut(Address) -> u64,
-        mut filter: impl FnMut(&PooledTx) -> bool,
+        mut eligible: impl FnMut(&PooledTx) -> Option<u8>,
     ) -> Vec<Arc<PooledTx>> {
         let inner = self.inner.read();
-        let mut runs: Vec<Vec<Arc<PooledTx>>> = Vec::new();
+        let mut runs: Vec<(u8, Vec<Arc<PooledTx>>)> = Vec::new();
         for (sender, acc) in &inner.accounts {
             let start = state_nonce(*sender);
             let mut run = Vec::new();
+            let mut run_rank = 0;
             for (expected, (nonce, entry)) in (start..).zip(acc.txs.range(start..)) {
                 if *nonce != expected || *nonce >= acc.pending_end {
                     break;
@@ -610,22 +612,26 @@ impl TxPool {
                 if entry.packed {
                     continue;
                 }
-                if entry.tx.tx.max_fee_per_gas() < base_fee as u128 || !filter(&entry.tx) {
+                if entry.tx.tx.max_fee_per_gas() < base_fee as u128 {
                     break;
+                }
+                let Some(rank) = eligible(&entry.tx) else { break };
+                if run.is_empty() {
+                    run_rank = rank;
                 }
                 run.push(entry.tx.clone());
             }
             if !run.is_empty() {
-                runs.push(run);
+                runs.push((run_rank, run));
             }
         }
-        runs.sort_by(|a, b| {
+        runs.sort_by(|(ra, a), (rb, b)| {
             let tip = |t: &PooledTx| t.tx.effective_tip_per_gas(base_fee).unwrap_or(0);
-            tip(&b[0]).cmp(&tip(&a[0])).then(a[0].seq.cmp(&b[0].seq))
+            ra.cmp(rb).then(tip(&b[0]).cmp(&tip(&a[0]))).then(a[0].seq.cmp(&b[0].seq))
         });
         let mut out = Vec::new();
         let mut gas = 0u64;
-        for run in runs {
+        for (_, run) in runs {
             for tx in run {
                 if gas + tx.tx.gas_limit() > gas_limit {
                     break;

@@ -109,10 +109,10 @@ fn packed_transactions_are_not_offered_again_until_unpacked() {
     let pool = TxPool::default();
     let h0 = pool.add(tx(&s, 0, 2 * GWEI, GWEI), s.address(), rich(), &CHAIN).unwrap();
     let h1 = pool.add(tx(&s, 1, 2 * GWEI, GWEI), s.address(), rich(), &CHAIN).unwrap();
-    let best = pool.best(30_000_000, GWEI as u64, |_| 0, |_| true);
+    let best = pool.best(30_000_000, GWEI as u64, |_| 0, |_| Some(0));
     assert_eq!(best.iter().map(|t| t.hash).collect::<Vec<_>>(), vec![h0, h1]);
     pool.mark_packed(&[h0]);
-    let best = pool.best(30_000_000, GWEI as u64, |_| 0, |_| true);
+    let best = pool.best(30_000_000, GWEI as u64, |_| 0, |_| Some(0));
     assert_eq!(best.iter().map(|t| t.hash).collect::<Vec<_>>(), vec![h1]);
     assert_eq!(pool.pending_nonce(s.address(), 0), 2, "packed still counts for the pending nonce");
     assert_eq!(pool.prune_sender(s.address(), SenderState { nonce: 1, ..rich() }), vec![h0]);
@@ -126,7 +126,7 @@ fn gas_limit_bounds_the_selection() {
     for n in 0..5 {
         pool.add(tx(&s, n, 2 * GWEI, GWEI), s.address(), rich(), &CHAIN).unwrap();
     }
-    assert_eq!(pool.best(21_000 * 3, GWEI as u64, |_| 0, |_| true).len(), 3);
+    assert_eq!(pool.best(21_000 * 3, GWEI as u64, |_| 0, |_| Some(0)).len(), 3);
 }
 
 fn tx_with(signer: &PrivateKeySigner, nonce: u64, fee: u128, value: U256) -> TxEnvelope {
@@ -196,7 +196,7 @@ fn one_sender_may_hold_a_long_executable_run() {
         pool.add(tx(&s, n, 2 * GWEI, GWEI), s.address(), rich(), &CHAIN).unwrap();
     }
     assert_eq!(pool.status().pending, 1_000);
-    assert_eq!(pool.best(30_000_000, GWEI as u64, |_| 0, |_| true).len(), 1_000);
+    assert_eq!(pool.best(30_000_000, GWEI as u64, |_| 0, |_| Some(0)).len(), 1_000);
 }
 
 fn small(global_slots: usize, global_queue: usize) -> TxPool {
