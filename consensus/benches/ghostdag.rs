@@ -89,7 +89,9 @@ fn run_rocks(dag_params: GhostdagParams, blocks: &[(BlockHash, Vec<BlockHash>)])
     use lattice_consensus::stores::rocks::{RocksConsensusStore, TABLES};
     let dir = tempfile::tempdir().expect("temp dir");
     let db = std::sync::Arc::new(lattice_storage::Db::open(dir.path(), TABLES).expect("db"));
-    let store = RocksConsensusStore::load(db).expect("store");
+    let store =
+        RocksConsensusStore::load(db, lattice_consensus::stores::rocks::DEFAULT_CACHE_BLOCKS)
+            .expect("store");
     let mut dag = lattice_consensus::Dag::open(dag_params, blocks[0].0, BlueWork::from(1), store)
         .expect("genesis");
     for (hash, parents) in &blocks[1..] {

@@ -248,7 +248,7 @@ fn check_virtual(b: &Built) {
 /// (with the same reachability settings), then reopens it from disk; every block's GHOSTDAG
 /// data, the tips, the sink and every reachability answer must equal the in-memory store's.
 fn check_rocksdb_agrees(b: &Built, spec: &Spec) {
-    use lattice_consensus::stores::rocks::{RocksConsensusStore, TABLES};
+    use lattice_consensus::stores::rocks::{RocksConsensusStore, DEFAULT_CACHE_BLOCKS, TABLES};
     let dir = tempfile::tempdir().expect("temp dir");
     let reach = if spec.tiny_reachability {
         ReachabilityParams { reindex_depth: 3, reindex_slack: 4 }
@@ -257,7 +257,10 @@ fn check_rocksdb_agrees(b: &Built, spec: &Spec) {
     };
     let open = || {
         let db = std::sync::Arc::new(lattice_storage::Db::open(dir.path(), TABLES).expect("db"));
-        let store = RocksConsensusStore::load(db).expect("store");
+        // Tiny caches with tiny reachability parameters: reindexed records are read back
+        // from RocksDB, not from a copy in memory.
+        let cache = if spec.tiny_reachability { 4 } else { DEFAULT_CACHE_BLOCKS };
+        let store = RocksConsensusStore::load(db, cache).expect("store");
         Dag::open_with(*b.dag.params(), reach, b.hashes[0], BlueWork::from(2), store)
             .expect("genesis")
     };

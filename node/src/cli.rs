@@ -332,6 +332,18 @@ pub struct NodeArgs {
     )]
     pub storage_trie_cache_slots: Option<usize>,
 
+    /// Blocks whose GHOSTDAG, reachability and relations records, and producer clock, are
+    /// cached in memory, about 1.2 KiB each [default: 50000]. Older blocks are read from the
+    /// database when needed: memory does not grow with the chain.
+    #[arg(
+        long = "cache.consensus-blocks",
+        env = "LATTICE_CACHE_CONSENSUS_BLOCKS",
+        value_name = "N",
+        value_parser = clap::value_parser!(u64).range(1..=100_000_000),
+        help_heading = "Performance"
+    )]
+    pub cache_consensus_blocks: Option<u64>,
+
     /// Most executable transactions the pool holds [default: 16384].
     #[arg(
         long = "txpool.globalslots",
@@ -466,6 +478,7 @@ impl NodeArgs {
             coinbase,
             block_time,
             storage_trie_cache_slots,
+            cache_consensus_blocks,
             txpool_globalslots,
             txpool_globalqueue,
             txpool_accountslots,

@@ -336,6 +336,9 @@ impl NodeConfig {
                 storage_trie_cache_slots: args
                     .storage_trie_cache_slots
                     .unwrap_or(lattice_evm::DEFAULT_STORAGE_CACHE_SLOTS),
+                consensus_cache_blocks: args
+                    .cache_consensus_blocks
+                    .map_or(lattice_consensus::stores::rocks::DEFAULT_CACHE_BLOCKS, |n| n as usize),
             },
             pool,
         })

@@ -1,17 +1,23 @@
 //! The node's view of the GHOSTDAG engine, plus per-block producer clocks.
 //!
 //! GHOSTDAG and reachability data live in RocksDB (`RocksConsensusStore`, one batch per block)
-//! and are loaded at start-up, not recomputed. A block whose header was written but whose
-//! consensus batch was not (a crash between the two) is added again on open: headers sorted by
-//! (blue work, hash) are in topological order.
+//! behind bounded caches, and so do the producer clocks and the (blue work, hash) order: memory
+//! does not grow with the chain, and opening reads only what it needs. A block's clock, order
+//! entry and a "consensus pending" marker are written in the same batch as its header; the
+//! marker goes once the consensus batch is on disk, so a crash between the two leaves a marker,
+//! and opening completes that block.
 
 use alloy_primitives::{Address, B256, U256};
 use eyre::{bail, Result};
+use hashlink::LruCache;
 use lattice_consensus::ghostdag::consensus_order_of_mergeset;
+use lattice_consensus::stores::rocks::CacheStats;
 use lattice_consensus::stores::RocksConsensusStore;
 use lattice_consensus::{BlockConsensusDiff, Dag, GhostdagData, GhostdagParams, RuleError};
 use lattice_primitives::{ChainSpec, Header};
-use lattice_storage::{tables, Db};
+use lattice_storage::tables::{BlockOrder, PendingConsensus, ProducerClock, ProducerClocks};
+use lattice_storage::{tables, Batch, Codec, Db};
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -35,57 +41,186 @@ type Clock = Arc<Vec<(Address, u64, B256)>>;
 
 /// The DAG of every stored block.
 pub struct DagView {
+    db: Arc<Db>,
     dag: Dag<RocksConsensusStore>,
-    clocks: HashMap<B256, Clock>,
-    /// Every block in (blue work, hash) order: a topological order, served to peers that sync.
-    order: std::collections::BTreeSet<(U256, B256)>,
+    /// Recently used producer clocks (all of them are in [`ProducerClocks`]).
+    clocks: Mutex<LruCache<B256, Clock>>,
     /// Each producer's latest blocks (time, hash), oldest first, for equivocation evidence.
     recent: HashMap<Address, std::collections::VecDeque<(u64, B256)>>,
 }
 
+/// `Meta` key present once every block has its clock and order entry (written with the genesis
+/// of a new data directory, or after [`DagView::index_every_block`] of an older one, which
+/// runs again from the start if it was interrupted).
+pub const ORDER_INDEXED: &[u8] = b"order_indexed";
+
 /// Blocks per producer kept for equivocation evidence.
 const RECENT_PER_PRODUCER: usize = 64;
+/// Latest blocks (in (blue work, hash) order) read on open to fill the equivocation evidence.
+const RECENT_ON_OPEN: usize = 4096;
 
 impl DagView {
-    /// Opens the DAG stored in `db`, completing any block whose consensus data is missing.
-    pub fn load(db: &Arc<Db>, spec: &ChainSpec, genesis: B256) -> Result<Self> {
-        let store = RocksConsensusStore::load(db.clone())?;
+    /// Opens the DAG stored in `db`, completing any block whose consensus data is missing;
+    /// each cache keeps at most `cache_blocks` blocks.
+    pub fn load(
+        db: &Arc<Db>,
+        spec: &ChainSpec,
+        genesis: B256,
+        cache_blocks: usize,
+    ) -> Result<Self> {
+        let store = RocksConsensusStore::load(db.clone(), cache_blocks)?;
         let dag = Dag::open(params(spec), genesis, BLOCK_WORK, store)?;
-        let mut view =
-            Self { dag, clocks: HashMap::new(), order: Default::default(), recent: HashMap::new() };
-        view.clocks.insert(genesis, Arc::new(Vec::new()));
-        view.order.insert((U256::ZERO, genesis));
-        let mut headers: Vec<(B256, Header)> = db
-            .scan_from::<tables::Headers>(&[], |_| true)?
-            .into_iter()
-            .filter(|(h, _)| *h != genesis)
-            .collect();
-        headers.sort_by_key(|(hash, header)| (header.blue_work, *hash));
-        for (hash, header) in headers {
-            if view.dag.contains(hash)? {
-                view.index(hash, &header);
-                continue;
+        let mut view = Self {
+            db: db.clone(),
+            dag,
+            clocks: Mutex::new(LruCache::new(cache_blocks.max(1))),
+            recent: HashMap::new(),
+        };
+        if db.get::<tables::Meta>(&ORDER_INDEXED.to_vec())?.is_none() {
+            view.index_every_block(genesis)?;
+            let mut batch = db.batch();
+            batch.put::<tables::Meta>(&ORDER_INDEXED.to_vec(), &Vec::new())?;
+            batch.commit()?;
+        } else {
+            view.complete_pending()?;
+        }
+        // Each producer's latest blocks, from the end of the order (not the whole history).
+        view.recent.clear();
+        let mut latest: Vec<(B256, Header)> = Vec::new();
+        for ((_, hash), ()) in db.last_n::<BlockOrder>(RECENT_ON_OPEN)? {
+            if let Some(header) = db.get::<tables::Headers>(&hash)? {
+                latest.push((hash, header));
             }
-            let diff = view.prepare(hash, &header.parents)?;
-            if diff.ghostdag.blue_score != header.blue_score
-                || diff.ghostdag.blue_work != header.blue_work
-            {
-                bail!(
-                    "stored block {hash} claims blue score {} / work {} but GHOSTDAG gives {} / {}",
-                    header.blue_score,
-                    header.blue_work,
-                    diff.ghostdag.blue_score,
-                    diff.ghostdag.blue_work
-                );
-            }
-            view.commit(diff, &header)?;
+        }
+        for (hash, header) in latest.iter().rev() {
+            view.remember(*hash, header);
         }
         Ok(view)
     }
 
-    /// Whether the block is in the DAG.
+    /// Adds to the DAG the blocks whose header is stored and whose consensus batch may not
+    /// be (a crash between the two writes).
+    fn complete_pending(&mut self) -> Result<()> {
+        let mut pending = Vec::new();
+        for (hash, ()) in self.db.scan_from::<PendingConsensus>(&[], |_| true)? {
+            match self.db.get::<tables::Headers>(&hash)? {
+                Some(header) => pending.push((hash, header)),
+                None => bail!("block {hash} is marked pending but its header is not stored"),
+            }
+        }
+        // Ascending (blue work, hash) is a topological order.
+        pending.sort_by_key(|(hash, header)| (header.blue_work, *hash));
+        for (hash, header) in pending {
+            if self.dag.contains(hash)? {
+                self.done(hash)?;
+            } else {
+                self.complete(hash, &header)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A data directory written before clocks and the order were stored: writes them for
+    /// every block (and completes blocks missing consensus data, as opening did then). Runs
+    /// once (the caller then records [`ORDER_INDEXED`]), holding every header while it runs.
+    fn index_every_block(&mut self, genesis: B256) -> Result<()> {
+        let mut headers: Vec<(B256, Header)> = self
+            .db
+            .scan_from::<tables::Headers>(&[], |_| true)?
+            .into_iter()
+            .filter(|(h, _)| *h != genesis)
+            .collect();
+        if !headers.is_empty() {
+            tracing::info!(target: "lattice::consensus", blocks = headers.len(),
+                "storing producer clocks and the block order (once, for a data directory from an earlier version)");
+        }
+        headers.sort_by_key(|(hash, header)| (header.blue_work, *hash));
+        let mut batch = self.db.batch();
+        batch.put::<ProducerClocks>(&genesis, &ProducerClock::default())?;
+        batch.put::<BlockOrder>(&(U256::ZERO, genesis), &())?;
+        batch.commit()?;
+        for (hash, header) in headers {
+            let mut batch = self.db.batch();
+            self.stage(&mut batch, hash, &header)?;
+            batch.commit()?;
+            if self.dag.contains(hash)? {
+                self.done(hash)?;
+            } else {
+                self.complete(hash, &header)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Computes and commits the consensus data of a stored block.
+    fn complete(&mut self, hash: B256, header: &Header) -> Result<()> {
+        let diff = self.prepare(hash, &header.parents)?;
+        if diff.ghostdag.blue_score != header.blue_score
+            || diff.ghostdag.blue_work != header.blue_work
+        {
+            bail!(
+                "stored block {hash} claims blue score {} / work {} but GHOSTDAG gives {} / {}",
+                header.blue_score,
+                header.blue_work,
+                diff.ghostdag.blue_score,
+                diff.ghostdag.blue_work
+            );
+        }
+        self.commit(diff, header)?;
+        Ok(())
+    }
+
+    /// Stages what is stored with a block's header: its producer clock, its place in the
+    /// (blue work, hash) order, and the marker that its consensus data is pending.
+    pub fn stage(&self, batch: &mut Batch<'_>, hash: B256, header: &Header) -> Result<()> {
+        let clock = self.merged_clock(&header.parents)?;
+        let mut clock: Vec<_> =
+            clock.into_iter().filter(|(p, _, _)| *p != header.producer).collect();
+        clock.push((header.producer, header.timestamp_ms, hash));
+        clock.sort_unstable_by_key(|(p, _, _)| *p);
+        let clock = Arc::new(clock);
+        batch.put::<ProducerClocks>(&hash, &ProducerClock(clock.to_vec()))?;
+        batch.put::<BlockOrder>(&(header.blue_work, hash), &())?;
+        batch.put::<PendingConsensus>(&hash, &())?;
+        self.clocks.lock().insert(hash, clock);
+        Ok(())
+    }
+
+    /// The consensus batch of `hash` is on disk: its marker goes.
+    fn done(&self, hash: B256) -> Result<()> {
+        let mut batch = self.db.batch();
+        batch.delete::<PendingConsensus>(&hash)?;
+        batch.commit()?;
+        Ok(())
+    }
+
+    /// The producer clock of a stored block.
+    fn clock(&self, hash: B256) -> Result<Clock> {
+        if let Some(clock) = self.clocks.lock().get(&hash) {
+            return Ok(clock.clone());
+        }
+        let Some(ProducerClock(clock)) = self.db.get::<ProducerClocks>(&hash)? else {
+            bail!("block {hash} has no producer clock stored")
+        };
+        let clock = Arc::new(clock);
+        self.clocks.lock().insert(hash, clock.clone());
+        Ok(clock)
+    }
+
+    /// What the caches hold: consensus records (summed over their caches) and producer clocks.
+    pub fn cache_stats(&self) -> (CacheStats, usize) {
+        (self.dag.store().cache_stats(), self.clocks.lock().len())
+    }
+
+    /// Whether the block is in the DAG (`false` also when the store cannot be read: for
+    /// callers that only skip work; [`try_contains`](Self::try_contains) tells the two apart).
     pub fn contains(&self, hash: B256) -> bool {
         self.dag.contains(hash).unwrap_or(false)
+    }
+
+    /// Whether the block is in the DAG.
+    pub fn try_contains(&self, hash: B256) -> Result<bool> {
+        Ok(self.dag.contains(hash)?)
     }
 
     /// Validates a block's parents and computes its GHOSTDAG data and reachability changes.
@@ -93,7 +228,7 @@ impl DagView {
         self.dag.prepare_block(hash, parents, BLOCK_WORK)
     }
 
-    /// Adds a prepared block.
+    /// Adds a prepared block whose header was stored with [`stage`](Self::stage).
     pub fn commit(
         &mut self,
         diff: BlockConsensusDiff,
@@ -101,19 +236,17 @@ impl DagView {
     ) -> Result<Arc<GhostdagData>, RuleError> {
         let hash = diff.hash;
         let data = self.dag.commit(diff)?;
-        self.index(hash, header);
+        // The block is in the DAG now; a marker left behind only makes the next start check it.
+        if let Err(e) = self.done(hash) {
+            tracing::warn!(target: "lattice::consensus", %hash, error = %e,
+                "cannot clear the block's consensus-pending marker");
+        }
+        self.remember(hash, header);
         Ok(data)
     }
 
-    /// Records a block in the in-memory indexes (producer clocks, (blue work, hash) order).
-    fn index(&mut self, hash: B256, header: &Header) {
-        let clock = self.merged_clock(&header.parents);
-        let mut clock: Vec<_> =
-            clock.into_iter().filter(|(p, _, _)| *p != header.producer).collect();
-        clock.push((header.producer, header.timestamp_ms, hash));
-        clock.sort_unstable_by_key(|(p, _, _)| *p);
-        self.clocks.insert(hash, Arc::new(clock));
-        self.order.insert((header.blue_work, hash));
+    /// Records a block among its producer's latest (equivocation evidence).
+    fn remember(&mut self, hash: B256, header: &Header) {
         let recent = self.recent.entry(header.producer).or_default();
         recent.push_back((header.timestamp_ms, hash));
         if recent.len() > RECENT_PER_PRODUCER {
@@ -146,19 +279,17 @@ impl DagView {
             .collect()
     }
 
-    fn merged_clock(&self, parents: &[B256]) -> Vec<(Address, u64, B256)> {
+    fn merged_clock(&self, parents: &[B256]) -> Result<Vec<(Address, u64, B256)>> {
         let mut latest: HashMap<Address, (u64, B256)> = HashMap::new();
         for parent in parents {
-            for (producer, at, block) in
-                self.clocks.get(parent).map(|c| c.as_slice()).unwrap_or_default()
-            {
+            for (producer, at, block) in self.clock(*parent)?.iter() {
                 let entry = latest.entry(*producer).or_insert((*at, *block));
                 if (*at, *block) > *entry {
                     *entry = (*at, *block);
                 }
             }
         }
-        latest.into_iter().map(|(p, (at, b))| (p, at, b)).collect()
+        Ok(latest.into_iter().map(|(p, (at, b))| (p, at, b)).collect())
     }
 
     /// The latest block of `producer` in the past of a block with `parents`, with its time.
@@ -166,11 +297,12 @@ impl DagView {
         &self,
         parents: &[B256],
         producer: Address,
-    ) -> Option<(B256, u64)> {
-        self.merged_clock(parents)
+    ) -> Result<Option<(B256, u64)>> {
+        Ok(self
+            .merged_clock(parents)?
             .into_iter()
             .find(|(p, _, _)| *p == producer)
-            .map(|(_, at, b)| (b, at))
+            .map(|(_, at, b)| (b, at)))
     }
 
     /// Parents for a block produced now on `head`: the DAG's choice when it selects `head`,
@@ -190,19 +322,32 @@ impl DagView {
         Ok(consensus_order_of_mergeset(self.dag.store(), data)?)
     }
 
-    /// GHOSTDAG data of a known block.
-    pub fn ghostdag(&self, hash: B256) -> Option<Arc<GhostdagData>> {
-        self.dag.ghostdag(hash).ok()
+    /// GHOSTDAG data of a block (`None`: not in the DAG). A failed read is an error, never
+    /// "absent".
+    pub fn ghostdag(&self, hash: B256) -> Result<Option<Arc<GhostdagData>>> {
+        match self.dag.ghostdag(hash) {
+            Ok(data) => Ok(Some(data)),
+            Err(RuleError::UnknownBlock(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Up to `limit` blocks after (`blue_work`, `hash`) in (blue work, hash) order.
-    pub fn hashes_after(&self, blue_work: U256, hash: B256, limit: usize) -> Vec<B256> {
-        use std::ops::Bound::{Excluded, Unbounded};
-        self.order
-            .range((Excluded((blue_work, hash)), Unbounded))
+    pub fn hashes_after(&self, blue_work: U256, hash: B256, limit: usize) -> Result<Vec<B256>> {
+        let after = (blue_work, hash);
+        let mut taken = 0;
+        Ok(self
+            .db
+            .scan_from::<BlockOrder>(&after.encode(), |_| {
+                taken += 1;
+                taken <= limit + 1
+            })?
+            .into_iter()
+            .map(|(key, ())| key)
+            .filter(|key| *key != after)
             .take(limit)
-            .map(|(_, h)| *h)
-            .collect()
+            .map(|(_, h)| h)
+            .collect())
     }
 
     /// Current tips.

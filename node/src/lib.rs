@@ -141,7 +141,11 @@ impl Node {
         self.pool_metrics();
         let (carried, again) = self.chain.carried_counts();
         let tries = self.chain.storage_cache_stats();
+        let (consensus, clocks) = self.chain.consensus_cache_stats();
+        m.consensus_cache_entries.set((consensus.entries + clocks) as i64);
         m.follow(&[
+            (&m.consensus_cache_hits, consensus.hits),
+            (&m.consensus_cache_misses, consensus.misses),
             (&m.txs_carried, carried),
             (&m.txs_duplicate_carried, again),
             (&m.equivocations, self.chain.equivocations()),

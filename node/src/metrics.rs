@@ -64,6 +64,12 @@ pub struct Metrics {
     pub storage_trie_cache_slots: IntGauge,
     /// Storage tries built from the database (cache misses).
     pub storage_trie_loads: IntCounter,
+    /// Entries in the consensus caches (five record kinds and producer clocks).
+    pub consensus_cache_entries: IntGauge,
+    /// Consensus-record reads the caches answered.
+    pub consensus_cache_hits: IntCounter,
+    /// Consensus-record reads that went to the database.
+    pub consensus_cache_misses: IntCounter,
     /// RPC calls by method and outcome.
     pub rpc_calls: IntCounterVec,
     /// RPC requests refused at a limit, by limit.
@@ -238,6 +244,30 @@ impl Metrics {
                 IntCounter::new(
                     "lattice_storage_trie_loads_total",
                     "Storage tries built from the database (cache misses)",
+                )
+                .unwrap(),
+            ),
+            consensus_cache_entries: reg(
+                &r,
+                IntGauge::new(
+                    "lattice_consensus_cache_entries",
+                    "Block records held by the consensus caches (--cache.consensus-blocks per cache)",
+                )
+                .unwrap(),
+            ),
+            consensus_cache_hits: reg(
+                &r,
+                IntCounter::new(
+                    "lattice_consensus_cache_hits_total",
+                    "Consensus-record reads answered from memory",
+                )
+                .unwrap(),
+            ),
+            consensus_cache_misses: reg(
+                &r,
+                IntCounter::new(
+                    "lattice_consensus_cache_misses_total",
+                    "Consensus-record reads that went to the database",
                 )
                 .unwrap(),
             ),

@@ -81,7 +81,10 @@ impl ChainAccess for Bridge {
     }
 
     fn hashes_after(&self, cursor: Cursor, limit: usize) -> Vec<B256> {
-        self.node.chain.hashes_after(cursor.blue_work, cursor.hash, limit)
+        self.node.chain.hashes_after(cursor.blue_work, cursor.hash, limit).unwrap_or_else(|e| {
+            tracing::warn!(target: "lattice::sync", error = %e, "cannot read the block order");
+            Vec::new()
+        })
     }
 
     fn status(&self) -> Status {

@@ -70,7 +70,7 @@ fn assemble_chain_block(
     receipts: Vec<StoredReceipt>,
     entries: &[AcceptanceEntry],
 ) -> Result<ChainBlock, RpcError> {
-    let gd = chain.ghostdag(hash);
+    let gd = chain.ghostdag(hash).map_err(internal)?;
     let mut bodies: HashMap<B256, Vec<TxEnvelope>> = HashMap::new();
     let mut transactions = Vec::with_capacity(receipts.len());
     for (entry, receipt) in entries.iter().filter(|e| e.skip == 0).zip(&receipts) {
@@ -471,7 +471,7 @@ impl NodeApi for Api {
     fn dag_block(&self, hash: B256) -> Result<Option<DagBlockView>, RpcError> {
         let chain = &self.node.chain;
         let Some(block) = chain.block(hash).map_err(internal)? else { return Ok(None) };
-        let gd = chain.ghostdag(hash);
+        let gd = chain.ghostdag(hash).map_err(internal)?;
         let chain_number = chain.number_of(hash).map_err(internal)?;
         let acceptance = match chain_number {
             Some(_) => Some(

@@ -2,13 +2,15 @@
 //! parallel; blocks reach each chain in a different order; every chain must end on the same
 //! sink, state root and receipts. Plus the conflict rules, a late heavier branch (reorg) and a
 //! block with a wrong state root (disqualified), and a block whose consensus write a crash lost.
+//! Every chain keeps a few blocks in its consensus caches, so that most reads of the DAG go to
+//! RocksDB, as they do on a long-running node.
 
 mod common;
 
 use alloy_primitives::{Address, B256, U256};
 use alloy_signer_local::PrivateKeySigner;
 use common::transfer;
-use lattice_node::chain::{BlockError, Chain, ImportOutcome};
+use lattice_node::chain::{BlockError, Chain, ChainOptions, ImportOutcome};
 use lattice_primitives::{dev_signers, Block, ChainSpec, SealedBlock};
 use lattice_storage::{tables, Db};
 use rand::rngs::StdRng;
@@ -23,10 +25,18 @@ struct Node {
     chain: Chain,
 }
 
+/// Blocks each consensus cache keeps in these tests.
+const CACHE_BLOCKS: usize = 8;
+
+fn open(db: Arc<Db>, spec: &ChainSpec) -> Chain {
+    let options = ChainOptions { consensus_cache_blocks: CACHE_BLOCKS, ..Default::default() };
+    Chain::open_with(db, spec.clone(), options).unwrap()
+}
+
 fn node(spec: &ChainSpec) -> Node {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(dir.path(), &lattice_node::chain::all_tables()).unwrap();
-    let chain = Chain::open(Arc::new(db), spec.clone()).unwrap();
+    let chain = open(Arc::new(db), spec);
     Node { _dir: dir, chain }
 }
 
@@ -199,6 +209,7 @@ fn simulate(seed: u64) {
                 .chain
                 .ghostdag(observer.chain.hash_at(i).unwrap().unwrap())
                 .unwrap()
+                .unwrap()
                 .mergeset_reds
                 .len()
         })
@@ -329,10 +340,7 @@ fn a_block_with_a_wrong_state_root_is_disqualified_and_the_chain_goes_on() {
     // A keeps its database where `lattice verify` looks for it: <data-dir>/db.
     let data_dir = tempfile::tempdir().unwrap();
     let a_db = Db::open(&data_dir.path().join("db"), &lattice_node::chain::all_tables()).unwrap();
-    let a = Node {
-        _dir: tempfile::tempdir().unwrap(),
-        chain: Chain::open(Arc::new(a_db), spec.clone()).unwrap(),
-    };
+    let a = Node { _dir: tempfile::tempdir().unwrap(), chain: open(Arc::new(a_db), &spec) };
     let b = node(&spec);
     let good = a.chain.produce(&s[0], s[0].address(), vec![], T0).unwrap().block;
     b.chain.import(&good, T0 + 100).unwrap();
@@ -414,13 +422,14 @@ fn a_block_whose_consensus_write_was_lost_is_added_again_on_open() {
             a.chain.produce(&s[0], s[0].address(), vec![tx], T0 + i * 100).unwrap().block
         })
         .collect();
-    // B imports three blocks. Of the fourth, only its first write (header, body, senders)
-    // reaches the disk, as if the process died before the consensus batch that follows it.
+    // B imports three blocks. Of the fourth, only its first write (header, body, senders,
+    // producer clock, order entry and the "consensus pending" marker) reaches the disk, as if
+    // the process died before the consensus batch that follows it.
     let dir = tempfile::tempdir().unwrap();
     let db = Arc::new(Db::open(dir.path(), &lattice_node::chain::all_tables()).unwrap());
     let last = &blocks[3];
     {
-        let b = Chain::open(db.clone(), spec.clone()).unwrap();
+        let b = open(db.clone(), &spec);
         for block in &blocks[..3] {
             b.import(block, T0 + 1_000).unwrap();
         }
@@ -428,6 +437,11 @@ fn a_block_whose_consensus_write_was_lost_is_added_again_on_open() {
         batch.put::<tables::Headers>(&last.hash(), &last.header.header).unwrap();
         batch.put::<tables::Bodies>(&last.hash(), &last.transactions).unwrap();
         batch.put::<tables::Senders>(&last.hash(), &vec![s[5].address()]).unwrap();
+        let h = &last.header.header;
+        let clock = tables::ProducerClock(vec![(h.producer, h.timestamp_ms, last.hash())]);
+        batch.put::<tables::ProducerClocks>(&last.hash(), &clock).unwrap();
+        batch.put::<tables::BlockOrder>(&(h.blue_work, last.hash()), &()).unwrap();
+        batch.put::<tables::PendingConsensus>(&last.hash(), &()).unwrap();
         batch.commit().unwrap();
         assert!(!b.contains(last.hash()));
     }
@@ -438,8 +452,18 @@ fn a_block_whose_consensus_write_was_lost_is_added_again_on_open() {
             .all(|(hash, _)| *hash != last.hash()),
         "no consensus data was written for the last block"
     );
-    let b = Chain::open(db, spec).unwrap();
+    let b = open(db.clone(), &spec);
     assert!(b.contains(last.hash()), "re-added from its stored header");
+    assert!(
+        db.scan_from::<tables::PendingConsensus>(&[], |_| true).unwrap().is_empty(),
+        "and no longer marked pending"
+    );
+    let genesis = b.hash_at(0).unwrap().unwrap();
+    assert_eq!(
+        b.hashes_after(U256::ZERO, genesis, 100).unwrap(),
+        a.chain.hashes_after(U256::ZERO, genesis, 100).unwrap(),
+        "the order served to syncing peers is the producer's"
+    );
     assert_eq!(b.ghostdag(last.hash()).unwrap(), a.chain.ghostdag(last.hash()).unwrap());
     assert_eq!(fingerprint(&b), fingerprint(&a.chain), "and executed like everywhere else");
     assert_eq!(b.latest_balance(bob), a.chain.latest_balance(bob));

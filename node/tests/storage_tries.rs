@@ -53,7 +53,7 @@ struct Node {
 fn node(spec: &ChainSpec, cache_slots: usize) -> Node {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(dir.path(), &lattice_node::chain::all_tables()).unwrap();
-    let options = ChainOptions { storage_trie_cache_slots: cache_slots };
+    let options = ChainOptions { storage_trie_cache_slots: cache_slots, ..Default::default() };
     let chain = Chain::open_with(Arc::new(db), spec.clone(), options).unwrap();
     Node { _dir: dir, chain }
 }

@@ -16,6 +16,10 @@ pub struct StoredGhostdag(pub Arc<GhostdagData>);
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredReachability(pub ReachabilityData);
 
+/// A list of block hashes as stored (a block's children).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredHashes(pub Arc<Vec<BlockHash>>);
+
 fn put_hashes<'a>(out: &mut Vec<u8>, hashes: impl ExactSizeIterator<Item = &'a BlockHash>) {
     out.extend_from_slice(&(hashes.len() as u32).to_be_bytes());
     for h in hashes {
@@ -103,6 +107,18 @@ impl Codec for StoredGhostdag {
     }
 }
 
+impl Codec for StoredHashes {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        put_hashes(out, self.0.iter());
+    }
+    fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
+        let mut r = Reader { bytes, what: "block hash list" };
+        let hashes = r.hashes()?;
+        r.done()?;
+        Ok(Self(Arc::new(hashes)))
+    }
+}
+
 impl Codec for StoredReachability {
     fn encode_to(&self, out: &mut Vec<u8>) {
         let d = &self.0;
@@ -157,5 +173,11 @@ mod tests {
             r
         );
         assert!(StoredGhostdag::decode(&[1, 2, 3]).is_err());
+        let list =
+            StoredHashes(Arc::new(vec![BlockHash::repeat_byte(5), BlockHash::repeat_byte(6)]));
+        assert_eq!(StoredHashes::decode(&list.encode()).unwrap(), list);
+        let mut long = list.encode();
+        long.push(0);
+        assert!(StoredHashes::decode(&long).is_err());
     }
 }

@@ -146,6 +146,7 @@ macro_rules! tuple_codec {
     };
 }
 tuple_codec!(a: B256 = 32, b: B256 = 32);
+tuple_codec!(a: U256 = 32, b: B256 = 32);
 tuple_codec!(a: B256 = 32, b: u64 = 8);
 tuple_codec!(a: Address = 20, b: u64 = 8);
 tuple_codec!(a: u64 = 8, b: B256 = 32);

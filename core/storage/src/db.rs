@@ -1,7 +1,10 @@
 //! The database handle and write batches.
 
 use crate::codec::{Codec, CodecError};
-use rocksdb::{ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, DB};
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamilyDescriptor, DBCompressionType, Direction, IteratorMode,
+    Options, WriteBatch, DB,
+};
 use std::path::Path;
 
 /// A table: a column family with typed keys and values.
@@ -31,6 +34,13 @@ pub enum StorageError {
     UnknownTable(&'static str),
 }
 
+/// Bytes of data blocks RocksDB caches, shared by every table.
+pub const BLOCK_CACHE_BYTES: usize = 128 << 20;
+/// Bytes all tables' memtables may hold before RocksDB flushes them.
+pub const WRITE_BUFFER_BYTES: usize = 128 << 20;
+/// Table files RocksDB keeps open at once.
+pub const MAX_OPEN_FILES: i32 = 512;
+
 /// A RocksDB database opened with a fixed set of tables.
 pub struct Db {
     inner: DB,
@@ -48,9 +58,22 @@ impl Db {
         let mut opts = Options::default();
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
-        opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
+        opts.set_compression_type(DBCompressionType::Lz4);
         opts.increase_parallelism(2);
-        let cfs = tables.iter().map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
+        // RocksDB's memory and file handles are bounded for the whole database, not per table:
+        // one block cache shared by every table, one budget for all memtables, and a cap on
+        // open table files (by default RocksDB keeps every file of a growing database open).
+        opts.set_db_write_buffer_size(WRITE_BUFFER_BYTES);
+        opts.set_max_open_files(MAX_OPEN_FILES);
+        let cache = Cache::new_lru_cache(BLOCK_CACHE_BYTES);
+        let mut table = BlockBasedOptions::default();
+        table.set_block_cache(&cache);
+        let cfs = tables.iter().map(|name| {
+            let mut cf = Options::default();
+            cf.set_compression_type(DBCompressionType::Lz4);
+            cf.set_block_based_table_factory(&table);
+            ColumnFamilyDescriptor::new(*name, cf)
+        });
         let inner = DB::open_cf_descriptors(&opts, path, cfs)?;
         Ok(Self { inner })
     }
@@ -128,6 +151,17 @@ impl Db {
             }
             None => Ok(None),
         }
+    }
+
+    /// The last `limit` entries, last key first.
+    pub fn last_n<T: Table>(&self, limit: usize) -> Result<Vec<Entry<T>>, StorageError> {
+        let cf = self.cf::<T>()?;
+        let mut out = Vec::with_capacity(limit.min(4096));
+        for item in self.inner.iterator_cf(cf, IteratorMode::End).take(limit) {
+            let (k, v) = item?;
+            out.push((T::Key::decode(&k)?, T::Value::decode(&v)?));
+        }
+        Ok(out)
     }
 
     /// Starts an empty batch.
@@ -213,5 +247,7 @@ mod tests {
         assert_eq!(k, 299, "big-endian keys iterate in numeric order");
         let from = db.scan_from::<Numbers>(&250u64.encode(), |_| true).unwrap();
         assert_eq!(from.len(), 50);
+        let last: Vec<u64> = db.last_n::<Numbers>(3).unwrap().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(last, vec![299, 298, 297]);
     }
 }

@@ -36,6 +36,42 @@ impl<T: Codec> Codec for Option<T> {
     }
 }
 
+/// For each producer, its latest block in some block's past: (producer, timestamp in ms,
+/// block hash), sorted by producer.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProducerClock(pub Vec<(Address, u64, B256)>);
+
+impl Codec for ProducerClock {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&(self.0.len() as u32).to_be_bytes());
+        for (producer, at, block) in &self.0 {
+            out.extend_from_slice(producer.as_slice());
+            out.extend_from_slice(&at.to_be_bytes());
+            out.extend_from_slice(block.as_slice());
+        }
+    }
+    fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
+        const ENTRY: usize = 20 + 8 + 32;
+        let bad = |reason: &str| CodecError::new("producer clock", reason);
+        let (count, rest) = bytes.split_first_chunk::<4>().ok_or_else(|| bad("truncated"))?;
+        let count = u32::from_be_bytes(*count) as usize;
+        if rest.len() != count.checked_mul(ENTRY).ok_or_else(|| bad("too long"))? {
+            return Err(bad("length does not match the entry count"));
+        }
+        Ok(Self(
+            rest.chunks_exact(ENTRY)
+                .map(|e| {
+                    (
+                        Address::from_slice(&e[..20]),
+                        u64::from_be_bytes(e[20..28].try_into().expect("8 bytes")),
+                        B256::from_slice(&e[28..]),
+                    )
+                })
+                .collect(),
+        ))
+    }
+}
+
 tables! {
     /// Names of every node table, for [`crate::Db::open`].
     const ALL;
@@ -81,6 +117,13 @@ tables! {
     LogBlocks: u64 => u64,
     /// Blocks disqualified from the selected chain (a wrong state commitment).
     Disqualified: B256 => (),
+    /// (blue work, hash) of every block: a topological order, served to peers that sync.
+    BlockOrder: (U256, B256) => (),
+    /// Block → each producer's latest block in its past (itself included).
+    ProducerClocks: B256 => ProducerClock,
+    /// Blocks whose header is stored but whose consensus records may not be (written with
+    /// the header, removed once the consensus batch is on disk): completed on open.
+    PendingConsensus: B256 => (),
     /// Node metadata (sink, genesis hash, chain spec).
     Meta: Vec<u8> => Vec<u8>,
 }

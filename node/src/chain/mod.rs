@@ -74,11 +74,16 @@ pub enum ImportOutcome {
 pub struct ChainOptions {
     /// Storage slots the storage-trie cache keeps (see [`lattice_evm::StateTries`]).
     pub storage_trie_cache_slots: usize,
+    /// Blocks whose consensus records and producer clock each cache keeps.
+    pub consensus_cache_blocks: usize,
 }
 
 impl Default for ChainOptions {
     fn default() -> Self {
-        Self { storage_trie_cache_slots: lattice_evm::DEFAULT_STORAGE_CACHE_SLOTS }
+        Self {
+            storage_trie_cache_slots: lattice_evm::DEFAULT_STORAGE_CACHE_SLOTS,
+            consensus_cache_blocks: lattice_consensus::stores::rocks::DEFAULT_CACHE_BLOCKS,
+        }
     }
 }
 
@@ -165,7 +170,7 @@ impl Chain {
             }
             None => Self::write_genesis(&db, &spec, &spec_json)?,
         };
-        let dag = DagView::load(&db, &spec, genesis)?;
+        let dag = DagView::load(&db, &spec, genesis, options.consensus_cache_blocks)?;
         let disqualified: HashSet<B256> = db
             .scan_from::<tables::Disqualified>(&[], |_| true)?
             .into_iter()
@@ -209,6 +214,9 @@ impl Chain {
         state.write(&mut batch, None)?;
         batch.put::<tables::Headers>(&hash, &header)?;
         batch.put::<tables::Bodies>(&hash, &vec![])?;
+        batch.put::<tables::ProducerClocks>(&hash, &tables::ProducerClock::default())?;
+        batch.put::<tables::BlockOrder>(&(U256::ZERO, hash), &())?;
+        batch.put::<tables::Meta>(&crate::dag::ORDER_INDEXED.to_vec(), &Vec::new())?;
         batch.put::<tables::ChainByNumber>(&0, &hash)?;
         batch.put::<tables::ChainNumbers>(&hash, &0)?;
         batch.put::<tables::Receipts>(&hash, &vec![])?;
@@ -275,8 +283,13 @@ impl Chain {
 
     /// Up to `limit` blocks after (`blue_work`, `hash`) in (blue work, hash) order, which is
     /// topological: what a peer catching up asks for.
-    pub fn hashes_after(&self, blue_work: U256, hash: B256, limit: usize) -> Vec<B256> {
+    pub fn hashes_after(&self, blue_work: U256, hash: B256, limit: usize) -> Result<Vec<B256>> {
         self.dag.read().hashes_after(blue_work, hash, limit)
+    }
+
+    /// What the consensus caches hold: records (summed over their caches) and clocks.
+    pub fn consensus_cache_stats(&self) -> (lattice_consensus::stores::rocks::CacheStats, usize) {
+        self.dag.read().cache_stats()
     }
 
     /// Number of blocks in the DAG.
@@ -307,7 +320,7 @@ impl Chain {
     }
 
     /// GHOSTDAG data of a block.
-    pub fn ghostdag(&self, hash: B256) -> Option<Arc<GhostdagData>> {
+    pub fn ghostdag(&self, hash: B256) -> Result<Option<Arc<GhostdagData>>> {
         self.dag.read().ghostdag(hash)
     }
 
@@ -316,7 +329,7 @@ impl Chain {
         if hash == self.genesis {
             return Ok(self.spec.gas_limit);
         }
-        let Some(gd) = self.ghostdag(hash) else { return Ok(self.spec.gas_limit) };
+        let Some(gd) = self.ghostdag(hash)? else { return Ok(self.spec.gas_limit) };
         let mut total = 0u64;
         for b in gd.mergeset_blues.iter().chain(gd.mergeset_reds.iter()) {
             total += self.header(*b)?.map(|h| h.gas_limit).unwrap_or_default();
@@ -357,7 +370,7 @@ impl Chain {
     pub fn import(&self, block: &SealedBlock, now_ms: u64) -> Result<ImportOutcome, BlockError> {
         let _guard = self.write.lock();
         let hash = block.hash();
-        if self.contains(hash) {
+        if self.dag.read().try_contains(hash).map_err(BlockError::internal)? {
             return Ok(ImportOutcome::AlreadyKnown);
         }
         let (diff, senders) = validate::validate_block(self, block, now_ms)?;
@@ -390,6 +403,7 @@ impl Chain {
         batch.put::<tables::Headers>(&hash, &block.header.header)?;
         batch.put::<tables::Bodies>(&hash, &block.transactions)?;
         batch.put::<tables::Senders>(&hash, &senders.to_vec())?;
+        self.dag.read().stage(&mut batch, hash, &block.header.header)?;
         for (i, tx) in block.transactions.iter().enumerate() {
             if !self.db.contains::<tables::CarriedTxs>(tx.tx_hash())? {
                 let loc = TxLocation {

@@ -21,7 +21,7 @@ impl Chain {
         let Some(number) = self.number_of(loc.block)? else { return Ok(None) };
         let header = self.header(loc.block)?.ok_or_else(|| eyre!("no header for {}", loc.block))?;
         let gd =
-            self.ghostdag(loc.block).ok_or_else(|| eyre!("no GHOSTDAG data for {}", loc.block))?;
+            self.ghostdag(loc.block)?.ok_or_else(|| eyre!("no GHOSTDAG data for {}", loc.block))?;
         let (merged, capacity) = self.merged_blocks(&gd)?;
         let env = self.accept_env(
             number,

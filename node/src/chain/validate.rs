@@ -239,7 +239,9 @@ pub fn validate_block(
         .map_err(|source| BlockError::Rule { hash, source })?;
 
     // Sealing rate: against the producer's latest block in this block's past.
-    if let Some((previous, at)) = dag.latest_by_producer_in_past(&h.parents, signer) {
+    if let Some((previous, at)) =
+        dag.latest_by_producer_in_past(&h.parents, signer).map_err(BlockError::internal)?
+    {
         let elapsed = h.timestamp_ms as i128 - at as i128;
         if elapsed < spec.min_block_interval_ms as i128 {
             tracing::warn!(target: "lattice::consensus", %hash, %previous, producer = %signer, elapsed_ms = elapsed as i64,
@@ -331,6 +333,7 @@ pub fn past_median_time(chain: &Chain, tip: B256) -> Result<u64, BlockError> {
         }
         at = chain
             .ghostdag(at)
+            .map_err(BlockError::internal)?
             .map(|g| g.selected_parent)
             .ok_or_else(|| BlockError::internal("no GHOSTDAG data"))?;
     }

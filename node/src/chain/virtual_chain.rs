@@ -60,7 +60,7 @@ impl Chain {
             while self.number_of(at)?.is_none() {
                 path.push(at);
                 at = self
-                    .ghostdag(at)
+                    .ghostdag(at)?
                     .ok_or_else(|| eyre!("no GHOSTDAG data for {at}"))?
                     .selected_parent;
             }
@@ -99,7 +99,7 @@ impl Chain {
         {
             let dq = self.disqualified.read();
             for d in dq.iter() {
-                if let Some(gd) = self.ghostdag(*d) {
+                if let Some(gd) = self.ghostdag(*d)? {
                     candidates.push(gd.selected_parent);
                 }
             }
@@ -109,7 +109,7 @@ impl Chain {
             if refused.contains(&c) || !self.chain_is_clean(c)? {
                 continue;
             }
-            let Some(gd) = self.ghostdag(c) else { continue };
+            let Some(gd) = self.ghostdag(c)? else { continue };
             let key = (gd.blue_work, c);
             if best.is_none_or(|b| key > b) {
                 best = Some(key);
@@ -129,7 +129,7 @@ impl Chain {
             if dq.contains(&at) {
                 return Ok(false);
             }
-            at = match self.ghostdag(at) {
+            at = match self.ghostdag(at)? {
                 Some(gd) => gd.selected_parent,
                 None => return Ok(false),
             };
@@ -142,7 +142,7 @@ impl Chain {
     fn apply_chain_block(&self, hash: B256) -> Result<Applied> {
         let head = self.head();
         let header = self.header(hash)?.ok_or_else(|| eyre!("no header for {hash}"))?;
-        let gd = self.ghostdag(hash).ok_or_else(|| eyre!("no GHOSTDAG data for {hash}"))?;
+        let gd = self.ghostdag(hash)?.ok_or_else(|| eyre!("no GHOSTDAG data for {hash}"))?;
         let exec = self.execute_acceptance(
             &head,
             &gd,
