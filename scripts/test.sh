@@ -27,6 +27,15 @@ count_cargo() { # sums "test result: ... N passed; M failed" lines
   passed=$((passed + p)); failed=$((failed + f))
 }
 
+log "lock files (Cargo.lock and fuzz/Cargo.lock match the manifests)"
+for manifest in Cargo.toml fuzz/Cargo.toml; do
+  if ! cargo tree --locked --manifest-path "$manifest" >/dev/null 2>"$logdir/lock.log"; then
+    cat "$logdir/lock.log"
+    log "${manifest%Cargo.toml}Cargo.lock is out of date: run cargo tree --manifest-path $manifest and commit the lock file"
+    failed=$((failed + 1)); status=1
+  fi
+done
+
 log "cargo build (workspace, all targets)"
 if ! cargo build --workspace --all-targets >"$logdir/build.log" 2>&1; then
   tail -n 60 "$logdir/build.log"; status=1
