@@ -3,6 +3,7 @@
 //! read as. Nothing may panic; what decodes must survive the node's handling of its fields.
 #![no_main]
 
+use alloy_eips::eip2718::Encodable2718;
 use lattice_network::protocol::{decode_block, Request, Response, Status};
 use libfuzzer_sys::fuzz_target;
 
@@ -32,6 +33,14 @@ fuzz_target!(|data: &[u8]| {
         },
         _ => {
             let _ = lattice_network::decode_transaction(rest);
+            if let Ok(txs) = lattice_network::protocol::decode_transactions(rest) {
+                let raw: Vec<Vec<u8>> = txs.iter().map(|t| t.encoded_2718()).collect();
+                assert_eq!(
+                    lattice_network::protocol::encode_transactions(raw.iter().map(Vec::as_slice)),
+                    rest,
+                    "an accepted transaction message is canonical"
+                );
+            }
             let _ = decode_block(rest);
         }
     }

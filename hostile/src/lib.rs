@@ -137,7 +137,8 @@ impl Attacker {
         let _ = self.commands.send(Command::Publish(self.blocks.clone(), bytes));
     }
 
-    /// Gossips `bytes` on the transactions topic.
+    /// Gossips `bytes` on the transactions topic (a well-formed message is a batch:
+    /// `lattice_network::protocol::encode_transactions`).
     pub fn gossip_transaction(&self, bytes: Vec<u8>) {
         let _ = self.commands.send(Command::Publish(self.transactions.clone(), bytes));
     }

@@ -14,7 +14,7 @@ use alloy_consensus::{TxEip1559, TxEnvelope, TypedTransaction};
 use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, Bytes, TxKind, B256, U256};
 use lattice_hostile::{Attacker, Claims};
-use lattice_network::protocol::{decode_block, Request, Response};
+use lattice_network::protocol::{decode_block, encode_transactions, Request, Response};
 use lattice_network::Keypair;
 use lattice_primitives::{dev_signers, sign_transaction, Block};
 use serde_json::{json, Value};
@@ -468,7 +468,7 @@ async fn hostile_peers_and_callers_do_not_break_honest_nodes() {
         input: Bytes::new(),
     };
     let overflow = sign_transaction(&empty, TypedTransaction::Eip1559(overflow)).unwrap();
-    a4.gossip_transaction(overflow.encoded_2718());
+    a4.gossip_transaction(encode_transactions([overflow.encoded_2718().as_slice()]));
     let before = refused(&a, "invalid_transaction").await;
     for i in 0..12u64 {
         // A canonical encoding whose signature has the high-s twin: no sender recovers.
@@ -481,7 +481,7 @@ async fn hostile_peers_and_callers_do_not_break_honest_nodes() {
         let twin = alloy_primitives::Signature::new(sig.r(), secp256k1_n() - sig.s(), !sig.v());
         use alloy_consensus::SignableTransaction;
         let bad = TxEnvelope::Eip1559(good.strip_signature().into_signed(twin));
-        a4.gossip_transaction(bad.encoded_2718());
+        a4.gossip_transaction(encode_transactions([bad.encoded_2718().as_slice()]));
     }
     wait_for("bad signatures to be counted", 30, async || {
         (refused(&a, "invalid_transaction").await > before).then_some(())

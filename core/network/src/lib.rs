@@ -65,6 +65,34 @@ pub trait ChainAccess: Send + Sync + 'static {
     }
     /// Validates and pools a transaction.
     fn add_transaction(&self, tx: TxEnvelope) -> Verdict;
+    /// Validates and pools the transactions of one gossip message, and judges the message:
+    /// invalid if any transaction is (it stops there: the peer should have judged it so),
+    /// accepted if any was taken, known if every one was, ignored otherwise.
+    fn add_transactions(&self, txs: Vec<TxEnvelope>) -> Verdict {
+        let (mut accepted, mut all_known, mut ignored) = (false, true, None);
+        for tx in txs {
+            match self.add_transaction(tx) {
+                Verdict::Invalid(why) => return Verdict::Invalid(why),
+                Verdict::Accepted => {
+                    accepted = true;
+                    all_known = false;
+                }
+                Verdict::Known => {}
+                Verdict::Ignored(why) => {
+                    all_known = false;
+                    ignored.get_or_insert(why);
+                }
+                Verdict::MissingParents(_) => all_known = false,
+            }
+        }
+        if accepted {
+            Verdict::Accepted
+        } else if all_known {
+            Verdict::Known
+        } else {
+            Verdict::Ignored(ignored.unwrap_or_default())
+        }
+    }
     /// The stored block `hash`.
     fn block(&self, hash: B256) -> Option<Block>;
     /// Up to `limit` stored block hashes after `cursor` in (blue work, hash) order.
@@ -86,4 +114,53 @@ pub struct NetworkConfig {
     pub max_peers: u32,
     /// Chain id (scopes the gossip topics).
     pub chain_id: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Answers each transaction with the verdict its gas limit picks.
+    struct Judge;
+
+    impl ChainAccess for Judge {
+        fn import_block(&self, _: Block) -> Verdict {
+            unreachable!()
+        }
+        fn add_transaction(&self, tx: TxEnvelope) -> Verdict {
+            use alloy_consensus::Transaction;
+            match tx.gas_limit() {
+                0 => Verdict::Accepted,
+                1 => Verdict::Known,
+                2 => Verdict::Ignored("nonce too low".into()),
+                _ => Verdict::Invalid("invalid sender".into()),
+            }
+        }
+        fn block(&self, _: B256) -> Option<Block> {
+            None
+        }
+        fn hashes_after(&self, _: Cursor, _: usize) -> Vec<B256> {
+            Vec::new()
+        }
+        fn status(&self) -> Status {
+            unreachable!()
+        }
+    }
+
+    #[test]
+    fn a_transaction_message_is_judged_by_its_worst_and_best_parts() {
+        let tx = |gas_limit| {
+            let legacy = alloy_consensus::TxLegacy { gas_limit, ..Default::default() };
+            TxEnvelope::Legacy(alloy_consensus::Signed::new_unchecked(
+                legacy,
+                alloy_primitives::Signature::test_signature(),
+                B256::ZERO,
+            ))
+        };
+        let judge = |gases: &[u64]| Judge.add_transactions(gases.iter().map(|g| tx(*g)).collect());
+        assert_eq!(judge(&[1, 0, 2]), Verdict::Accepted, "one new one: forward it");
+        assert_eq!(judge(&[1, 1]), Verdict::Known);
+        assert_eq!(judge(&[1, 2]), Verdict::Ignored("nonce too low".into()));
+        assert_eq!(judge(&[0, 3, 0]), Verdict::Invalid("invalid sender".into()), "one bad one");
+    }
 }

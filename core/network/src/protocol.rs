@@ -13,6 +13,13 @@ pub const SYNC_PROTOCOL: &str = "/lattice/sync/2";
 pub const MAX_BLOCK_BYTES: usize = 8 * 1024 * 1024;
 /// Largest gossiped transaction, in bytes (the pool refuses larger ones anyway).
 pub const MAX_TX_BYTES: usize = 128 * 1024;
+/// Most transactions in one gossip message: a node gossips the transactions its callers send
+/// in batches, not one message each (one message per transaction filled gossipsub's send
+/// queues under load, and blocks waited behind them or were dropped).
+pub const MAX_TXS_PER_MESSAGE: usize = 256;
+/// Largest transaction gossip message, in bytes (a batch is flushed before it would pass this;
+/// one transaction of [`MAX_TX_BYTES`] always fits).
+pub const MAX_TX_MESSAGE_BYTES: usize = 1024 * 1024;
 /// Most blocks in one response.
 pub const MAX_BLOCKS_PER_RESPONSE: usize = 512;
 /// Most hashes one request may ask for; the rest are ignored.
@@ -121,14 +128,56 @@ pub fn decode_transaction(bytes: &[u8]) -> Result<TxEnvelope, String> {
     Ok(tx)
 }
 
+/// Encodes a batch of transactions for the transactions topic: an RLP list of their EIP-2718
+/// encodings.
+pub fn encode_transactions<'a>(txs: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
+    let items: Vec<Bytes> = txs.into_iter().map(Bytes::copy_from_slice).collect();
+    alloy_rlp::encode(&items)
+}
+
+/// Decodes a transaction gossip message: an RLP list (in its one canonical encoding) of 1 to
+/// [`MAX_TXS_PER_MESSAGE`] distinct transactions, each in its canonical EIP-2718 encoding,
+/// [`MAX_TX_MESSAGE_BYTES`] at most.
+pub fn decode_transactions(bytes: &[u8]) -> Result<Vec<TxEnvelope>, String> {
+    if bytes.len() > MAX_TX_MESSAGE_BYTES {
+        return Err(format!(
+            "transaction message of {} bytes, over the limit {MAX_TX_MESSAGE_BYTES}",
+            bytes.len()
+        ));
+    }
+    let items: Vec<Bytes> = alloy_rlp::decode_exact(bytes)
+        .map_err(|e| format!("undecodable transaction message: {e}"))?;
+    if items.is_empty() || items.len() > MAX_TXS_PER_MESSAGE {
+        return Err(format!(
+            "{} transactions in one message; 1 to {MAX_TXS_PER_MESSAGE} are allowed",
+            items.len()
+        ));
+    }
+    if alloy_rlp::encode(&items) != bytes {
+        return Err("transaction message not in its canonical encoding".into());
+    }
+    let mut seen = std::collections::HashSet::with_capacity(items.len());
+    items
+        .iter()
+        .map(|raw| {
+            let tx = decode_transaction(raw)?;
+            if !seen.insert(*tx.tx_hash()) {
+                return Err(format!("transaction {} twice in one message", tx.tx_hash()));
+            }
+            Ok(tx)
+        })
+        .collect()
+}
+
 /// Gossip topic of blocks for `chain_id`.
 pub fn blocks_topic(chain_id: u64) -> IdentTopic {
     IdentTopic::new(format!("/lattice/{chain_id}/blocks/1"))
 }
 
-/// Gossip topic of transactions for `chain_id`.
+/// Gossip topic of transactions for `chain_id` (2: each message is a batch, see
+/// [`decode_transactions`]).
 pub fn transactions_topic(chain_id: u64) -> IdentTopic {
-    IdentTopic::new(format!("/lattice/{chain_id}/transactions/1"))
+    IdentTopic::new(format!("/lattice/{chain_id}/transactions/2"))
 }
 
 /// Messages are identified by their content, so the same block or transaction published by
@@ -212,6 +261,8 @@ mod tests {
         for raw in &txs {
             assert_eq!(decode_transaction(raw).unwrap().encoded_2718(), *raw);
         }
+        let batch = encode_transactions(txs.iter().map(Vec::as_slice));
+        assert_eq!(decode_transactions(&batch).unwrap(), transactions());
         let cbor = |v: &dyn erased::Ser| v.bytes();
         let requests = [
             cbor(&Request::Status),
@@ -239,12 +290,39 @@ mod tests {
             write("transaction", &format!("tx-{i}"), raw);
             write("p2p_message", &format!("gossip-tx-{i}"), &[[2u8].as_slice(), raw].concat());
         }
+        write("p2p_message", "gossip-tx-batch", &[[2u8].as_slice(), &batch].concat());
         for (i, r) in requests.iter().enumerate() {
             write("p2p_message", &format!("request-{i}"), &[[0u8].as_slice(), r].concat());
         }
         for (i, r) in responses.iter().enumerate() {
             write("p2p_message", &format!("response-{i}"), &[[1u8].as_slice(), r].concat());
         }
+    }
+
+    #[test]
+    fn a_transaction_message_has_one_valid_encoding() {
+        let txs: Vec<Vec<u8>> = transactions().iter().map(|t| t.encoded_2718()).collect();
+        let one = |raw: &[u8]| encode_transactions([raw]);
+        assert_eq!(decode_transactions(&one(&txs[0])).unwrap().len(), 1);
+        assert!(decode_transactions(&encode_transactions([]))
+            .unwrap_err()
+            .contains("0 transactions"));
+        let twice = encode_transactions([txs[0].as_slice(), txs[0].as_slice()]);
+        assert!(decode_transactions(&twice).unwrap_err().contains("twice"));
+        let many: Vec<&[u8]> =
+            std::iter::repeat_n(txs[0].as_slice(), MAX_TXS_PER_MESSAGE + 1).collect();
+        assert!(decode_transactions(&encode_transactions(many)).unwrap_err().contains("257"));
+        // A list header in a longer form than needed, around the same items.
+        let canonical = one(&txs[0]);
+        assert_eq!(canonical[0], 0xf8, "a list of 56 to 255 bytes");
+        let long_form = [&[0xf9, 0x00][..], &canonical[1..]].concat();
+        assert!(decode_transactions(&long_form).is_err(), "a non-canonical list header");
+        let mut trailing = canonical;
+        trailing.push(0x80);
+        assert!(decode_transactions(&trailing).is_err(), "trailing bytes");
+        // An item that is not a transaction, and an oversize message.
+        assert!(decode_transactions(&encode_transactions([&[0x02, 0xc0][..]])).is_err());
+        assert!(decode_transactions(&vec![0xc0; MAX_TX_MESSAGE_BYTES + 1]).is_err());
     }
 
     /// CBOR through serde, as the sync protocol's codec writes it.

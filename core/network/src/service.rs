@@ -2,9 +2,10 @@
 
 use crate::behaviour::{Behaviour, BehaviourEvent};
 use crate::protocol::{
-    blocks_topic, decode_block, message_id, pack_blocks, transactions_topic, Cursor, Request,
-    Response, Status, MAX_BLOCKS_PER_RESPONSE, MAX_BLOCK_BYTES, MAX_HASHES_PER_REQUEST,
-    MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, SYNC_PROTOCOL,
+    blocks_topic, decode_block, encode_transactions, message_id, pack_blocks, transactions_topic,
+    Cursor, Request, Response, Status, MAX_BLOCKS_PER_RESPONSE, MAX_BLOCK_BYTES,
+    MAX_HASHES_PER_REQUEST, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, MAX_TXS_PER_MESSAGE,
+    MAX_TX_MESSAGE_BYTES, SYNC_PROTOCOL,
 };
 use crate::rate::RateLimits;
 use crate::scores::{Offence, Scores, MAX_SCORED_PEERS};
@@ -189,7 +190,7 @@ const REQUEST_BURST: f64 = 200.0;
 enum Work {
     /// Validating and importing a gossiped block (at most 32 at once).
     GossipBlock,
-    /// Validating and pooling a gossiped transaction (at most 64 at once).
+    /// Validating and pooling a gossiped transaction message (at most 64 at once).
     GossipTransaction,
     /// Answering a peer's request (at most 8 at once).
     Serve,
@@ -315,6 +316,7 @@ pub async fn start(
         status_round: 0,
         slots: Slots::default(),
         request_tokens: RateLimits::new(REQUESTS_PER_SEC, REQUEST_BURST, MAX_SCORED_PEERS),
+        tx_outbox: TxOutbox::default(),
     };
     let (done_tx, done_rx) = mpsc::unbounded_channel();
     tokio::spawn(service.run(rx, done_tx, done_rx));
@@ -424,6 +426,42 @@ struct Service {
     slots: Slots,
     /// Request tokens of peers (token buckets), kept across reconnections.
     request_tokens: RateLimits<PeerId>,
+    /// This node's transactions waiting to be gossiped as one message.
+    tx_outbox: TxOutbox,
+}
+
+/// How long a transaction this node accepted waits for others to share its gossip message.
+const TX_BATCH_DELAY: Duration = Duration::from_millis(25);
+
+/// Transactions (EIP-2718 bytes) to gossip together, within the bounds of one message.
+#[derive(Default)]
+struct TxOutbox {
+    txs: Vec<Vec<u8>>,
+    bytes: usize,
+}
+
+impl TxOutbox {
+    /// Adds a transaction; returns the batch to send first when it would not fit.
+    fn push(&mut self, tx: Vec<u8>) -> Option<Vec<u8>> {
+        // An RLP string's header and the list's: a few bytes each, bounded generously.
+        let size = tx.len() + 16;
+        let full = !self.txs.is_empty()
+            && (self.txs.len() == MAX_TXS_PER_MESSAGE || self.bytes + size > MAX_TX_MESSAGE_BYTES);
+        let out = if full { self.take() } else { None };
+        self.bytes += size;
+        self.txs.push(tx);
+        out
+    }
+
+    /// The waiting transactions as one message, if any.
+    fn take(&mut self) -> Option<Vec<u8>> {
+        if self.txs.is_empty() {
+            return None;
+        }
+        self.bytes = 0;
+        let txs = std::mem::take(&mut self.txs);
+        Some(encode_transactions(txs.iter().map(Vec::as_slice)))
+    }
 }
 
 impl Service {
@@ -434,13 +472,24 @@ impl Service {
         mut done: mpsc::UnboundedReceiver<Done>,
     ) {
         let mut tick = tokio::time::interval(Duration::from_secs(3));
+        let mut flush = tokio::time::interval(TX_BATCH_DELAY);
+        flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 command = commands.recv() => match command {
                     Some(Command::PublishBlock(bytes)) => self.publish(self.blocks_topic.clone(), bytes),
-                    Some(Command::PublishTransaction(bytes)) => self.publish(self.txs_topic.clone(), bytes),
+                    Some(Command::PublishTransaction(bytes)) => {
+                        if let Some(batch) = self.tx_outbox.push(bytes) {
+                            self.publish(self.txs_topic.clone(), batch);
+                        }
+                    }
                     Some(Command::Shutdown) | None => break,
                 },
+                _ = flush.tick(), if !self.tx_outbox.txs.is_empty() => {
+                    if let Some(batch) = self.tx_outbox.take() {
+                        self.publish(self.txs_topic.clone(), batch);
+                    }
+                }
                 event = self.swarm.select_next_some() => self.on_swarm_event(event, &done_tx),
                 Some(result) = done.recv() => self.on_done(result),
                 _ = tick.tick() => self.maintain(),
@@ -451,8 +500,19 @@ impl Service {
 
     fn publish(&mut self, topic: gossipsub::TopicHash, data: Vec<u8>) {
         let topic = gossipsub::IdentTopic::new(topic.into_string());
-        if let Err(e) = self.swarm.behaviour_mut().gossipsub.publish(topic, data) {
-            tracing::debug!(target: "lattice::network", error = %e, "publish skipped");
+        match self.swarm.behaviour_mut().gossipsub.publish(topic, data) {
+            Ok(_) => {}
+            // Alone, or the same bytes again: nothing lost.
+            Err(
+                e @ (gossipsub::PublishError::NoPeersSubscribedToTopic
+                | gossipsub::PublishError::Duplicate),
+            ) => {
+                tracing::debug!(target: "lattice::network", error = %e, "publish skipped");
+            }
+            Err(e) => {
+                self.count("gossip_publish_failed");
+                tracing::debug!(target: "lattice::network", error = %e, "publish failed");
+            }
         }
     }
 
@@ -604,18 +664,18 @@ impl Service {
                 self.ignore(&id, source);
             }
         } else if message.topic == self.txs_topic {
-            let Ok(tx) = crate::protocol::decode_transaction(&message.data) else {
+            let Ok(txs) = crate::protocol::decode_transactions(&message.data) else {
                 self.reject(
                     &id,
                     source,
                     Offence::UndecodableTransaction,
-                    "undecodable transaction",
+                    "undecodable transaction message",
                 );
                 return;
             };
             let judged = id.clone();
             let queued = self.chain_work(Work::GossipTransaction, done, move |chain| {
-                let verdict = chain.add_transaction(tx);
+                let verdict = chain.add_transactions(txs);
                 Done::Gossip { id: judged, source, verdict, offence: Offence::InvalidTransaction }
             });
             if !queued {
@@ -966,4 +1026,34 @@ fn with_sources(e: &dyn std::error::Error) -> String {
         source = inner.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TxOutbox;
+    use crate::protocol::{MAX_TXS_PER_MESSAGE, MAX_TX_BYTES, MAX_TX_MESSAGE_BYTES};
+
+    fn count(message: &[u8]) -> usize {
+        let items: Vec<alloy_primitives::Bytes> = alloy_rlp::decode_exact(message).unwrap();
+        items.len()
+    }
+
+    #[test]
+    fn the_outbox_sends_full_messages_and_never_an_oversize_one() {
+        let mut outbox = TxOutbox::default();
+        assert!(outbox.take().is_none(), "nothing to send");
+        let sent: Vec<Vec<u8>> = (0..MAX_TXS_PER_MESSAGE * 2 + 1)
+            .filter_map(|i| outbox.push(vec![i as u8; 100]))
+            .collect();
+        assert_eq!(sent.iter().map(|m| count(m)).collect::<Vec<_>>(), [256, 256]);
+        assert_eq!(count(&outbox.take().unwrap()), 1, "the rest waits for the timer");
+        assert!(outbox.take().is_none());
+
+        let big = vec![7u8; MAX_TX_BYTES];
+        let sent: Vec<Vec<u8>> = (0..20).filter_map(|_| outbox.push(big.clone())).collect();
+        assert!(!sent.is_empty());
+        for message in sent.iter().chain(outbox.take().as_ref()) {
+            assert!(message.len() <= MAX_TX_MESSAGE_BYTES, "{} bytes", message.len());
+        }
+    }
 }
