@@ -20,8 +20,11 @@ Options (environment variable in brackets):
   --kind K            transfer | erc20 | storage | mix [KIND, default transfer]
   --producers4 MS     also run four producers, each sealing every MS ms (400: 10 blocks/s in
                       all), with the same load spread over their RPC ports
-  --skip-anvil        only lattice
+  --skip-anvil        no anvil run
+  --skip-single       no single-producer lattice run (with --producers4: only the four)
   -h, --help          this help
+
+KEEP_WORK=1 keeps the work directory (node logs, loadgen reports, data dirs) for a look after.
 
 Prints one line per run (TPS until the last receipt, inclusion p50/p95/p99, ingestion) and the
 ratio lattice/anvil. Every process started is stopped by PID on exit.
@@ -31,7 +34,7 @@ EOF
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 BLOCK_TIME_MS="${BLOCK_TIME_MS:-1000}"; NUM_TXS="${NUM_TXS:-20000}"; SENDERS="${SENDERS:-200}"
 CONCURRENT="${CONCURRENT:-8}"; BATCH="${BATCH:-100}"; RATE="${RATE:-0}"; KIND="${KIND:-transfer}"
-PRODUCERS4=""; SKIP_ANVIL=0
+PRODUCERS4=""; SKIP_ANVIL=0; SKIP_SINGLE=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --block-time) BLOCK_TIME_MS="$2"; shift 2 ;;
@@ -43,6 +46,7 @@ while [[ $# -gt 0 ]]; do
     --kind) KIND="$2"; shift 2 ;;
     --producers4) PRODUCERS4="$2"; shift 2 ;;
     --skip-anvil) SKIP_ANVIL=1; shift ;;
+    --skip-single) SKIP_SINGLE=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -62,7 +66,7 @@ TESTNET=""
 cleanup() {
   stop_pids "${PIDS[@]}"
   if [[ -n "$TESTNET" ]]; then "$ROOT/scripts/stop_nodes.sh" --dir "$TESTNET" >/dev/null 2>&1 || true; fi
-  rm -rf "$WORK"
+  if [[ "${KEEP_WORK:-0}" == "1" ]]; then log "kept $WORK (logs, reports, data dirs)"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 
@@ -101,6 +105,12 @@ rejected = sum(sum(r["rejected"].values()) for r in rs)
 print(f"{name:<34} {tps:>8.0f} TPS  p50 {lat['p50_ms']/1000:5.2f} s  p95 {lat['p95_ms']/1000:5.2f} s  "
       f"p99 {lat['p99_ms']/1000:5.2f} s  ingestion {ingest:>7.0f} tx/s  "
       f"({included} included, {rejected} rejected, {missing} missing)")
+reasons = {}
+for r in rs:
+    for why, n in r["rejected"].items():
+        reasons[why] = reasons.get(why, 0) + n
+for why, n in sorted(reasons.items(), key=lambda kv: -kv[1]):
+    print(f"  rejected {n}: {why}")
 with open(files[0] + ".tps", "w") as f:
     f.write(f"{tps:.1f}")
 PY
@@ -121,16 +131,18 @@ if [[ $SKIP_ANVIL -eq 0 ]]; then
   ANVIL_TPS="$(cat "$WORK/anvil.json.tps")"
 fi
 
-read -r PORT < <(free_ports 1)
-"$BIN" --dev --block-time "${BLOCK_TIME_MS}ms" --data-dir "$WORK/lattice" \
-  --rpc-addr "127.0.0.1:$PORT" >"$WORK/lattice.log" 2>&1 &
-PIDS+=($!)
-wait_rpc "http://127.0.0.1:$PORT"
-loadgen "http://127.0.0.1:$PORT" "$WORK/lattice.json"
-stop_pids "${PIDS[@]}"; PIDS=()
-line "lattice --dev --block-time ${BLOCK_TIME_MS}ms" "$WORK/lattice.json"
-if [[ -n "$ANVIL_TPS" ]]; then
-  python3 -c "print(f'ratio lattice/anvil: {float(open(\"$WORK/lattice.json.tps\").read())/$ANVIL_TPS:.2f}x')"
+if [[ $SKIP_SINGLE -eq 0 ]]; then
+  read -r PORT < <(free_ports 1)
+  "$BIN" --dev --block-time "${BLOCK_TIME_MS}ms" --data-dir "$WORK/lattice" \
+    --rpc-addr "127.0.0.1:$PORT" >"$WORK/lattice.log" 2>&1 &
+  PIDS+=($!)
+  wait_rpc "http://127.0.0.1:$PORT"
+  loadgen "http://127.0.0.1:$PORT" "$WORK/lattice.json"
+  stop_pids "${PIDS[@]}"; PIDS=()
+  line "lattice --dev --block-time ${BLOCK_TIME_MS}ms" "$WORK/lattice.json"
+  if [[ -n "$ANVIL_TPS" ]]; then
+    python3 -c "print(f'ratio lattice/anvil: {float(open(\"$WORK/lattice.json.tps\").read())/$ANVIL_TPS:.2f}x')"
+  fi
 fi
 
 if [[ -n "$PRODUCERS4" ]]; then

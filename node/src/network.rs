@@ -37,6 +37,11 @@ impl ChainAccess for Bridge {
         // Only a block its producer really sealed spends that producer's tokens, so nobody
         // else can use up an honest producer's rate.
         let sealed_by_producer = block.header.recover_producer().is_ok_and(|s| s == producer);
+        if sealed_by_producer {
+            // On arrival, before the import waits its turn: a producer is sealing even while
+            // this node is behind importing its blocks (and then must not carry its share).
+            self.node.chain.note_producer(&block.header);
+        }
         if sealed_by_producer
             && !self.node.chain.contains(block.header.hash_slow())
             && !self.relay.lock().take(producer, std::time::Instant::now())

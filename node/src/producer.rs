@@ -61,15 +61,20 @@ pub fn produce_one(node: &Node, producer: &ProducerConfig) -> Result<SealedBlock
     let chain = &node.chain;
     let base_fee = chain.next_base_fee();
     // Sender partitioning: each producer carries the senders that hash into its share, so that
-    // parallel blocks rarely carry the same transaction. One that waited is offered to one
-    // more producer per patience interval (the next in turn first), never to all at once, and
-    // after this producer's own share.
+    // parallel blocks rarely carry the same transaction. A share whose owner has not sealed
+    // for two patience intervals is offered to one more producer per interval (the next in
+    // turn first), never to all at once, and after this producer's own share.
     let patience = producer.block_time * 3;
+    let mut active =
+        if producer.count > 1 { chain.producers_active(patience * 2) } else { vec![true] };
+    if let Some(me) = active.get_mut(producer.index) {
+        *me = true;
+    }
     let picked = node.pool.best(
         chain.spec().gas_limit,
         base_fee,
         |a| chain.latest_nonce(a),
-        |t| carry_rank(t.sender, t.arrived.elapsed(), patience, producer.index, producer.count),
+        |t| carry_rank(t.sender, t.arrived.elapsed(), patience, producer.index, &active),
     );
     let transactions = picked.iter().map(|t| (t.sender, t.tx.clone())).collect();
     let timestamp_ms = now_ms().max(chain.head().header.timestamp_ms + 1);
@@ -103,26 +108,35 @@ pub fn produce_one(node: &Node, producer: &ProducerConfig) -> Result<SealedBlock
     Ok(built.block)
 }
 
-/// Whether producer `index` (of `count`) carries a transaction from `sender` that waited
-/// `waited`, and with which rank (0 first, then 1). The owner of the
-/// sender's share carries it at once; the producer after it in turn once it waited one
-/// `patience`, the next after two, and so on: a transaction that waits long is carried by more
-/// producers, one at a time, which bounds how many parallel blocks carry it twice.
+/// Patience intervals a helper waits before it carries a transaction whose owner is sealing:
+/// one that never reached the owner (gossip lost) is still carried, late.
+pub const OWNER_ACTIVE_INTERVALS: u128 = 10;
+
+/// Whether producer `index` carries a transaction from `sender` that waited `waited`, and with
+/// which rank (0 first, then 1). `active[i]` says whether producer `i` sealed a block recently
+/// (its length is the producer count). The owner of the sender's share carries it at once.
+/// Under a backlog transactions wait for the owner, so waiting alone says nothing: while the
+/// owner seals, helpers leave its share alone for [`OWNER_ACTIVE_INTERVALS`]. Once the owner
+/// is gone, the producer after it in turn helps after one `patience`, the next after two, and
+/// so on: each interval adds one carrier, which bounds how many parallel blocks carry it twice.
 pub fn carry_rank(
     sender: alloy_primitives::Address,
     waited: std::time::Duration,
     patience: std::time::Duration,
     index: usize,
-    count: usize,
+    active: &[bool],
 ) -> Option<u8> {
+    let count = active.len();
     if count <= 1 {
         return Some(0);
     }
-    let behind = (index + count - partition(sender, count)) % count;
+    let owner = partition(sender, count);
+    let behind = (index + count - owner) % count;
     if behind == 0 {
         return Some(0);
     }
-    let intervals = waited.as_nanos() / patience.as_nanos().max(1);
+    let start = if active[owner] { OWNER_ACTIVE_INTERVALS } else { 0 };
+    let intervals = (waited.as_nanos() / patience.as_nanos().max(1)).checked_sub(start)?;
     // After its own share for the first interval it may carry it, level with it after that:
     // a share whose owner is gone is not left behind full blocks of the others' own shares.
     match (behind as u128).cmp(&intervals) {
@@ -150,26 +164,53 @@ mod tests {
         let sender = Address::repeat_byte(9);
         let owner = partition(sender, 4);
         let after = |k: usize| (owner + k) % 4;
-        let carriers = |waited: u64| {
+        let mut gone = [true; 4];
+        gone[owner] = false;
+        let carriers = |waited: u64, active: &[bool]| {
             (0..4)
-                .filter(|i| carry_rank(sender, Duration::from_millis(waited), p, *i, 4).is_some())
+                .filter(|i| {
+                    carry_rank(sender, Duration::from_millis(waited), p, *i, active).is_some()
+                })
                 .count()
         };
-        assert_eq!(carry_rank(sender, Duration::ZERO, p, owner, 4), Some(0));
-        assert_eq!(carry_rank(sender, Duration::from_secs(60), p, owner, 4), Some(0));
-        assert_eq!(carriers(0), 1, "the owner alone");
-        assert_eq!(carriers(99), 1);
-        assert_eq!(carry_rank(sender, Duration::from_millis(100), p, after(1), 4), Some(1));
-        assert_eq!(carry_rank(sender, Duration::from_millis(100), p, after(2), 4), None);
+        assert_eq!(carry_rank(sender, Duration::ZERO, p, owner, &gone), Some(0));
+        assert_eq!(carry_rank(sender, Duration::from_secs(60), p, owner, &gone), Some(0));
+        assert_eq!(carriers(0, &gone), 1, "the owner alone");
+        assert_eq!(carriers(99, &gone), 1);
+        assert_eq!(carry_rank(sender, Duration::from_millis(100), p, after(1), &gone), Some(1));
+        assert_eq!(carry_rank(sender, Duration::from_millis(100), p, after(2), &gone), None);
         assert_eq!(
-            carry_rank(sender, Duration::from_millis(200), p, after(1), 4),
+            carry_rank(sender, Duration::from_millis(200), p, after(1), &gone),
             Some(0),
             "level with the helper's own share one interval later"
         );
-        assert_eq!(carriers(100), 2, "then the next producer in turn");
-        assert_eq!(carriers(250), 3);
-        assert_eq!(carriers(300), 4, "and eventually every producer");
-        assert_eq!(carry_rank(sender, Duration::ZERO, p, 3, 1), Some(0), "a lone producer");
+        assert_eq!(carriers(100, &gone), 2, "then the next producer in turn");
+        assert_eq!(carriers(250, &gone), 3);
+        assert_eq!(carriers(300, &gone), 4, "and eventually every producer");
+        assert_eq!(carry_rank(sender, Duration::ZERO, p, 3, &[true]), Some(0), "a lone producer");
+    }
+
+    #[test]
+    fn a_backlog_does_not_spread_a_share_whose_owner_seals() {
+        let p = Duration::from_millis(100);
+        let sender = Address::repeat_byte(9);
+        let owner = partition(sender, 4);
+        let all = [true; 4];
+        let carriers = |waited: u64| {
+            (0..4)
+                .filter(|i| {
+                    carry_rank(sender, Duration::from_millis(waited), p, *i, &all).is_some()
+                })
+                .count()
+        };
+        assert_eq!(carriers(300), 1, "waiting behind a backlog: the owner alone");
+        assert_eq!(carriers(999), 1);
+        assert_eq!(carriers(1_100), 2, "one that never reached the owner is carried, late");
+        assert_eq!(
+            carry_rank(sender, Duration::from_millis(1_100), p, (owner + 1) % 4, &all),
+            Some(1)
+        );
+        assert_eq!(carriers(1_300), 4);
     }
 
     #[test]

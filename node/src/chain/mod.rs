@@ -103,6 +103,10 @@ pub struct Chain {
     carried_again: AtomicU64,
     /// Pairs of parallel blocks one producer sealed too close together (evidence logged).
     equivocations: AtomicU64,
+    /// When this node last stored a block of each producer of a closed set (index as in the
+    /// chain specification; `None` before the first). Producers use it to tell a share whose
+    /// owner is sealing from one whose owner is gone.
+    producer_seen: Mutex<Vec<Option<std::time::Instant>>>,
     /// The storage-trie cache's counters, read without locking the tries.
     storage_counters: Arc<lattice_evm::tries::StorageCacheCounters>,
     write: Mutex<()>,
@@ -113,6 +117,10 @@ impl std::fmt::Debug for Chain {
         f.debug_struct("Chain").field("genesis", &self.genesis).finish_non_exhaustive()
     }
 }
+
+/// How far a block's timestamp may be from this node's clock for the block to show that its
+/// producer is sealing now.
+pub const PRODUCER_LIVE_SKEW_MS: u64 = 5_000;
 
 fn meta_get(db: &Db, key: &[u8]) -> Result<Option<Vec<u8>>> {
     Ok(db.get::<tables::Meta>(&key.to_vec())?)
@@ -183,6 +191,7 @@ impl Chain {
         let placeholder =
             Head { hash: sink, number: 0, header: genesis_header(&spec, B256::ZERO), capacity: 0 };
         let trie = lattice_evm::StateTries::load(&db, options.storage_trie_cache_slots)?;
+        let producer_seen = Mutex::new(vec![None; spec.producers.len()]);
         let chain = Self {
             db,
             spec,
@@ -195,6 +204,7 @@ impl Chain {
             carried_again: AtomicU64::new(0),
             equivocations: AtomicU64::new(0),
             trie: Mutex::new(trie),
+            producer_seen,
             write: Mutex::new(()),
         };
         *chain.head.write() = chain.load_head(sink)?;
@@ -405,22 +415,51 @@ impl Chain {
         batch.put::<tables::Senders>(&hash, &senders.to_vec())?;
         self.dag.read().stage(&mut batch, hash, &block.header.header)?;
         for (i, tx) in block.transactions.iter().enumerate() {
-            if !self.db.contains::<tables::CarriedTxs>(tx.tx_hash())? {
-                let loc = TxLocation {
-                    block: hash,
-                    index: i as u64,
-                    carrier: hash,
-                    carrier_index: i as u64,
-                };
-                batch.put::<tables::CarriedTxs>(tx.tx_hash(), &loc)?;
-            } else {
-                already_carried += 1;
+            match self.db.get::<tables::CarriedTxs>(tx.tx_hash())? {
+                None => {
+                    let loc = TxLocation {
+                        block: hash,
+                        index: i as u64,
+                        carrier: hash,
+                        carrier_index: i as u64,
+                    };
+                    batch.put::<tables::CarriedTxs>(tx.tx_hash(), &loc)?;
+                }
+                Some(first) => {
+                    already_carried += 1;
+                    tracing::debug!(target: "lattice::carry", tx = %tx.tx_hash(), block = %hash,
+                        producer = %block.header.header.producer, first = %first.carrier,
+                        "carried again");
+                }
             }
         }
         batch.commit()?;
+        self.note_producer(&block.header.header);
         self.carried.fetch_add(block.transactions.len() as u64, Ordering::Relaxed);
         self.carried_again.fetch_add(already_carried, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Notes that `header`'s producer is sealing, if the block is recent (its timestamp within
+    /// [`PRODUCER_LIVE_SKEW_MS`] of this node's clock: blocks fetched by a catch-up, or an old
+    /// block replayed, say nothing about now). Call it with headers whose seal was checked.
+    pub fn note_producer(&self, header: &Header) {
+        let Some(i) = self.spec.producers.iter().position(|p| *p == header.producer) else {
+            return;
+        };
+        if crate::producer::now_ms().abs_diff(header.timestamp_ms) <= PRODUCER_LIVE_SKEW_MS {
+            self.producer_seen.lock()[i] = Some(std::time::Instant::now());
+        }
+    }
+
+    /// For each producer of the chain specification, whether this node saw a recent block of
+    /// it (gossiped or stored) within `window`.
+    pub fn producers_active(&self, window: std::time::Duration) -> Vec<bool> {
+        self.producer_seen
+            .lock()
+            .iter()
+            .map(|seen| seen.is_some_and(|t| t.elapsed() < window))
+            .collect()
     }
 
     /// Hash of the chain block at `number`.
