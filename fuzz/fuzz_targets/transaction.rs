@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(sender) = tx.recover_signer() else { return };
     let pool = TxPool::default();
     for balance in [U256::ZERO, U256::from(1u64) << 100, U256::MAX] {
-        let _ = pool.add(tx.clone(), sender, SenderState { nonce: 0, balance }, &CHAIN);
+        let _ = pool.add(tx.clone(), sender, SenderState { nonce: 0, balance, version: 0 }, &CHAIN);
     }
     let status = pool.status();
     assert!(status.pending + status.queued <= 1);

@@ -107,6 +107,7 @@ impl Node {
         let mut retry = Vec::new();
         // Senders whose executed transactions a reorg undid have a lower nonce again.
         senders.extend(update.removed.iter().flat_map(|b| b.receipts.iter().map(|r| r.from)));
+        self.reinject_undone(update);
         for block in &update.added {
             m.blocks_imported.inc();
             m.txs_executed.inc_by(block.receipts.len() as u64);
@@ -132,6 +133,39 @@ impl Node {
         m.chain_height.set(head.number as i64);
         m.blue_score.set(head.header.blue_score as i64);
         self.refresh_metrics();
+    }
+
+    /// Like geth after a reorg, puts the transactions whose execution the reorg undid (and the
+    /// new chain did not run again) back into the pool, as packed: a block still carries each,
+    /// and the chain block that merges it runs it. Without them the sender's pending nonce
+    /// would go back, and its later transactions would wait behind a gap they cannot fill.
+    fn reinject_undone(&self, update: &ChainUpdate) {
+        if update.removed.is_empty() {
+            return;
+        }
+        let executed = |b: &chain::AppliedBlock| {
+            b.entries.iter().filter(|e| e.skip_reason().is_none()).cloned().collect::<Vec<_>>()
+        };
+        let again: std::collections::HashSet<B256> =
+            update.added.iter().flat_map(executed).map(|e| e.tx_hash).collect();
+        let mut back = Vec::new();
+        // Oldest first, so that each sender's nonces come back in order.
+        for entry in update.removed.iter().rev().flat_map(executed) {
+            if again.contains(&entry.tx_hash) || self.pool.contains(&entry.tx_hash) {
+                continue;
+            }
+            match self.chain.carried_tx(entry.carrier, entry.carrier_index) {
+                Ok(Some(tx)) => match self.add_to_pool(tx) {
+                    Ok(hash) => back.push(hash),
+                    Err(e) => tracing::debug!(target: "lattice::txpool", tx = %entry.tx_hash,
+                        error = %e, "an undone transaction stays out of the pool"),
+                },
+                Ok(None) => {}
+                Err(e) => tracing::warn!(target: "lattice::txpool", tx = %entry.tx_hash,
+                    error = %e, "cannot read an undone transaction"),
+            }
+        }
+        self.pool.mark_packed(&back);
     }
 
     /// Brings the metrics that follow other parts' counters (pool, caches, network) up to
@@ -167,8 +201,11 @@ impl Node {
 
     /// The sender's nonce and balance in the latest state, as the pool checks against.
     fn sender_state(&self, sender: alloy_primitives::Address) -> SenderState {
+        // The version first: a state written in between is then taken for the older one,
+        // never an older state for the newer.
+        let version = self.chain.state_version();
         let (nonce, balance) = self.chain.latest_nonce_and_balance(sender);
-        SenderState { nonce, balance }
+        SenderState { nonce, balance, version }
     }
 
     fn pool_metrics(&self) {
@@ -275,14 +312,21 @@ impl Node {
         let sender = tx
             .recover_signer()
             .map_err(|e| lattice_rpc::RpcError::Rejected(format!("invalid sender: {e}")))?;
-        let hash = self
-            .pool
-            .add(tx, sender, self.sender_state(sender), &self.pool_context())
-            .map_err(|e| {
-                self.metrics.txpool_rejected.with_label_values(&[e.code()]).inc();
-                lattice_rpc::RpcError::Rejected(e.to_string())
-            })?;
-        self.pool_metrics();
+        // A block that executes between reading the sender's state and taking the pool's lock
+        // makes the read stale: read again (a few times at most; blocks are far apart).
+        let context = self.pool_context();
+        let mut attempts = 0;
+        let added = loop {
+            attempts += 1;
+            match self.pool.add(tx.clone(), sender, self.sender_state(sender), &context) {
+                Err(lattice_txpool::PoolError::StaleState) if attempts < 4 => continue,
+                other => break other,
+            }
+        };
+        let hash = added.map_err(|e| {
+            self.metrics.txpool_rejected.with_label_values(&[e.code()]).inc();
+            lattice_rpc::RpcError::Rejected(e.to_string())
+        })?;
         if self.pending_txs.receiver_count() > 0 {
             if let Some(pooled) = self.pool.get(&hash) {
                 let _ = self.pending_txs.send(Arc::new(lattice_rpc::TxView {

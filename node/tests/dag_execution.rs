@@ -508,3 +508,62 @@ fn a_reorg_deeper_than_the_finality_depth_is_refused() {
     }
     assert_eq!(c.chain.head().hash, b_blocks[7].hash());
 }
+
+#[test]
+fn a_reorg_puts_the_transactions_it_undid_back_in_the_pool() {
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    let spec = ChainSpec::dev(2);
+    let s = dev_signers(10);
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = lattice_node::NodeConfig::dev(
+        dir.path().into(),
+        "127.0.0.1:0".parse().unwrap(),
+        Duration::from_millis(100),
+    );
+    config.spec = spec.clone();
+    let db = Db::open(&dir.path().join("db"), &lattice_node::chain::all_tables()).unwrap();
+    let metrics = Arc::new(lattice_node::metrics::Metrics::new());
+    let a = lattice_node::Node::new(open(Arc::new(db), &spec), config, metrics);
+    let producer = lattice_node::ProducerConfig {
+        index: 0,
+        count: 2,
+        signer: s[0].clone(),
+        coinbase: s[0].address(),
+        block_time: Duration::from_millis(100),
+    };
+    let sender = s[5].address();
+    let tx = transfer(&s[5], 0, Address::repeat_byte(0xb0), 7);
+    let hash = *tx.tx_hash();
+    a.submit_transaction(tx).unwrap();
+    for _ in 0..3 {
+        lattice_node::produce_one(&a, &producer).unwrap();
+        std::thread::sleep(Duration::from_millis(60));
+    }
+    assert!(a.chain.tx_location(hash).unwrap().is_some(), "executed on A's branch");
+    assert!(!a.pool.contains(&hash), "and gone from the pool");
+    assert_eq!(a.pool.pending_nonce(sender, a.chain.latest_nonce(sender)), 1);
+
+    // B never saw A's blocks and built a heavier branch; A takes it.
+    let b = node(&spec);
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+    for i in 0..5 {
+        let block = b.chain.produce(&s[1], s[1].address(), vec![], now + i * 100).unwrap().block;
+        a.import_block(block).unwrap();
+    }
+    assert_eq!(a.chain.head().hash, b.chain.head().hash, "the heavier branch wins");
+    assert!(a.chain.tx_location(hash).unwrap().is_none(), "the execution was undone");
+    assert!(a.pool.contains(&hash), "the undone transaction is back in the pool");
+    assert_eq!(
+        a.pool.pending_nonce(sender, a.chain.latest_nonce(sender)),
+        1,
+        "the sender's pending nonce did not go back"
+    );
+    // Packed: A's own block still carries it, so the next block merges it rather than
+    // carrying it a second time; executed again, it leaves the pool.
+    let next = lattice_node::produce_one(&a, &producer).unwrap();
+    assert!(next.transactions.is_empty(), "carried again");
+    std::thread::sleep(Duration::from_millis(60));
+    lattice_node::produce_one(&a, &producer).unwrap();
+    assert!(a.chain.tx_location(hash).unwrap().is_some(), "executed on the new chain");
+    assert!(!a.pool.contains(&hash));
+}

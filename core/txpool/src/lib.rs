@@ -104,6 +104,12 @@ pub struct SenderState {
     pub nonce: u64,
     /// Balance in the latest state.
     pub balance: U256,
+    /// Version of the state it was read from (the node counts its state changes; 0 when the
+    /// caller does not version its reads). [`TxPool::add`] refuses a state older than the
+    /// newest [`TxPool::prune_sender`] was given ([`PoolError::StaleState`]): admitted after
+    /// that pruning, it would set the sender back to before the block that executed its
+    /// transactions, which are gone from the pool, and everything after would look gapped.
+    pub version: u64,
 }
 
 /// Why a transaction was refused. Messages follow geth.
@@ -209,6 +215,9 @@ pub enum PoolError {
     /// The nonce is already used by a transaction a block carried.
     #[error("nonce too low: nonce {0} is already used by a transaction sealed in a block")]
     NonceSealed(u64),
+    /// The sender state given was read before the pool took in a newer one: read it again.
+    #[error("sender state changed while checking; try again")]
+    StaleState,
 }
 
 impl PoolError {
@@ -228,6 +237,7 @@ impl PoolError {
             Self::UnsupportedType => "unsupported_type",
             Self::PoolFull => "pool_full",
             Self::AccountLimit { .. } => "account_limit",
+            Self::StaleState => "stale_state",
         }
     }
 }
@@ -273,6 +283,8 @@ struct Inner {
     /// Every sender's last gapped transaction, cheapest first.
     queued_victims: BTreeSet<Victim>,
     seq: u64,
+    /// The newest state version pruning was given: older reads are stale.
+    version_floor: u64,
 }
 
 impl Inner {
@@ -487,6 +499,9 @@ impl TxPool {
         if inner.by_hash.contains_key(&hash) {
             return Err(PoolError::AlreadyKnown);
         }
+        if state.version < inner.version_floor {
+            return Err(PoolError::StaleState);
+        }
 
         inner.seq += 1;
         let seq = inner.seq;
@@ -669,6 +684,7 @@ impl TxPool {
     /// executable. Returns the dropped hashes.
     pub fn prune_sender(&self, sender: Address, state: SenderState) -> Vec<B256> {
         let mut inner = self.inner.write();
+        inner.version_floor = inner.version_floor.max(state.version);
         if !inner.accounts.contains_key(&sender) {
             return Vec::new();
         }

@@ -28,7 +28,7 @@ fn tx(signer: &PrivateKeySigner, nonce: u64, fee: u128, tip: u128) -> TxEnvelope
 }
 
 fn rich() -> SenderState {
-    SenderState { nonce: 0, balance: U256::from(10).pow(U256::from(20)) }
+    SenderState { nonce: 0, balance: U256::from(10).pow(U256::from(20)), version: 0 }
 }
 
 const GWEI: u128 = 1_000_000_000;
@@ -59,7 +59,7 @@ fn duplicate_low_nonce_and_funds_are_refused_with_geth_messages() {
         &CHAIN,
     );
     assert!(err.unwrap_err().to_string().starts_with("nonce too low"));
-    let poor = SenderState { nonce: 0, balance: U256::from(1) };
+    let poor = SenderState { nonce: 0, balance: U256::from(1), version: 0 };
     let err = pool.add(tx(&s, 1, 2 * GWEI, GWEI), s.address(), poor, &CHAIN).unwrap_err();
     assert!(err.to_string().starts_with("insufficient funds for gas * price + value"));
 }
@@ -145,7 +145,7 @@ fn tx_with(signer: &PrivateKeySigner, nonce: u64, fee: u128, value: U256) -> TxE
 }
 
 fn broke() -> SenderState {
-    SenderState { nonce: 0, balance: U256::ZERO }
+    SenderState { nonce: 0, balance: U256::ZERO, version: 0 }
 }
 
 /// `gas × fee + value` that wraps to a small number must not pass for cheap: an account with
@@ -170,7 +170,7 @@ fn pending_transactions_must_be_jointly_affordable() {
     let s = PrivateKeySigner::random();
     let pool = TxPool::default();
     let one = U256::from(21_000u64 * 2 * GWEI as u64) + U256::from(1);
-    let state = SenderState { nonce: 0, balance: one * U256::from(2) };
+    let state = SenderState { nonce: 0, balance: one * U256::from(2), version: 0 };
     pool.add(tx(&s, 0, 2 * GWEI, GWEI), s.address(), state, &CHAIN).unwrap();
     pool.add(tx(&s, 1, 2 * GWEI, GWEI), s.address(), state, &CHAIN).unwrap();
     let err = pool.add(tx(&s, 2, 2 * GWEI, GWEI), s.address(), state, &CHAIN).unwrap_err();
@@ -285,7 +285,7 @@ fn a_refused_transaction_evicts_nothing_and_gapped_ones_never_evict_executable_o
     assert!(!pool.contains(&gq), "the cheaper gapped one made room");
     // A newcomer the sender cannot afford is refused before anything is evicted.
     let poor = PrivateKeySigner::random();
-    let broke = SenderState { nonce: 0, balance: U256::from(1) };
+    let broke = SenderState { nonce: 0, balance: U256::from(1), version: 0 };
     let refused = pool.add(tx(&poor, 0, 90 * GWEI, GWEI), poor.address(), broke, &CHAIN);
     assert!(matches!(refused, Err(PoolError::InsufficientFunds { .. })));
     assert!(pool.contains(&ha) && pool.contains(&hb));
@@ -335,7 +335,7 @@ fn replacement_price_arithmetic_saturates() {
     let pool = TxPool::default();
     // 110% of it does not fit in 128 bits: no u128 fee can replace it.
     let huge = u128::MAX - 10;
-    let state = SenderState { nonce: 0, balance: U256::MAX };
+    let state = SenderState { nonce: 0, balance: U256::MAX, version: 0 };
     pool.add(tx(&s, 0, huge, huge), s.address(), state, &CHAIN).unwrap();
     let again = pool.add(tx(&s, 0, u128::MAX, u128::MAX), s.address(), state, &CHAIN);
     assert_eq!(again, Err(PoolError::ReplacementUnderpriced));
@@ -352,10 +352,10 @@ fn state_changes_keep_the_counts_true() {
     assert_eq!((pool.status().pending, pool.status().queued), (1, 2), "a gap at nonce 1");
     // The balance falls (an EIP-7702 delegation spent it): the run shrinks to what it covers.
     let one = U256::from(21_000u64 * 2 * GWEI as u64) + U256::from(1);
-    pool.prune_sender(s.address(), SenderState { nonce: 2, balance: one });
+    pool.prune_sender(s.address(), SenderState { nonce: 2, balance: one, version: 0 });
     assert_eq!((pool.status().pending, pool.status().queued), (1, 1));
     assert_eq!(pool.len(), 2);
-    pool.prune_sender(s.address(), SenderState { nonce: 4, balance: one });
+    pool.prune_sender(s.address(), SenderState { nonce: 4, balance: one, version: 0 });
     assert_eq!(pool.status(), PoolStatus::default());
     assert!(pool.is_empty());
 }
@@ -377,4 +377,24 @@ fn a_gap_filler_gets_in_when_the_gapped_queue_is_full() {
         pool.add(tx(s, 0, 2 * GWEI, GWEI), s.address(), rich(), &CHAIN).expect("fills the gap");
     }
     assert_eq!((pool.status().pending, pool.status().queued), (6, 0));
+}
+
+#[test]
+fn a_state_read_before_the_last_pruning_is_refused_not_taken() {
+    let s = PrivateKeySigner::random();
+    let pool = TxPool::default();
+    for n in 0..3 {
+        pool.add(tx(&s, n, 2 * GWEI, GWEI), s.address(), rich(), &CHAIN).unwrap();
+    }
+    // A block executed nonces 0 and 1: the pool is told so with the newer state.
+    let after = SenderState { nonce: 2, version: 1, ..rich() };
+    assert_eq!(pool.prune_sender(s.address(), after).len(), 2);
+    // A transaction checked against the state read before that block must not set the sender
+    // back to nonce 0: nonces 0 and 1 are gone, so 2 and 3 would look gapped.
+    let stale = pool.add(tx(&s, 3, 2 * GWEI, GWEI), s.address(), rich(), &CHAIN);
+    assert_eq!(stale, Err(PoolError::StaleState));
+    pool.add(tx(&s, 3, 2 * GWEI, GWEI), s.address(), after, &CHAIN).unwrap();
+    let status = pool.status();
+    assert_eq!((status.pending, status.queued), (2, 0), "both executable");
+    assert_eq!(pool.pending_nonce(s.address(), 2), 4);
 }

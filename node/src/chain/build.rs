@@ -226,6 +226,7 @@ impl Chain {
         }
         self.trie.lock().commit(prepared);
         *self.head.write() = Head { hash, number, header: header.clone(), capacity };
+        self.bump_state_version();
         Ok(AppliedBlock {
             number,
             hash,

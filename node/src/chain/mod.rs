@@ -107,6 +107,9 @@ pub struct Chain {
     /// chain specification; `None` before the first). Producers use it to tell a share whose
     /// owner is sealing from one whose owner is gone.
     producer_seen: Mutex<Vec<Option<std::time::Instant>>>,
+    /// Counts changes of the sink's state (each after its write): a reader that takes it
+    /// before reading the state can tell an older read from a newer one.
+    state_version: AtomicU64,
     /// The storage-trie cache's counters, read without locking the tries.
     storage_counters: Arc<lattice_evm::tries::StorageCacheCounters>,
     write: Mutex<()>,
@@ -205,6 +208,7 @@ impl Chain {
             equivocations: AtomicU64::new(0),
             trie: Mutex::new(trie),
             producer_seen,
+            state_version: AtomicU64::new(0),
             write: Mutex::new(()),
         };
         *chain.head.write() = chain.load_head(sink)?;
@@ -438,6 +442,16 @@ impl Chain {
         self.carried.fetch_add(block.transactions.len() as u64, Ordering::Relaxed);
         self.carried_again.fetch_add(already_carried, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// The sink state's version: read it before reading the state.
+    pub fn state_version(&self) -> u64 {
+        self.state_version.load(Ordering::Acquire)
+    }
+
+    /// A new sink state was written.
+    fn bump_state_version(&self) {
+        self.state_version.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Notes that `header`'s producer is sealing, if the block is recent (its timestamp within

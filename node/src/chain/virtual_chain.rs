@@ -209,6 +209,7 @@ impl Chain {
         batch.commit()?;
         self.trie.lock().revert(&accounts, &slots);
         *self.head.write() = self.load_head(parent)?;
+        self.bump_state_version();
         tracing::debug!(target: "lattice::chain", number = n, %hash, "rolled back chain block");
         Ok(AppliedBlock {
             number: n,
