@@ -430,8 +430,14 @@ struct Sent {
 const FULL_POOL_BACKOFF: Duration = Duration::from_millis(100);
 
 /// A refusal that says "not now": the pool is full of transactions paying as much.
-fn pool_full(message: &str) -> bool {
-    message.contains("pool is full") || message.contains("txpool is full")
+/// Whether a refusal is for now, not for good: a full pool, or a sender over its gapped
+/// limit (geth's "account limit exceeded"). The second follows from the first: while one
+/// batch waits to resend a refused nonce, the others send that sender's later nonces, which
+/// wait as gapped until it is taken; refusing those for good would leave a gap for ever.
+fn refused_for_now(message: &str) -> bool {
+    message.contains("pool is full")
+        || message.contains("txpool is full")
+        || message.contains("account limit exceeded")
 }
 
 async fn send_all(
@@ -491,7 +497,7 @@ async fn send_all(
                     for (tx, answer) in todo.iter().zip(answers) {
                         match answer {
                             Ok(_) => outcome.accepted.push((tx.hash, at)),
-                            Err(e) if pool_full(&e.message) => refused.push(*tx),
+                            Err(e) if refused_for_now(&e.message) => refused.push(*tx),
                             Err(e) => *outcome.rejected.entry(e.message).or_default() += 1,
                         }
                     }
@@ -747,5 +753,18 @@ mod fee_tests {
         assert_eq!(super::max_fee(2_000_000_000, 1).unwrap(), 100_000_000_001);
         assert!(super::max_fee(u128::MAX / 10, 0).is_err());
         assert!(super::max_fee(1, u128::MAX).is_err());
+    }
+}
+
+#[cfg(test)]
+mod refusal_tests {
+    #[test]
+    fn a_full_pool_and_a_full_gapped_queue_are_retried_other_refusals_are_not() {
+        assert!(super::refused_for_now("txpool is full"));
+        assert!(super::refused_for_now(
+            "account limit exceeded: 83 gapped transactions pooled, limit 64"
+        ));
+        assert!(!super::refused_for_now("nonce too low: next nonce 5, tx nonce 3"));
+        assert!(!super::refused_for_now("insufficient funds for gas * price + value"));
     }
 }
