@@ -127,3 +127,32 @@ tables! {
     /// Node metadata (sink, genesis hash, chain spec).
     Meta: Vec<u8> => Vec<u8>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ProducerClock;
+    use crate::codec::Codec;
+    use alloy_primitives::{Address, B256};
+
+    #[test]
+    fn a_producer_clock_round_trips_and_refuses_bytes_that_do_not_fit() {
+        let clock = ProducerClock(vec![
+            (Address::repeat_byte(1), 7, B256::repeat_byte(2)),
+            (Address::repeat_byte(3), u64::MAX, B256::repeat_byte(4)),
+        ]);
+        let bytes = clock.encode();
+        assert_eq!(bytes.len(), 4 + 2 * 60);
+        assert_eq!(ProducerClock::decode(&bytes).unwrap().0, clock.0);
+        assert!(ProducerClock::decode(&ProducerClock(vec![]).encode()).unwrap().0.is_empty());
+        assert!(ProducerClock::decode(&[]).is_err(), "no count");
+        assert!(ProducerClock::decode(&bytes[..bytes.len() - 1]).is_err(), "truncated entry");
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(ProducerClock::decode(&longer).is_err(), "trailing byte");
+        // A count that claims more than the bytes hold, up to one that overflows the length.
+        let mut lying = bytes;
+        lying[..4].copy_from_slice(&3u32.to_be_bytes());
+        assert!(ProducerClock::decode(&lying).is_err());
+        assert!(ProducerClock::decode(&u32::MAX.to_be_bytes()).is_err());
+    }
+}
