@@ -364,6 +364,21 @@ impl std::fmt::Debug for NodeHandle {
 }
 
 impl NodeHandle {
+    /// Waits until the database refuses a write (a full disk, a read-only file system), and
+    /// returns RocksDB's reason. The node can then only be stopped (see [`NodeHandle::stop`]).
+    pub async fn storage_failure(&self) -> String {
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(200));
+        loop {
+            tick.tick().await;
+            let failed = std::iter::once(&self.node)
+                .chain(&self.local)
+                .find_map(|n| n.chain.db().write_failure().map(str::to_string));
+            if let Some(why) = failed {
+                return why;
+            }
+        }
+    }
+
     /// Stops producing and serving, and flushes the database.
     pub async fn stop(self) -> Result<()> {
         let _ = self.shutdown.send(true);

@@ -77,9 +77,24 @@ fn run(args: NodeArgs) -> eyre::Result<()> {
     let config = config(args)?;
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async move {
         let handle = lattice_node::launch(config).await?;
-        wait_for_signal().await;
-        tracing::info!(target: "lattice::node", "shutting down");
-        handle.stop().await
+        let failure = tokio::select! {
+            _ = wait_for_signal() => None,
+            why = handle.storage_failure() => Some(why),
+        };
+        match &failure {
+            None => tracing::info!(target: "lattice::node", "shutting down"),
+            Some(why) => tracing::error!(target: "lattice::node", reason = %why,
+                "the database refused a write; stopping (what was committed before stays)"),
+        }
+        let stopped = handle.stop().await;
+        match failure {
+            None => stopped,
+            Some(why) => Err(eyre::eyre!(
+                "stopped: the database refused a write ({why}). Free space on the data \
+                 directory's disk or make it writable, then start the node again: it continues \
+                 from its last committed block"
+            )),
+        }
     })
 }
 

@@ -45,6 +45,8 @@ pub const MAX_OPEN_FILES: i32 = 512;
 pub struct Db {
     inner: DB,
     tables: Vec<&'static str>,
+    /// The first write RocksDB refused, kept for whoever must stop the process.
+    write_failure: std::sync::OnceLock<String>,
 }
 
 impl std::fmt::Debug for Db {
@@ -76,7 +78,7 @@ impl Db {
             ColumnFamilyDescriptor::new(*name, cf)
         });
         let inner = DB::open_cf_descriptors(&opts, path, cfs)?;
-        Ok(Self { inner, tables: tables.to_vec() })
+        Ok(Self { inner, tables: tables.to_vec(), write_failure: std::sync::OnceLock::new() })
     }
 
     fn cf<T: Table>(&self) -> Result<&rocksdb::ColumnFamily, StorageError> {
@@ -172,15 +174,31 @@ impl Db {
 
     /// Flushes memtables to disk (used at shutdown; writes are durable through the WAL anyway).
     pub fn flush(&self) -> Result<(), StorageError> {
-        self.inner.flush_wal(true)?;
+        self.written(self.inner.flush_wal(true))?;
         // Memtables too: otherwise the next open replays up to WRITE_BUFFER_BYTES of
         // write-ahead log before it can serve anything (seconds on a long chain).
         for name in &self.tables {
             if let Some(cf) = self.inner.cf_handle(name) {
-                self.inner.flush_cf(cf)?;
+                self.written(self.inner.flush_cf(cf))?;
             }
         }
         Ok(())
+    }
+
+    /// The first write RocksDB refused (a full disk, a read-only file system, an I/O error),
+    /// if any. RocksDB takes no more writes after such an error, and what was committed
+    /// before it stays: the process should stop cleanly and be started again once the cause
+    /// is fixed.
+    pub fn write_failure(&self) -> Option<&str> {
+        self.write_failure.get().map(String::as_str)
+    }
+
+    /// Notes the first refused write.
+    fn written(&self, result: Result<(), rocksdb::Error>) -> Result<(), StorageError> {
+        result.map_err(|e| {
+            let _ = self.write_failure.set(e.to_string());
+            StorageError::Rocks(e)
+        })
     }
 }
 
@@ -220,8 +238,7 @@ impl Batch<'_> {
     /// (an operating-system crash may lose the last moments, as with geth and reth), and
     /// [`Db::flush`] syncs it at shutdown.
     pub fn commit(self) -> Result<(), StorageError> {
-        self.db.inner.write(self.inner)?;
-        Ok(())
+        self.db.written(self.db.inner.write(self.inner))
     }
 }
 

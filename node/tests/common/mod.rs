@@ -84,6 +84,23 @@ pub fn lattice_bin() -> std::path::PathBuf {
         .unwrap_or_else(|| env!("CARGO_BIN_EXE_lattice").into())
 }
 
+/// Runs `lattice verify --dev` on `data_dir`, which must pass; returns its report line.
+pub fn verify(data_dir: &std::path::Path) -> String {
+    let out = std::process::Command::new(lattice_bin())
+        .args(["verify", "--dev", "--data-dir"])
+        .arg(data_dir)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(
+        out.status.success(),
+        "lattice verify failed: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("every state root matches"), "{text}");
+    text
+}
+
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
