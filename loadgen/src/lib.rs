@@ -10,7 +10,7 @@ mod contracts;
 mod rpc;
 
 pub use contracts::{balance_of_call, transfer_call};
-pub use rpc::{Http, RpcError};
+pub use rpc::{subscribe, Http, RpcError};
 
 use alloy_consensus::{TxEip1559, TxEnvelope, TypedTransaction};
 use alloy_eips::eip2718::Encodable2718;

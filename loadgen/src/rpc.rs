@@ -1,5 +1,5 @@
 //! A small JSON-RPC client: HTTP/1.1 keep-alive connections (calls and batches) and one
-//! WebSocket subscription to `newHeads`.
+//! WebSocket subscriptions (`newHeads`, and any other through [`subscribe`]).
 
 use eyre::{bail, eyre, Context, Result};
 use http_body_util::{BodyExt, Full};
@@ -184,6 +184,28 @@ pub struct Head {
 /// Subscribes to `newHeads` at `url` (`ws://host:port[/path]`); the heads arrive on the
 /// returned channel until the connection ends.
 pub async fn new_heads(url: &str) -> Result<mpsc::UnboundedReceiver<Head>> {
+    let mut notes = subscribe(url, json!(["newHeads"])).await?;
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(head) = notes.recv().await {
+            let number = head["number"]
+                .as_str()
+                .and_then(|n| u64::from_str_radix(n.trim_start_matches("0x"), 16).ok());
+            let hash = head["hash"].as_str().and_then(|h| h.parse().ok());
+            if let (Some(number), Some(hash)) = (number, hash) {
+                if tx.send(Head { number, hash }).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    Ok(rx)
+}
+
+/// Opens a WebSocket to `url` (`ws://host:port[/path]`) and calls `eth_subscribe` with
+/// `params` (e.g. `["logs", {"address": …}]`); each notification's `result` arrives on the
+/// returned channel, in order, until the connection ends or the receiver is dropped.
+pub async fn subscribe(url: &str, params: Value) -> Result<mpsc::UnboundedReceiver<Value>> {
     let endpoint = Endpoint::parse(url, &["ws"])?;
     let stream = TcpStream::connect(&endpoint.addr)
         .await
@@ -201,14 +223,13 @@ pub async fn new_heads(url: &str) -> Result<mpsc::UnboundedReceiver<Head>> {
     let mut builder = client.into_builder();
     builder.set_max_message_size(MAX_RESPONSE_BYTES);
     let (mut sender, mut receiver) = builder.finish();
-    let subscribe =
-        json!({"jsonrpc": "2.0", "id": 1, "method": "eth_subscribe", "params": ["newHeads"]});
-    sender.send_text(subscribe.to_string()).await?;
+    let request = json!({"jsonrpc": "2.0", "id": 1, "method": "eth_subscribe", "params": params});
+    sender.send_text(request.to_string()).await?;
     sender.flush().await?;
     let mut data = Vec::new();
     receiver.receive_data(&mut data).await?;
     let answer: Value = serde_json::from_slice(&data)?;
-    outcome(&answer).map_err(|e| eyre!("eth_subscribe newHeads: {e}"))?;
+    outcome(&answer).map_err(|e| eyre!("eth_subscribe {params}: {e}"))?;
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         let _sender = sender; // closing it would end the subscription
@@ -218,16 +239,9 @@ pub async fn new_heads(url: &str) -> Result<mpsc::UnboundedReceiver<Head>> {
             if receiver.receive_data(&mut data).await.is_err() {
                 return;
             }
-            let Ok(note) = serde_json::from_slice::<Value>(&data) else { continue };
-            let head = &note["params"]["result"];
-            let number = head["number"]
-                .as_str()
-                .and_then(|n| u64::from_str_radix(n.trim_start_matches("0x"), 16).ok());
-            let hash = head["hash"].as_str().and_then(|h| h.parse().ok());
-            if let (Some(number), Some(hash)) = (number, hash) {
-                if tx.send(Head { number, hash }).is_err() {
-                    return;
-                }
+            let Ok(mut note) = serde_json::from_slice::<Value>(&data) else { continue };
+            if tx.send(note["params"]["result"].take()).is_err() {
+                return;
             }
         }
     });
