@@ -23,7 +23,7 @@ pub use libp2p::{identity::Keypair, Multiaddr, PeerId};
 pub use protocol::{decode_block, decode_transaction, Cursor, Status};
 pub use rate::RateLimits;
 pub use scores::{Offence, BAN_SCORE};
-pub use service::{start, NetworkHandle, PeerInfo, SyncState};
+pub use service::{start, NetworkError, NetworkHandle, PeerInfo, SyncState};
 
 use alloy_consensus::TxEnvelope;
 use alloy_primitives::B256;

@@ -297,6 +297,7 @@ pub async fn start(
     }
     let (commands, rx) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared::default());
+    let bootstrap_ids = config.bootstrap_nodes.iter().map(|n| n.peer_id).collect();
     let service = Service {
         swarm,
         chain,
@@ -317,6 +318,7 @@ pub async fn start(
         slots: Slots::default(),
         request_tokens: RateLimits::new(REQUESTS_PER_SEC, REQUEST_BURST, MAX_SCORED_PEERS),
         tx_outbox: TxOutbox::default(),
+        bootstrap_ids,
     };
     let (done_tx, done_rx) = mpsc::unbounded_channel();
     tokio::spawn(service.run(rx, done_tx, done_rx));
@@ -365,7 +367,9 @@ fn build_swarm(config: &NetworkConfig) -> Result<Swarm<Behaviour>, NetworkError>
                     key.public(),
                 )),
                 kad,
-                ping: ping::Behaviour::default(),
+                ping: ping::Behaviour::new(
+                    ping::Config::new().with_interval(PING_INTERVAL).with_timeout(PING_TIMEOUT),
+                ),
                 sync: request_response::Behaviour::with_codec(
                     request_response::cbor::codec::Codec::default()
                         .set_request_size_maximum(MAX_REQUEST_BYTES as u64)
@@ -398,6 +402,11 @@ fn dial_bootstrap(swarm: &mut Swarm<Behaviour>, node: &crate::BootstrapNode) {
     }
 }
 
+/// `addr` without a trailing `/p2p/<peer-id>`.
+fn without_peer_id(addr: &Multiaddr) -> Multiaddr {
+    addr.iter().filter(|p| !matches!(p, libp2p::multiaddr::Protocol::P2p(_))).collect()
+}
+
 fn dial(swarm: &mut Swarm<Behaviour>, peer: PeerId, addr: Multiaddr) {
     if let Err(e) = swarm.dial(DialOpts::peer_id(peer).addresses(vec![addr]).build()) {
         tracing::debug!(target: "lattice::network", %peer, error = %e, "dial failed");
@@ -428,7 +437,15 @@ struct Service {
     request_tokens: RateLimits<PeerId>,
     /// This node's transactions waiting to be gossiped as one message.
     tx_outbox: TxOutbox,
+    /// The peer id of each of `config.bootstrap_nodes`, once given or learnt.
+    bootstrap_ids: Vec<Option<PeerId>>,
 }
+
+/// How often each connection is pinged, and how long an answer may take. Two unanswered pings
+/// in a row (about 15 s of silence) close the connection: a peer behind a broken link would
+/// otherwise hold its slot, and the link's TCP retries, for many minutes.
+const PING_INTERVAL: Duration = Duration::from_secs(3);
+const PING_TIMEOUT: Duration = Duration::from_secs(6);
 
 /// How long a transaction this node accepted waits for others to share its gossip message.
 const TX_BATCH_DELAY: Duration = Duration::from_millis(25);
@@ -570,6 +587,9 @@ impl Service {
                     status: None,
                     outbound: endpoint.is_dialer(),
                 };
+                if endpoint.is_dialer() {
+                    self.learn_bootstrap_id(peer_id, endpoint.get_remote_address());
+                }
                 self.shared.peers.write().insert(peer_id, info);
                 tracing::info!(target: "lattice::network", %peer_id, peers = self.shared.peers.read().len(), "peer connected");
                 self.request(peer_id, Request::Status, Pending::Status);
@@ -590,8 +610,17 @@ impl Service {
                 ..
             })) => {
                 for addr in info.listen_addrs {
+                    self.learn_bootstrap_id(peer_id, &addr);
                     self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
                 }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event {
+                peer,
+                connection,
+                result: Err(error),
+            })) => {
+                tracing::info!(target: "lattice::network", %peer, %error, "peer stopped answering pings; closing the connection");
+                self.swarm.close_connection(connection);
             }
             SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::RoutingUpdated {
                 peer,
@@ -631,6 +660,29 @@ impl Service {
                 tracing::debug!(target: "lattice::network", %peer, %error, "request failed");
             }
             _ => {}
+        }
+    }
+
+    /// Dials each bootstrap node this node is not connected to (by its peer id once known,
+    /// so that a dial already under way or a live connection is not doubled), every tick: a
+    /// link that broke, and the peers behind it, come back within a tick of the link healing.
+    fn redial_bootstrap_nodes(&mut self, connected: &[PeerId], now: Instant) {
+        for (i, node) in self.config.bootstrap_nodes.iter().enumerate() {
+            match self.bootstrap_ids[i] {
+                Some(id) if connected.contains(&id) || self.scores.is_banned(&id, now) => {}
+                Some(id) => dial(&mut self.swarm, id, node.addr.clone()),
+                None => dial_bootstrap(&mut self.swarm, node),
+            }
+        }
+    }
+
+    /// Records `peer` as the bootstrap node listening on `addr`, if one does.
+    fn learn_bootstrap_id(&mut self, peer: PeerId, addr: &Multiaddr) {
+        let addr = without_peer_id(addr);
+        for (i, node) in self.config.bootstrap_nodes.iter().enumerate() {
+            if node.addr == addr && self.bootstrap_ids[i].is_none() {
+                self.bootstrap_ids[i] = Some(peer);
+            }
         }
     }
 
@@ -985,12 +1037,10 @@ impl Service {
         }
         self.shared.banned.store(self.scores.banned_count(), std::sync::atomic::Ordering::Relaxed);
         let peers: Vec<PeerId> = self.shared.peers.read().keys().copied().collect();
-        if peers.is_empty() {
-            let nodes = self.config.bootstrap_nodes.clone();
-            for node in &nodes {
-                dial_bootstrap(&mut self.swarm, node);
-            }
-        } else {
+        if self.peer_room() {
+            self.redial_bootstrap_nodes(&peers, now);
+        }
+        if !peers.is_empty() {
             let _ = self.swarm.behaviour_mut().kad.bootstrap();
             if self.syncing_with.is_none() {
                 // Ask one peer how far it is, to notice being behind; a different one each time.
