@@ -163,11 +163,24 @@ impl NodeConfig {
         let chain_file = args.chain.clone().or(initialised);
         let mut spec = match (&chain_file, args.dev) {
             (Some(path), _) => {
-                let text = std::fs::read_to_string(path).wrap_err_with(|| {
-                    format!("cannot read chain specification {}", path.display())
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    crate::UsageError::report(
+                        format!("cannot read the chain specification {} ({e})", path.display()),
+                        "pass --chain with the path of the network's chain specification \
+                         (JSON), or --dev for a local dev chain",
+                    )
                 })?;
-                parse_chain_spec(&text)
-                    .wrap_err_with(|| format!("invalid chain specification {}", path.display()))?
+                parse_chain_spec(&text).map_err(|e| {
+                    crate::UsageError::report(
+                        format!(
+                            "invalid chain specification {}: {}",
+                            path.display(),
+                            crate::usage::one_line(&e)
+                        ),
+                        "fix the file (docs/operations.md describes its fields), or use the \
+                         file the network publishes",
+                    )
+                })?
             }
             (None, true) => ChainSpec::dev(args.dev_producers.unwrap_or(1)),
             (None, false) => ChainSpec::devnet(),
@@ -364,13 +377,15 @@ fn network_settings(args: &NodeArgs) -> Result<Option<NetworkSettings>> {
     let listen = args.p2p_addr.as_deref().unwrap_or(lattice_network::DEFAULT_P2P_ADDR);
     let listen =
         lattice_network::parse_listen_addr(listen).map_err(|e| eyre!("--p2p-addr: {e}"))?;
-    if bootstrap_nodes.is_empty() && !args.bootstrap {
+    // A --dev node without peers to join listens and waits for others to dial it.
+    if bootstrap_nodes.is_empty() && !args.bootstrap && !args.dev {
         bail!("no peers to join: pass --bootstrap-nodes ADDR (or --bootstrap for the first node of a network)");
     }
+    let is_bootstrap = args.bootstrap || bootstrap_nodes.is_empty();
     Ok(Some(NetworkSettings {
         listen,
         bootstrap_nodes,
-        is_bootstrap: args.bootstrap,
+        is_bootstrap,
         max_peers: args.max_peers.unwrap_or(lattice_network::DEFAULT_MAX_PEERS),
         node_key: args.node_key.clone(),
     }))

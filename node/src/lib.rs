@@ -14,15 +14,17 @@ pub mod orphans;
 mod producer;
 mod rpc_api;
 pub mod tools;
+pub mod usage;
 pub mod verify;
 
 pub use config::{NetworkSettings, NodeConfig, ProducerConfig, CHAIN_SPEC_FILE, PRODUCER_KEY_FILE};
 pub use producer::produce_one;
+pub use usage::UsageError;
 
 use alloy_consensus::TxEnvelope;
 use alloy_primitives::B256;
 use chain::{Chain, ChainUpdate};
-use eyre::{Context, Result};
+use eyre::Result;
 use lattice_primitives::SealedBlock;
 use lattice_storage::Db;
 use lattice_txpool::{ChainContext, SenderState, TxPool};
@@ -397,14 +399,37 @@ impl NodeHandle {
     }
 }
 
+/// Why the database at `path` did not open: a usage error when the directory is another
+/// process's or cannot be written, the storage error otherwise.
+fn db_open_failed(error: lattice_storage::StorageError, path: &std::path::Path) -> eyre::Report {
+    let reason = error.to_string();
+    let dir = path.parent().unwrap_or(path).display();
+    if reason.contains("LOCK") && reason.contains("unavailable") || reason.contains("lock hold") {
+        UsageError::report(
+            format!("the data directory {dir} is in use by another process ({reason})"),
+            "stop the other lattice node that uses it, or pass another --data-dir",
+        )
+    } else if reason.contains("Read-only file system") || reason.contains("Permission denied") {
+        UsageError::report(
+            format!("cannot open the database at {} ({reason})", path.display()),
+            "make the data directory writable by this user, or pass another --data-dir",
+        )
+    } else {
+        eyre::Report::new(error).wrap_err(format!("cannot open the database at {}", path.display()))
+    }
+}
+
 /// Opens the database, the chain and the pool, and starts RPC, metrics and (when configured)
 /// the producer.
 pub async fn launch(config: NodeConfig) -> Result<NodeHandle> {
-    std::fs::create_dir_all(&config.data_dir)
-        .wrap_err_with(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        UsageError::report(
+            format!("cannot create the data directory {} ({e})", config.data_dir.display()),
+            "pass --data-dir with a directory this user can write",
+        )
+    })?;
     let db_path = config.data_dir.join("db");
-    let db = Db::open(&db_path, &chain::all_tables())
-        .wrap_err_with(|| format!("cannot open the database at {}", db_path.display()))?;
+    let db = Db::open(&db_path, &chain::all_tables()).map_err(|e| db_open_failed(e, &db_path))?;
     let chain = Chain::open_with(Arc::new(db), config.spec.clone(), config.chain)?;
     let head = chain.head();
     tracing::info!(
@@ -428,9 +453,9 @@ pub async fn launch(config: NodeConfig) -> Result<NodeHandle> {
                     node.refresh_metrics();
                 }
             };
-            let bound = metrics::serve(addr, metrics.clone(), refresh)
-                .await
-                .wrap_err_with(|| format!("cannot listen for metrics on {addr}"))?;
+            let bound = metrics::serve(addr, metrics.clone(), refresh).await.map_err(|e| {
+                usage::listen_failed(e.into(), "metrics", &addr.to_string(), "--metrics-addr")
+            })?;
             tracing::info!(target: "lattice::node", %bound, "metrics server listening");
             Some(bound)
         }
@@ -439,11 +464,12 @@ pub async fn launch(config: NodeConfig) -> Result<NodeHandle> {
     let (rpc_addr, rpc) = if node.config.rpc.enabled {
         let api = Arc::new(rpc_api::Api::new(node.clone()));
         let (addr, handle) =
-            lattice_rpc::start_server(&node.config.rpc, api, Some(metrics.clone()))
-                .await
-                .wrap_err_with(|| {
-                    format!("cannot listen for JSON-RPC on {}", node.config.rpc.addr)
-                })?;
+            lattice_rpc::start_server(&node.config.rpc, api, Some(metrics.clone())).await.map_err(
+                |e| {
+                    let addr = node.config.rpc.addr.to_string();
+                    usage::listen_failed(e.into(), "JSON-RPC", &addr, "--rpc-addr")
+                },
+            )?;
         tracing::info!(target: "lattice::node", rpc_addr = %addr, apis = %node.config.rpc.apis.join(","),
             "JSON-RPC listening (HTTP and WebSocket)");
         (Some(addr), Some(handle))

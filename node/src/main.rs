@@ -2,12 +2,34 @@
 
 use clap::Parser;
 use lattice_node::cli::{Cli, Command, DagCommand, NodeArgs};
-use lattice_node::NodeConfig;
+use lattice_node::{NodeConfig, UsageError};
 use std::io::Write;
 use tracing_subscriber::EnvFilter;
 
-fn main() -> eyre::Result<()> {
-    let cli = Cli::parse();
+fn main() -> std::process::ExitCode {
+    match command(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => exit_with(&error),
+    }
+}
+
+/// A usage mistake: one line, a hint and status 2, whatever `RUST_BACKTRACE` says. Anything
+/// else: the whole report (with a backtrace when asked for) and status 1.
+fn exit_with(error: &eyre::Report) -> std::process::ExitCode {
+    match error.chain().find_map(|cause| cause.downcast_ref::<UsageError>()) {
+        Some(usage) => {
+            eprintln!("error: {}", lattice_node::usage::one_line(error));
+            eprintln!("hint: {}", usage.hint);
+            std::process::ExitCode::from(2)
+        }
+        None => {
+            eprintln!("Error: {error:?}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn command(cli: Cli) -> eyre::Result<()> {
     match cli.command {
         Some(Command::Dag { command: DagCommand::Replay { file } }) => replay(&file),
         Some(Command::Verify { node }) => {
@@ -63,8 +85,22 @@ fn init_logging() {
         .init();
 }
 
+/// The configuration the flags, the environment and the config file give; every mistake in
+/// them is a usage error.
 fn config(args: NodeArgs) -> eyre::Result<NodeConfig> {
-    NodeConfig::from_args(args.with_config_file().map_err(|e| eyre::eyre!(e))?)
+    let args = args.with_config_file().map_err(|e| {
+        UsageError::report(e, "fix the config file, or leave --config out (see `lattice --help`)")
+    })?;
+    NodeConfig::from_args(args).map_err(|e| {
+        if e.chain().any(|cause| cause.is::<UsageError>()) {
+            e
+        } else {
+            UsageError::report(
+                lattice_node::usage::one_line(&e),
+                "check the flag named above; `lattice --help` lists them all",
+            )
+        }
+    })
 }
 
 /// The configuration of a tool that reads or writes a data directory but joins no network:

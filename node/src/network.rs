@@ -108,13 +108,19 @@ impl ChainAccess for Bridge {
 fn keypair(node: &Node, settings: &NetworkSettings) -> Result<Keypair> {
     match &settings.node_key {
         Some(hex) => {
-            let bytes = alloy_primitives::hex::decode(hex.trim())
-                .map_err(|e| eyre!("invalid --node-key: {e}"))?;
-            Keypair::from_protobuf_encoding(&bytes).map_err(|e| eyre!("invalid --node-key: {e}"))
+            let bytes = alloy_primitives::hex::decode(hex.trim()).map_err(|e| bad_node_key(&e))?;
+            Keypair::from_protobuf_encoding(&bytes).map_err(|e| bad_node_key(&e))
         }
         None => lattice_network::load_or_create_key(&node.config.data_dir.join("node-key"))
             .wrap_err("cannot load or create the node key"),
     }
+}
+
+fn bad_node_key(e: &dyn std::fmt::Display) -> eyre::Report {
+    crate::UsageError::report(
+        format!("invalid --node-key: {e}"),
+        "pass the hex of a protobuf-encoded libp2p key, or leave --node-key out to use <data-dir>/node-key",
+    )
 }
 
 /// Starts the network and the gossip of sealed blocks and accepted transactions.
@@ -135,7 +141,12 @@ pub async fn start(
     let per_sec = 1_000.0 / node.chain.spec().min_block_interval_ms.max(1) as f64;
     let relay = RateLimits::new(per_sec, PRODUCER_GOSSIP_BURST, MAX_TRACKED_PRODUCERS);
     let bridge = Bridge { node: node.clone(), relay: parking_lot::Mutex::new(relay) };
-    let handle = lattice_network::start(config, Arc::new(bridge)).await?;
+    let handle = lattice_network::start(config, Arc::new(bridge)).await.map_err(|e| match e {
+        lattice_network::NetworkError::Listen { addr, reason } => {
+            crate::usage::listen_failed(eyre!("{reason}"), "P2P", &addr.to_string(), "--p2p-addr")
+        }
+        other => other.into(),
+    })?;
     tracing::info!(target: "lattice::network", peer_id = %handle.peer_id(), bootstrap = settings.is_bootstrap,
         bootstrap_nodes = settings.bootstrap_nodes.len(), "network started");
     let mut tasks = Vec::new();

@@ -98,10 +98,12 @@ pub fn init(config: &NodeConfig) -> Result<serde_json::Value> {
     let spec_path = dir.join(CHAIN_SPEC_FILE);
     let spec_json = serde_json::to_string_pretty(&config.spec)?;
     match std::fs::read_to_string(&spec_path) {
-        Ok(existing) if existing != spec_json => eyre::bail!(
-            "{} holds another chain specification; use another --data-dir",
-            spec_path.display()
-        ),
+        Ok(existing) if existing != spec_json => {
+            return Err(crate::UsageError::report(
+                format!("{} holds another chain specification", spec_path.display()),
+                "pass the flags (or --chain file) this directory was created with, or another --data-dir",
+            ))
+        }
         Ok(_) => {}
         Err(_) => std::fs::write(&spec_path, &spec_json)
             .wrap_err_with(|| format!("cannot write {}", spec_path.display()))?,

@@ -24,7 +24,7 @@ pub use virtual_chain::{AppliedBlock, ChainUpdate};
 use crate::dag::DagView;
 use alloy_consensus::TxEnvelope;
 use alloy_primitives::{keccak256, Address, Bloom, FixedBytes, B256, U256};
-use eyre::{bail, eyre, Result};
+use eyre::{eyre, Result};
 use lattice_consensus::GhostdagData;
 use lattice_evm::{genesis_state, HistoricalState, LatestState, StateReader};
 use lattice_primitives::{
@@ -172,10 +172,12 @@ impl Chain {
             Some(hash) => {
                 let stored = meta_get(&db, META_SPEC)?.unwrap_or_default();
                 if stored != spec_json {
-                    bail!(
-                        "the data directory holds a different chain (its chain specification differs); \
-                         use another --data-dir"
-                    );
+                    return Err(crate::UsageError::report(
+                        "the data directory holds a different chain (its chain specification \
+                         differs from the one these flags give)",
+                        "start it with the flags (or --chain file) it was created with, or pass \
+                         another --data-dir",
+                    ));
                 }
                 hash_from(&hash, "genesis hash")?
             }
