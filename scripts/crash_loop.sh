@@ -6,10 +6,9 @@
 #
 # Usage: scripts/crash_loop.sh [ROUNDS]
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
   sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-cd "$ROOT"
-LATTICE_CRASH_ROUNDS="${1:-50}" exec cargo test -p lattice-node --test crash_loop -- --nocapture
+run_long_test crash_loop LATTICE_CRASH_ROUNDS "${1:-50}"

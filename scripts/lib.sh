@@ -55,3 +55,11 @@ lattice_bin() { # the lattice binary: $LATTICE_BIN, else the shared target's deb
   fi
   echo "$bin"
 }
+
+# --- long versions of the fault suite's tests --------------------------------------------------
+
+run_long_test() { # TEST VAR VALUE: runs integration test TEST with VAR=VALUE and its output shown
+  cd "$ROOT"
+  export "$2=$3"
+  exec cargo test --workspace --test "$1" -- --nocapture
+}

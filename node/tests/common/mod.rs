@@ -86,8 +86,16 @@ pub fn lattice_bin() -> std::path::PathBuf {
 
 /// Runs `lattice verify --dev` on `data_dir`, which must pass; returns its report line.
 pub fn verify(data_dir: &std::path::Path) -> String {
+    verify_chain(data_dir, &["--dev"])
+}
+
+/// Runs `lattice verify` with the chain's flags (`--dev`, `--dev.producers 4`, …) on
+/// `data_dir`, which must pass; returns its report line.
+pub fn verify_chain(data_dir: &std::path::Path, chain_flags: &[&str]) -> String {
     let out = std::process::Command::new(lattice_bin())
-        .args(["verify", "--dev", "--data-dir"])
+        .arg("verify")
+        .args(chain_flags)
+        .arg("--data-dir")
         .arg(data_dir)
         .output()
         .unwrap();
