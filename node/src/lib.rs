@@ -111,7 +111,7 @@ impl Node {
         senders.extend(update.removed.iter().flat_map(|b| b.receipts.iter().map(|r| r.from)));
         self.reinject_undone(update);
         for block in &update.added {
-            m.blocks_imported.inc();
+            m.chain_blocks_applied.inc();
             m.txs_executed.inc_by(block.receipts.len() as u64);
             m.gas_used.inc_by(block.gas_used);
             senders.extend(block.receipts.iter().map(|r| r.from));
@@ -259,6 +259,7 @@ impl Node {
         match self.chain.import(&block, producer::now_ms()) {
             Ok(chain::ImportOutcome::AlreadyKnown) => Ok(()),
             Ok(chain::ImportOutcome::Imported(update)) => {
+                self.metrics.blocks_imported.inc();
                 self.after_import(&block, &update);
                 if update.disqualified.contains(&block.hash()) {
                     // In the DAG all the same: blocks waiting for it may follow.

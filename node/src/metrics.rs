@@ -24,8 +24,10 @@ pub struct Metrics {
     pub registry: Registry,
     /// Blocks this node sealed.
     pub blocks_produced: IntCounter,
-    /// Blocks imported (own and received).
+    /// Blocks received from other producers or peers and added to the DAG.
     pub blocks_imported: IntCounter,
+    /// Blocks added to the selected chain, own and received; a reorg adds its blocks again.
+    pub chain_blocks_applied: IntCounter,
     /// Time to build or import a block, execution and commit included.
     pub block_processing: Histogram,
     /// Time to compute a block's state root.
@@ -115,8 +117,19 @@ impl Metrics {
             ),
             blocks_imported: reg(
                 &r,
-                IntCounter::new("lattice_blocks_imported_total", "Blocks imported into the DAG")
-                    .unwrap(),
+                IntCounter::new(
+                    "lattice_blocks_imported_total",
+                    "Blocks received from other producers or peers and added to the DAG",
+                )
+                .unwrap(),
+            ),
+            chain_blocks_applied: reg(
+                &r,
+                IntCounter::new(
+                    "lattice_chain_blocks_applied_total",
+                    "Blocks added to the selected chain (own and received; again after a reorg)",
+                )
+                .unwrap(),
             ),
             block_processing: reg(
                 &r,

@@ -312,6 +312,9 @@ async fn metrics_count_blocks_transactions_and_rpc_calls() {
     let mut text = String::new();
     stream.read_to_string(&mut text).await.unwrap();
     assert!(text.contains("lattice_blocks_produced_total 2"), "{text}");
+    // Its own blocks are produced, not imported; both are applied to the chain.
+    assert!(text.contains("lattice_blocks_imported_total 0"), "{text}");
+    assert!(text.contains("lattice_chain_blocks_applied_total 2"), "{text}");
     assert!(text.contains("lattice_transactions_executed_total 1"), "{text}");
     assert!(text.contains("lattice_chain_height 2"), "{text}");
     assert!(
