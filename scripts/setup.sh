@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what building and testing Lattice needs and is missing; quick when all is there.
 #   - libclang-dev (Debian): bindgen for the rocksdb crate
+#   - prometheus (Debian): the test of the scrape config and Grafana dashboard
 #   - cargo-fuzz (cargo install) for the fuzz targets
 #   - Foundry (forge, cast, anvil), solc-js and OpenZeppelin from npm (scripts/install_foundry.sh)
 set -euo pipefail
 if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
-  echo "Usage: scripts/setup.sh   (installs libclang-dev, Foundry, solc-js and npm packages if missing)"
+  echo "Usage: scripts/setup.sh   (installs libclang-dev, prometheus, Foundry, solc-js and npm packages if missing)"
   exit 0
 fi
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -13,15 +14,21 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 command -v cargo >/dev/null || { log "cargo is required (rustup: https://rustup.rs)"; exit 1; }
 command -v npm >/dev/null || { log "node and npm (>= 20) are required"; exit 1; }
 
-if ! dpkg -s libclang-dev >/dev/null 2>&1; then
-  SUDO=""
-  [[ "$(id -u)" -ne 0 ]] && SUDO="sudo"
-  log "installing libclang-dev (rocksdb bindgen)"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libclang-dev >/dev/null
-else
-  log "libclang-dev present"
-fi
+# Debian packages, installed only when missing, without starting any service they ship.
+apt_install() { # PACKAGE WHY
+  if dpkg -s "$1" >/dev/null 2>&1; then log "$1 present"; return 0; fi
+  local sudo="" policy=/usr/sbin/policy-rc.d made=0
+  [[ "$(id -u)" -ne 0 ]] && sudo="sudo"
+  log "installing $1 ($2)"
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null && $sudo chmod +x "$policy" && made=1
+  fi
+  [[ -n "${APT_UPDATED:-}" ]] || { $sudo apt-get update -qq; APT_UPDATED=1; }
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$1" >/dev/null
+  [[ $made -eq 0 ]] || $sudo rm -f "$policy"
+}
+apt_install libclang-dev "rocksdb bindgen"
+apt_install prometheus "the Prometheus test scrapes a node with docs/grafana/prometheus.yml"
 
 # The fuzz targets (scripts/fuzz.sh) build with cargo-fuzz on the nightly toolchain.
 if ! cargo fuzz --version >/dev/null 2>&1; then

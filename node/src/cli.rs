@@ -67,6 +67,21 @@ pub enum Command {
     /// follows inclusion through newHeads and block receipts; prints sent, accepted, rejected
     /// by reason, TPS until the last receipt and inclusion latency.
     Loadgen(lattice_loadgen::LoadgenArgs),
+    /// A one-screen summary of a running node, read over its JSON-RPC: client, chain, sink,
+    /// blue score, tips, peers, pool, sync and the last chain blocks.
+    Status {
+        /// The node's JSON-RPC URL.
+        #[arg(
+            long,
+            value_name = "URL",
+            default_value = "http://127.0.0.1:8545",
+            env = "LATTICE_RPC_URL"
+        )]
+        rpc: String,
+        /// How many of the last chain blocks to list.
+        #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u64).range(0..=100))]
+        blocks: u64,
+    },
 }
 
 /// `lattice dag …`

@@ -12,7 +12,9 @@ pub mod metrics;
 pub mod network;
 pub mod orphans;
 mod producer;
+pub mod progress;
 mod rpc_api;
+pub mod status;
 pub mod tools;
 pub mod usage;
 pub mod verify;
@@ -110,8 +112,15 @@ impl Node {
         // Senders whose executed transactions a reorg undid have a lower nonce again.
         senders.extend(update.removed.iter().flat_map(|b| b.receipts.iter().map(|r| r.from)));
         self.reinject_undone(update);
+        self.observe_inclusion(update);
         for block in &update.added {
             m.chain_blocks_applied.inc();
+            if let Ok(Some(gd)) = self.chain.ghostdag(block.hash) {
+                let colours = [("blue", gd.mergeset_blues.len()), ("red", gd.mergeset_reds.len())];
+                for (colour, n) in colours {
+                    m.mergeset_blocks.with_label_values(&[colour]).inc_by(n as u64);
+                }
+            }
             m.txs_executed.inc_by(block.receipts.len() as u64);
             m.gas_used.inc_by(block.gas_used);
             senders.extend(block.receipts.iter().map(|r| r.from));
@@ -131,10 +140,17 @@ impl Node {
         }
         self.pool.expire(std::time::Instant::now());
         self.publish_chain_event(update);
-        let head = self.chain.head();
-        m.chain_height.set(head.number as i64);
-        m.blue_score.set(head.header.blue_score as i64);
         self.refresh_metrics();
+    }
+
+    /// Inclusion latency of the transactions `update` executed that this node's pool held
+    /// (read before the pool lets them go).
+    fn observe_inclusion(&self, update: &ChainUpdate) {
+        let executed = update.added.iter().flat_map(|b| b.receipts.iter().map(|r| r.tx_hash));
+        let now = std::time::Instant::now();
+        for arrived in self.pool.arrivals(executed) {
+            self.metrics.inclusion.observe(now.duration_since(arrived).as_secs_f64());
+        }
     }
 
     /// Like geth after a reorg, puts the transactions whose execution the reorg undid (and the
@@ -198,7 +214,17 @@ impl Node {
                 .collect();
             m.follow(&refused.iter().map(|(c, n)| (c, *n)).collect::<Vec<_>>());
             m.p2p_banned.set(network.banned_peers() as i64);
+            m.p2p_peers.set(network.peer_count() as i64);
         }
+        let sync = self.network.get().map(|n| n.sync_state()).unwrap_or_default();
+        m.sync_active.set(sync.syncing as i64);
+        m.set_head(
+            || {
+                let head = self.chain.head();
+                (head.number, head.header.blue_score)
+            },
+            sync.syncing.then_some(sync.highest_block),
+        );
     }
 
     /// The sender's nonce and balance in the latest state, as the pool checks against.

@@ -49,6 +49,11 @@ fn command(cli: Cli) -> eyre::Result<()> {
             print(lattice_node::tools::genesis_info(&offline_config(node)?)?)
         }
         Some(Command::Loadgen(args)) => loadgen(&args),
+        Some(Command::Status { rpc, blocks }) => {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            println!("{}", runtime.block_on(lattice_node::status::fetch(&rpc, blocks))?);
+            Ok(())
+        }
         None => {
             init_logging();
             run(cli.node)

@@ -20,6 +20,8 @@ use tokio::net::TcpListener;
 pub struct Metrics {
     /// Serialises [`Metrics::follow`], so two updates cannot both add the same difference.
     follow_lock: std::sync::Arc<parking_lot::Mutex<()>>,
+    /// Serialises [`Metrics::set_head`], so the gauges it sets always come from one head.
+    head_lock: std::sync::Arc<parking_lot::Mutex<()>>,
     /// Registry all metrics live in.
     pub registry: Registry,
     /// Blocks this node sealed.
@@ -82,6 +84,16 @@ pub struct Metrics {
     pub p2p_banned: IntGauge,
     /// RPC call latency by method.
     pub rpc_latency: HistogramVec,
+    /// Connected peers.
+    pub p2p_peers: IntGauge,
+    /// 1 while catching up with a peer (initial block download), else 0.
+    pub sync_active: IntGauge,
+    /// The highest selected-chain height known: the peer's while catching up, else ours.
+    pub sync_highest_block: IntGauge,
+    /// Blocks merged by chain blocks applied, by GHOSTDAG colour (`blue`, `red`).
+    pub mergeset_blocks: IntCounterVec,
+    /// Time from a transaction's arrival in this node's pool to its execution by a chain block.
+    pub inclusion: Histogram,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -102,6 +114,17 @@ impl Metrics {
         for (counter, total) in counters {
             counter.inc_by(total.saturating_sub(counter.get()));
         }
+    }
+
+    /// Sets the gauges derived from the sink: its height and blue score, and the highest
+    /// height known (`highest` while catching up, else the sink's). `head` is read under the
+    /// lock, so that two callers cannot leave the gauges of two different heads.
+    pub fn set_head(&self, head: impl FnOnce() -> (u64, u64), highest: Option<u64>) {
+        let _guard = self.head_lock.lock();
+        let (number, blue_score) = head();
+        self.chain_height.set(number as i64);
+        self.blue_score.set(blue_score as i64);
+        self.sync_highest_block.set(highest.map_or(number, |h| h.max(number)) as i64);
     }
 
     /// Creates and registers every metric.
@@ -321,8 +344,45 @@ impl Metrics {
                 )
                 .unwrap(),
             ),
-            registry: r,
+            p2p_peers: reg(&r, IntGauge::new("lattice_p2p_peers", "Connected peers").unwrap()),
+            sync_active: reg(
+                &r,
+                IntGauge::new("lattice_sync_active", "1 while catching up with a peer, else 0")
+                    .unwrap(),
+            ),
+            sync_highest_block: reg(
+                &r,
+                IntGauge::new(
+                    "lattice_sync_highest_block",
+                    "Highest selected-chain height known: the peer's while catching up, else ours",
+                )
+                .unwrap(),
+            ),
+            mergeset_blocks: reg(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "lattice_mergeset_blocks_total",
+                        "Blocks merged by chain blocks applied, by GHOSTDAG colour",
+                    ),
+                    &["color"],
+                )
+                .unwrap(),
+            ),
+            inclusion: reg(
+                &r,
+                Histogram::with_opts(
+                    HistogramOpts::new(
+                        "lattice_transaction_inclusion_seconds",
+                        "Time from a transaction's arrival in the pool to its execution",
+                    )
+                    .buckets(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]),
+                )
+                .unwrap(),
+            ),
+            registry: process_metrics(r),
             follow_lock: Default::default(),
+            head_lock: Default::default(),
         }
     }
 
@@ -332,6 +392,15 @@ impl Metrics {
         TextEncoder::new().encode(&self.registry.gather(), &mut buf).expect("encoding to memory");
         String::from_utf8(buf).expect("prometheus text is UTF-8")
     }
+}
+
+/// Adds the standard `process_*` series (resident memory, open files, CPU time, start time)
+/// that dashboards expect from every exporter.
+fn process_metrics(r: Registry) -> Registry {
+    #[cfg(target_os = "linux")]
+    r.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))
+        .expect("process metrics are registered once");
+    r
 }
 
 impl Default for Metrics {

@@ -58,6 +58,7 @@ fn replay(stored: &Chain, fresh: &Chain, started: Instant) -> Result<VerifyRepor
     let mut problems = Vec::new();
     let mut disqualified = 0u64;
     let far_future = u64::MAX / 2;
+    let mut progress = crate::progress::Progress::new("verify", "blocks", headers.len() as u64);
     for (i, (hash, _)) in headers.iter().enumerate() {
         let block: SealedBlock =
             stored.block(*hash)?.ok_or_else(|| eyre!("block {hash} vanished"))?;
@@ -79,10 +80,9 @@ fn replay(stored: &Chain, fresh: &Chain, started: Instant) -> Result<VerifyRepor
             Ok(ImportOutcome::AlreadyKnown) => {}
             Err(e) => problems.push(format!("block {hash} breaks a rule: {e}")),
         }
-        if (i + 1) % 1_000 == 0 {
-            tracing::info!(target: "lattice::verify", blocks = i + 1, total = headers.len(), "replaying");
-        }
+        progress.set(i as u64 + 1);
     }
+    progress.finish();
     for (d, ()) in stored.db().scan_from::<tables::Disqualified>(&[], |_| true)? {
         if !fresh.is_disqualified(d) {
             problems.push(format!(

@@ -294,7 +294,6 @@ async fn a_restarted_node_continues_from_disk() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_count_blocks_transactions_and_rpc_calls() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let dir = tempfile::tempdir().unwrap();
     let (node, producer) = start(dir.path()).await;
     let rpc = node.rpc_addr.unwrap();
@@ -304,13 +303,7 @@ async fn metrics_count_blocks_transactions_and_rpc_calls() {
     seal(&node, &producer);
     seal(&node, &producer);
     result(rpc, "eth_blockNumber", json!([])).await;
-    let mut stream = tokio::net::TcpStream::connect(node.metrics_addr.unwrap()).await.unwrap();
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut text = String::new();
-    stream.read_to_string(&mut text).await.unwrap();
+    let (_, text) = common::http_get(node.metrics_addr.unwrap(), "/metrics").await;
     assert!(text.contains("lattice_blocks_produced_total 2"), "{text}");
     // Its own blocks are produced, not imported; both are applied to the chain.
     assert!(text.contains("lattice_blocks_imported_total 0"), "{text}");

@@ -5,10 +5,10 @@
 
 mod common;
 
-use common::{free_port, result};
+use common::{free_port, result, start_dev};
 use serde_json::json;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// Runs `lattice` with `args` (with `RUST_BACKTRACE=1`) until it exits.
@@ -35,35 +35,6 @@ fn refused(out: &Output, what: &str, hint: &str) {
     for word in ["backtrace", "Location", "panicked", ".rs:"] {
         assert!(!stderr.contains(word), "no backtrace: {stderr}");
     }
-}
-
-/// A running `lattice`, killed by its PID when dropped.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn start_dev(data_dir: &Path, rpc_port: u16, extra: &[&str]) -> Running {
-    let child = Command::new(common::lattice_bin())
-        .args(["--dev", "--rpc-addr", &format!("127.0.0.1:{rpc_port}")])
-        .args(extra)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("lattice starts");
-    let node = Running(child);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while tokio::net::TcpStream::connect(("127.0.0.1", rpc_port)).await.is_err() {
-        assert!(Instant::now() < deadline, "no RPC port");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    node
 }
 
 #[test]

@@ -35,6 +35,8 @@ const SYNC_OVERLAP: u64 = 1_000;
 const SYNC_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a peer whose catch-up failed is not asked again.
 const SYNC_COOLDOWN: Duration = Duration::from_secs(30);
+/// How often a catch-up logs its progress line.
+const SYNC_LOG_EVERY: Duration = Duration::from_secs(2);
 /// Most sync streams open at once per connection.
 const MAX_CONCURRENT_SYNC_STREAMS: usize = 16;
 
@@ -62,6 +64,22 @@ pub struct SyncState {
     pub current_block: u64,
     /// The peer's height.
     pub highest_block: u64,
+}
+
+impl SyncState {
+    /// How far a catch-up that has run for `elapsed` has come: the share of the way from
+    /// `starting_block` to `highest_block` done (0–100), chain blocks per second, and the time
+    /// left at that rate (`None` before any progress).
+    pub fn progress(&self, elapsed: Duration) -> (f64, f64, Option<Duration>) {
+        let done = self.current_block.saturating_sub(self.starting_block);
+        let span = self.highest_block.saturating_sub(self.starting_block);
+        let percent =
+            if span == 0 { 100.0 } else { (done as f64 / span as f64 * 100.0).min(100.0) };
+        let rate = done as f64 / elapsed.as_secs_f64().max(1e-3);
+        let left = self.highest_block.saturating_sub(self.current_block);
+        let eta = (rate > 0.0).then(|| Duration::from_secs_f64(left as f64 / rate));
+        (percent, rate, eta)
+    }
 }
 
 #[derive(Default)]
@@ -313,6 +331,7 @@ pub async fn start(
         sync_started: Instant::now(),
         sync_imported: 0,
         sync_received: 0,
+        sync_logged: Instant::now(),
         sync_cooldown: HashMap::new(),
         status_round: 0,
         slots: Slots::default(),
@@ -429,6 +448,8 @@ struct Service {
     sync_started: Instant,
     sync_imported: usize,
     sync_received: usize,
+    /// When the last catch-up progress line was logged.
+    sync_logged: Instant,
     /// Peers whose catch-up failed, not tried again until then.
     sync_cooldown: HashMap<PeerId, Instant>,
     status_round: usize,
@@ -886,6 +907,11 @@ impl Service {
             let _ = self.swarm.disconnect_peer_id(peer);
             return;
         }
+        if self.syncing_with == Some(peer) {
+            // The peer kept producing: the catch-up's target moves with it.
+            let mut sync = self.shared.sync.write();
+            sync.highest_block = sync.highest_block.max(theirs.height);
+        }
         if let Some(info) = self.shared.peers.write().get_mut(&peer) {
             info.status = Some(theirs);
         }
@@ -977,10 +1003,22 @@ impl Service {
                 self.sync_imported += imported;
                 self.sync_received += received;
                 let status = self.chain.status();
-                self.shared.sync.write().current_block = status.height;
-                let elapsed = self.sync_started.elapsed().as_secs_f64();
-                tracing::info!(target: "lattice::network", %peer, imported = self.sync_imported, height = status.height,
-                    blocks_per_sec = (self.sync_imported as f64 / elapsed.max(1e-9)) as u64, "catching up");
+                let state = {
+                    let mut sync = self.shared.sync.write();
+                    sync.current_block = status.height;
+                    sync.highest_block = sync.highest_block.max(status.height);
+                    *sync
+                };
+                // A progress line at most every SYNC_LOG_EVERY: the numbers eth_syncing gives.
+                if self.sync_logged.elapsed() >= SYNC_LOG_EVERY {
+                    self.sync_logged = Instant::now();
+                    let (percent, rate, eta) = state.progress(self.sync_started.elapsed());
+                    tracing::info!(target: "lattice::network", %peer,
+                        height = state.current_block, highest = state.highest_block,
+                        percent = format_args!("{percent:.1}"), blocks_per_sec = rate as u64,
+                        left = format_args!("{}", eta.map_or("?".into(), |d| format!("{}s", d.as_secs()))),
+                        imported = self.sync_imported, "catching up");
+                }
                 if let Some(reason) = invalid {
                     self.finish_sync(peer, false);
                     return self.penalise(peer, Offence::InvalidBlock, &reason);
@@ -1080,7 +1118,28 @@ fn with_sources(e: &dyn std::error::Error) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::TxOutbox;
+    use super::{SyncState, TxOutbox};
+    use std::time::Duration;
+
+    #[test]
+    fn sync_progress_is_the_share_done_the_rate_and_the_time_left_at_it() {
+        let state = SyncState {
+            syncing: true,
+            starting_block: 100,
+            current_block: 400,
+            highest_block: 1_100,
+        };
+        let (percent, rate, eta) = state.progress(Duration::from_secs(10));
+        assert_eq!((percent, rate, eta), (30.0, 30.0, Some(Duration::from_secs_f64(700.0 / 30.0))));
+        let fresh = SyncState { current_block: 100, ..state };
+        assert_eq!(fresh.progress(Duration::from_secs(1)), (0.0, 0.0, None));
+        // Past the height the peer announced (it kept producing): done, not above 100%.
+        let past = SyncState { current_block: 1_200, ..state };
+        assert_eq!(past.progress(Duration::from_secs(10)).0, 100.0);
+        let nothing_to_do =
+            SyncState { starting_block: 5, current_block: 5, highest_block: 5, ..state };
+        assert_eq!(nothing_to_do.progress(Duration::ZERO).0, 100.0);
+    }
     use crate::protocol::{MAX_TXS_PER_MESSAGE, MAX_TX_BYTES, MAX_TX_MESSAGE_BYTES};
 
     fn count(message: &[u8]) -> usize {

@@ -571,6 +571,13 @@ impl TxPool {
         self.inner.read().entry(hash).map(|e| e.tx.clone())
     }
 
+    /// When each of `hashes` that is pooled arrived, under one lock (the inclusion-latency
+    /// metric reads this for every executed transaction).
+    pub fn arrivals(&self, hashes: impl IntoIterator<Item = B256>) -> Vec<Instant> {
+        let inner = self.inner.read();
+        hashes.into_iter().filter_map(|h| inner.entry(&h).map(|e| e.tx.arrived)).collect()
+    }
+
     /// Whether `hash` is pooled.
     pub fn contains(&self, hash: &B256) -> bool {
         self.inner.read().by_hash.contains_key(hash)

@@ -25,6 +25,38 @@ pub async fn post(addr: SocketAddr, body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("bad JSON body {body:?}: {e}"))
 }
 
+/// `GET path` over HTTP/1.1; returns the status code and the body.
+pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").expect("HTTP response");
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status line");
+    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    (status, body)
+}
+
+/// The payload of a chunked HTTP body.
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).expect("chunk size");
+        if size == 0 {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = &rest[size + 2..];
+    }
+    out
+}
+
 /// Calls `method` and returns the whole response object.
 pub async fn call(addr: SocketAddr, method: &str, params: Value) -> Value {
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
@@ -107,6 +139,38 @@ pub fn verify_chain(data_dir: &std::path::Path, chain_flags: &[&str]) -> String 
     );
     assert!(text.contains("every state root matches"), "{text}");
     text
+}
+
+/// A `lattice` process, killed by its PID when dropped.
+pub struct Running(pub std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `lattice --dev` on `data_dir` with RPC on 127.0.0.1:`rpc_port` and `extra` flags,
+/// and waits (up to 60 s) until its RPC port answers.
+pub async fn start_dev(data_dir: &std::path::Path, rpc_port: u16, extra: &[&str]) -> Running {
+    use std::process::{Command, Stdio};
+    let child = Command::new(lattice_bin())
+        .args(["--dev", "--rpc-addr", &format!("127.0.0.1:{rpc_port}")])
+        .args(extra)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("lattice starts");
+    let node = Running(child);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while TcpStream::connect(("127.0.0.1", rpc_port)).await.is_err() {
+        assert!(std::time::Instant::now() < deadline, "no RPC port");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    node
 }
 
 /// A free TCP port on 127.0.0.1.
