@@ -4,6 +4,7 @@ use crate::error::EvmError;
 use alloy_primitives::{keccak256, Address, Bytes, B256, U256};
 use alloy_trie::TrieAccount;
 use lattice_storage::{tables, Codec, Db};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Reads accounts, storage, code and chain block hashes of one state.
 pub trait StateReader {
@@ -52,21 +53,50 @@ impl StateReader for LatestState<'_> {
 /// The state after chain block `number` applied, reconstructed from change sets: the value of an
 /// entry is the prior value recorded by the first chain block above `number` that changed it, or
 /// the current value when none did. Each read is one index seek, independent of depth.
+///
+/// With a history floor ([`HistoricalState::with_floor`]: the oldest chain block whose state the
+/// node keeps, raised by pruning *before* it deletes anything), a read of a state below the
+/// floor, or one that pruning overtook while it ran, is [`EvmError::HistoryPruned`], never a
+/// value read from a half-deleted history.
 #[derive(Clone, Copy, Debug)]
 pub struct HistoricalState<'a> {
     db: &'a Db,
     number: u64,
+    floor: Option<&'a AtomicU64>,
 }
 
 impl<'a> HistoricalState<'a> {
-    /// The state of `db` as it was right after chain block `number`.
+    /// The state of `db` as it was right after chain block `number`, all history kept.
     pub fn new(db: &'a Db, number: u64) -> Self {
-        Self { db, number }
+        Self { db, number, floor: None }
     }
-}
 
-impl StateReader for HistoricalState<'_> {
-    fn account(&self, address: Address) -> Result<Option<TrieAccount>, EvmError> {
+    /// The state of `db` right after chain block `number`, where history below `floor` may
+    /// have been pruned.
+    pub fn with_floor(db: &'a Db, number: u64, floor: &'a AtomicU64) -> Self {
+        Self { db, number, floor: Some(floor) }
+    }
+
+    /// Fails if the state is below the floor now.
+    fn available(&self) -> Result<(), EvmError> {
+        match self.floor.map(|f| f.load(Ordering::SeqCst)) {
+            Some(floor) if floor > self.number => {
+                Err(EvmError::HistoryPruned { number: self.number, floor })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Runs `read` between two checks of the floor: pruning raises the floor before deleting,
+    /// so a read that ends with the floor still at or below its state saw no deletion.
+    fn guarded<T>(&self, read: impl FnOnce() -> Result<T, EvmError>) -> Result<T, EvmError> {
+        self.available()?;
+        let value = read();
+        self.available()?;
+        value
+    }
+
+    fn account_unguarded(&self, address: Address) -> Result<Option<TrieAccount>, EvmError> {
         let hashed = keccak256(address);
         let start = (hashed, self.number + 1).encode();
         match self.db.seek::<tables::AccountHistory>(&start, hashed.as_slice())? {
@@ -80,7 +110,7 @@ impl StateReader for HistoricalState<'_> {
         }
     }
 
-    fn storage(&self, address: Address, slot: B256) -> Result<U256, EvmError> {
+    fn storage_unguarded(&self, address: Address, slot: B256) -> Result<U256, EvmError> {
         let (ha, hs) = (keccak256(address), keccak256(slot));
         let mut prefix = ha.to_vec();
         prefix.extend_from_slice(hs.as_slice());
@@ -94,6 +124,16 @@ impl StateReader for HistoricalState<'_> {
                 })?),
             None => LatestState::new(self.db).storage(address, slot),
         }
+    }
+}
+
+impl StateReader for HistoricalState<'_> {
+    fn account(&self, address: Address) -> Result<Option<TrieAccount>, EvmError> {
+        self.guarded(|| self.account_unguarded(address))
+    }
+
+    fn storage(&self, address: Address, slot: B256) -> Result<U256, EvmError> {
+        self.guarded(|| self.storage_unguarded(address, slot))
     }
 
     fn code(&self, code_hash: B256) -> Result<Option<Bytes>, EvmError> {

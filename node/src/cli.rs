@@ -359,6 +359,26 @@ pub struct NodeArgs {
     )]
     pub cache_consensus_blocks: Option<u64>,
 
+    /// Keep the state history (what eth_getBalance, eth_call and the like read at older
+    /// blocks) of only the last N chain blocks, deleting older history in the background
+    /// [default: the finality depth, 86400 on a chain of one block a second; with --dev,
+    /// everything]. At least the finality depth and --rpc-proof-window. Blocks and receipts
+    /// are kept.
+    #[arg(
+        long,
+        env = "LATTICE_PRUNE",
+        value_name = "N",
+        conflicts_with = "archive",
+        value_parser = clap::value_parser!(u64).range(1..),
+        help_heading = "Storage"
+    )]
+    pub prune: Option<u64>,
+
+    /// Keep all state history (an archive node; the default with --dev).
+    #[arg(long, env = "LATTICE_ARCHIVE", help_heading = "Storage")]
+    #[serde(default)]
+    pub archive: bool,
+
     /// Most executable transactions the pool holds [default: 16384].
     #[arg(
         long = "txpool.globalslots",
@@ -494,6 +514,7 @@ impl NodeArgs {
             block_time,
             storage_trie_cache_slots,
             cache_consensus_blocks,
+            prune,
             txpool_globalslots,
             txpool_globalqueue,
             txpool_accountslots,
@@ -509,6 +530,7 @@ impl NodeArgs {
         self.no_produce |= file.no_produce;
         self.mine |= file.mine;
         self.no_rpc |= file.no_rpc;
+        self.archive |= file.archive;
         self
     }
 

@@ -138,6 +138,8 @@ pub struct NodeConfig {
     pub chain: crate::chain::ChainOptions,
     /// Transaction pool limits.
     pub pool: lattice_txpool::PoolConfig,
+    /// Chain blocks whose state history is kept (`--prune`); `None` keeps all (`--archive`).
+    pub prune: Option<u64>,
 }
 
 impl NodeConfig {
@@ -334,7 +336,9 @@ impl NodeConfig {
         if let Some(bump) = args.txpool_pricebump {
             pool.price_bump_percent = bump.into();
         }
+        let prune = prune_setting(args.dev, args.archive, args.prune, &spec, rpc.proof_window)?;
         Ok(Self {
+            prune,
             spec,
             data_dir,
             rpc,
@@ -356,6 +360,39 @@ impl NodeConfig {
             pool,
         })
     }
+}
+
+/// `--prune N` / `--archive`: how much state history to keep (`None`: all). A dev chain keeps
+/// everything by default, as anvil does. Other nodes keep, by default, as deep as the finality
+/// depth (a day of blocks on a chain of one block a second): the least a node may keep, since
+/// a reorg rolls back that far and needs the history it undoes, and enough for a day of
+/// historical calls, while disk no longer grows with every account's history. N below the
+/// finality depth or the proof window is refused.
+fn prune_setting(
+    dev: bool,
+    archive: bool,
+    prune: Option<u64>,
+    spec: &ChainSpec,
+    proof_window: u64,
+) -> Result<Option<u64>> {
+    let least = spec.finality_depth.max(proof_window);
+    let keep = match (archive, prune) {
+        (true, _) => return Ok(None),
+        (false, Some(n)) => n,
+        (false, None) if dev => return Ok(None),
+        (false, None) => least,
+    };
+    if keep < least {
+        return Err(crate::UsageError::report(
+            format!(
+                "--prune {keep} keeps less state history than the node needs: at least {least} \
+                 chain blocks (finality depth {}, --rpc-proof-window {proof_window})",
+                spec.finality_depth
+            ),
+            format!("pass --prune {least} or more, or --archive"),
+        ));
+    }
+    Ok(Some(keep))
 }
 
 /// The network settings the flags ask for: on outside --dev, or when any network flag is given.

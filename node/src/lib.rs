@@ -386,6 +386,52 @@ pub struct NodeHandle {
     shutdown: watch::Sender<bool>,
 }
 
+/// How often the history pruner looks for chain blocks to prune.
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+/// Chain blocks whose history one pruning step deletes (one RocksDB batch).
+const PRUNE_STEP_BLOCKS: u64 = 200;
+
+/// Keeps the state history of the last `keep` chain blocks (`--prune`): every few seconds,
+/// steps of [`PRUNE_STEP_BLOCKS`] on a blocking thread, off the paths that seal and import.
+async fn prune_history(node: Arc<Node>, keep: u64, mut shutdown: watch::Receiver<bool>) {
+    tracing::info!(target: "lattice::node", keep, floor = node.chain.history_floor(),
+        "keeping the state history of the last {keep} chain blocks (--prune)");
+    loop {
+        let chain_node = node.clone();
+        let step = tokio::task::spawn_blocking(move || {
+            chain_node.chain.prune_history(keep, PRUNE_STEP_BLOCKS)
+        })
+        .await;
+        let busy = match step {
+            Ok(Ok(step)) => {
+                node.metrics.history_floor.set(step.floor as i64);
+                if step.blocks > 0 {
+                    tracing::debug!(target: "lattice::chain", floor = step.floor,
+                        blocks = step.blocks, entries = step.entries, "pruned state history");
+                }
+                step.blocks > 0
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(target: "lattice::chain", error = %e, "pruning state history failed");
+                false
+            }
+            Err(e) => {
+                tracing::error!(target: "lattice::chain", error = %e, "the pruner panicked");
+                return;
+            }
+        };
+        // Catch up without pausing; then wait for the chain to grow.
+        let pause = if busy { std::time::Duration::ZERO } else { PRUNE_EVERY };
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = shutdown.changed() => return,
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+    }
+}
+
 impl std::fmt::Debug for NodeHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NodeHandle").field("rpc_addr", &self.rpc_addr).finish_non_exhaustive()
@@ -516,6 +562,9 @@ pub async fn launch(config: NodeConfig) -> Result<NodeHandle> {
     {
         let _ = node.network.set(handle);
         tasks.extend(network_tasks);
+    }
+    if let Some(keep) = node.config.prune {
+        tasks.push(tokio::spawn(prune_history(node.clone(), keep, shutdown_rx.clone())));
     }
     let mut local = Vec::new();
     if node.config.local_producers {

@@ -94,6 +94,8 @@ pub struct Metrics {
     pub mergeset_blocks: IntCounterVec,
     /// Time from a transaction's arrival in this node's pool to its execution by a chain block.
     pub inclusion: Histogram,
+    /// The oldest chain block whose state can be read (`--prune`; 0 keeps everything).
+    pub history_floor: IntGauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -377,6 +379,14 @@ impl Metrics {
                         "Time from a transaction's arrival in the pool to its execution",
                     )
                     .buckets(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]),
+                )
+                .unwrap(),
+            ),
+            history_floor: reg(
+                &r,
+                IntGauge::new(
+                    "lattice_history_floor",
+                    "The oldest chain block whose state can be read (--prune; 0: all kept)",
                 )
                 .unwrap(),
             ),

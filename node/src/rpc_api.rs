@@ -60,6 +60,25 @@ fn internal(e: impl std::fmt::Display) -> RpcError {
     RpcError::internal(e)
 }
 
+/// The caller's error (-32000 "historical state not available") when `e` comes from reading
+/// state below the pruned history.
+fn history_pruned(e: &eyre::Report) -> Option<RpcError> {
+    e.chain().find_map(|cause| match cause.downcast_ref::<lattice_evm::EvmError>() {
+        Some(pruned @ lattice_evm::EvmError::HistoryPruned { .. }) => {
+            Some(RpcError::Rejected(pruned.to_string()))
+        }
+        // Through revm the error arrives as its text.
+        _ => {
+            let text = cause.to_string();
+            let at = text.find(HISTORY_PRUNED)?;
+            Some(RpcError::Rejected(text[at..].to_string()))
+        }
+    })
+}
+
+/// How [`lattice_evm::EvmError::HistoryPruned`] reads.
+const HISTORY_PRUNED: &str = "historical state not available";
+
 /// The Ethereum view of chain block `hash` at `number` from what it applied (also used for
 /// blocks a reorg has just rolled back, whose receipts are no longer stored).
 fn assemble_chain_block(
@@ -146,15 +165,15 @@ impl NodeApi for Api {
 
     fn account(&self, number: u64, address: Address) -> Result<AccountView, RpcError> {
         let state = self.node.chain.state_at(number);
-        let Some(acc) = state.account(address).map_err(internal)? else {
+        let Some(acc) = state.account(address)? else {
             return Ok(AccountView::default());
         };
-        let code = state.code(acc.code_hash).map_err(internal)?.unwrap_or_default();
+        let code = state.code(acc.code_hash)?.unwrap_or_default();
         Ok(AccountView { balance: acc.balance, nonce: acc.nonce, code })
     }
 
     fn storage(&self, number: u64, address: Address, slot: B256) -> Result<U256, RpcError> {
-        self.node.chain.state_at(number).storage(address, slot).map_err(internal)
+        Ok(self.node.chain.state_at(number).storage(address, slot)?)
     }
 
     fn pending_nonce(&self, address: Address) -> Result<u64, RpcError> {
@@ -197,7 +216,11 @@ impl NodeApi for Api {
                  block {number} is older (--rpc-proof-window)"
             )));
         }
-        let proof = self.node.chain.account_proof(address, &slots, number).map_err(internal)?;
+        let proof = self
+            .node
+            .chain
+            .account_proof(address, &slots, number)
+            .map_err(|e| history_pruned(&e).unwrap_or_else(|| internal(e)))?;
         Ok(EIP1186AccountProofResponse {
             address,
             balance: proof.account.balance,
@@ -249,6 +272,9 @@ impl NodeApi for Api {
         let limits = lattice_evm::Limits::timeout(rpc.evm_timeout);
         let traced = self.node.chain.trace_transaction(hash, opts, limits, rpc.trace_max_steps);
         let traced = traced.map_err(|e| {
+            if let Some(pruned) = history_pruned(&e) {
+                return pruned;
+            }
             let text = e.to_string();
             match lattice_evm::budget::aborted_by(&text) {
                 Some(why) => RpcError::Rejected(format!("execution aborted: {why}")),

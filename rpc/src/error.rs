@@ -51,7 +51,18 @@ impl From<lattice_evm::CallError> for RpcError {
             lattice_evm::CallError::Aborted(why) => {
                 Self::Rejected(format!("execution aborted: {why}"))
             }
-            lattice_evm::CallError::Internal(e) => Self::internal(e),
+            lattice_evm::CallError::Internal(e) => e.into(),
+        }
+    }
+}
+
+impl From<lattice_evm::EvmError> for RpcError {
+    /// State older than the node keeps is the caller's to know about (-32000 "historical state
+    /// not available: …", as geth and reth answer for pruned state); anything else is internal.
+    fn from(e: lattice_evm::EvmError) -> Self {
+        match e {
+            lattice_evm::EvmError::HistoryPruned { .. } => Self::Rejected(e.to_string()),
+            e => Self::internal(e),
         }
     }
 }

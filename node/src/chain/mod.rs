@@ -11,12 +11,14 @@
 
 mod build;
 mod logs;
+mod prune;
 mod trace;
 pub mod validate;
 mod virtual_chain;
 
 pub use build::BuiltBlock;
 pub use logs::LogQuery;
+pub use prune::PruneStep;
 pub use trace::AccountProof;
 pub use validate::BlockError;
 pub use virtual_chain::{AppliedBlock, ChainUpdate};
@@ -110,6 +112,9 @@ pub struct Chain {
     /// Counts changes of the sink's state (each after its write): a reader that takes it
     /// before reading the state can tell an older read from a newer one.
     state_version: AtomicU64,
+    /// The oldest chain block whose state can be read: raised by pruning before it deletes
+    /// the history below it (see [`prune`]).
+    history_floor: AtomicU64,
     /// The storage-trie cache's counters, read without locking the tries.
     storage_counters: Arc<lattice_evm::tries::StorageCacheCounters>,
     write: Mutex<()>,
@@ -197,6 +202,7 @@ impl Chain {
             Head { hash: sink, number: 0, header: genesis_header(&spec, B256::ZERO), capacity: 0 };
         let trie = lattice_evm::StateTries::load(&db, options.storage_trie_cache_slots)?;
         let producer_seen = Mutex::new(vec![None; spec.producers.len()]);
+        let history_floor = AtomicU64::new(prune::read_u64_meta(&db, prune::META_HISTORY_FLOOR)?);
         let chain = Self {
             db,
             spec,
@@ -211,6 +217,7 @@ impl Chain {
             trie: Mutex::new(trie),
             producer_seen,
             state_version: AtomicU64::new(0),
+            history_floor,
             write: Mutex::new(()),
         };
         *chain.head.write() = chain.load_head(sink)?;
@@ -358,7 +365,7 @@ impl Chain {
         if number >= self.head.read().number {
             Box::new(LatestState::new(&self.db))
         } else {
-            Box::new(HistoricalState::new(&self.db, number))
+            Box::new(HistoricalState::with_floor(&self.db, number, &self.history_floor))
         }
     }
 

@@ -41,7 +41,7 @@ impl Chain {
             Ok(n.is_some_and(|n| n < number))
         };
         let place = TxPlace { hash, block_hash: loc.block };
-        let base = HistoricalState::new(db, number - 1);
+        let base = HistoricalState::with_floor(db, number - 1, &self.history_floor);
         let traced = trace::trace_transaction(
             base,
             &env,
@@ -99,6 +99,10 @@ impl Chain {
             let head = self.head();
             if number > head.number {
                 return Err(eyre!("block {number} is above the latest block {}", head.number));
+            }
+            let floor = self.history_floor();
+            if number < floor {
+                return Err(lattice_evm::EvmError::HistoryPruned { number, floor }.into());
             }
             let state_root = self
                 .hash_at(number)?

@@ -72,6 +72,15 @@ impl Chain {
                 refused.insert(target);
                 continue;
             }
+            // Rolling back needs the change sets of the blocks undone: none below the history
+            // floor exist (a second reorg after one that lowered the sink could reach there).
+            let floor = self.history_floor();
+            if fork < floor {
+                tracing::warn!(target: "lattice::chain", %target, fork, floor,
+                    "refusing a reorg below the pruned history (--prune)");
+                refused.insert(target);
+                continue;
+            }
             while self.head().number > fork {
                 update.removed.push(self.rollback_head()?);
             }
@@ -174,6 +183,9 @@ impl Chain {
     fn rollback_head(&self) -> Result<AppliedBlock> {
         let head = self.head();
         let (n, hash) = (head.number, head.hash);
+        if n <= self.history_floor() {
+            return Err(eyre!("cannot roll back chain block {n}: its history is pruned"));
+        }
         let parent = self.hash_at(n - 1)?.ok_or_else(|| eyre!("no chain block at {}", n - 1))?;
         let receipts = self.receipts(hash)?;
         let entries = self.acceptance(hash)?;
