@@ -635,10 +635,12 @@ impl Service {
                     self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
                 }
             }
+            // A dead link (a ping unanswered, or the stream failing) is closed, so that the peer
+            // is dialled again; a peer that merely does not speak ping keeps its connection.
             SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event {
                 peer,
                 connection,
-                result: Err(error),
+                result: Err(error @ (ping::Failure::Timeout | ping::Failure::Other { .. })),
             })) => {
                 tracing::info!(target: "lattice::network", %peer, %error, "peer stopped answering pings; closing the connection");
                 self.swarm.close_connection(connection);
