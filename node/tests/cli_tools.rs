@@ -158,7 +158,7 @@ fn bad_command_lines_say_which_flag_is_wrong() {
         (&["--dev", "--bootstrap-nodes", "127.0.0.1:99999"], "invalid port"),
         (&["--dev", "--bootstrap-nodes", "abc@127.0.0.1:1"], "invalid peer id"),
         (&["--mine", "--no-produce"], "cannot be used with"),
-        (&["--chain", "/nonexistent/spec.json", "--mine"], "cannot read chain specification"),
+        (&["--chain", "/nonexistent/spec.json", "--mine"], "cannot read the chain specification"),
     ];
     for (args, expected) in cases {
         let out = lattice(&[args, &["-d", d]].concat());
