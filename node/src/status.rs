@@ -23,12 +23,12 @@ pub struct Status {
     pub chain_id: u64,
     /// The latest chain block (`eth_getBlockByNumber("latest")`).
     pub sink: Value,
-    /// `dag_getTips`.
-    pub tips: usize,
-    /// `net_peerCount`.
-    pub peers: u64,
-    /// `txpool_status`: pending and queued.
-    pub pool: (u64, u64),
+    /// `dag_getTips` (`None`: the node does not serve it, e.g. `--rpc-api` without `dag`).
+    pub tips: Option<usize>,
+    /// `net_peerCount` (`None`: not served).
+    pub peers: Option<u64>,
+    /// `txpool_status`: pending and queued (`None`: not served).
+    pub pool: Option<(u64, u64)>,
     /// `eth_syncing`: `None` when in step, else starting, current and highest block.
     pub sync: Option<(u64, u64, u64)>,
     /// The last chain blocks, newest first.
@@ -69,12 +69,23 @@ async fn gather(client: &Http, url: &str, blocks: u64) -> Result<Status> {
         ("eth_syncing", json!([])),
     ];
     let answers = client.batch(&calls).await?;
+    // The eth namespace is always served; the others may be turned off (`--rpc-api`), and
+    // their fields then show as unknown.
     let mut values = Vec::with_capacity(answers.len());
     for ((method, _), answer) in calls.iter().zip(answers) {
-        values.push(answer.map_err(|e| eyre!("{method}: {e}"))?);
+        values.push(match answer {
+            Ok(value) => Some(value),
+            Err(_) if !method.starts_with("eth_") => None,
+            Err(e) => return Err(eyre!("{method}: {e}")),
+        });
     }
     let [client_version, chain_id, sink, tips, peers, pool, sync] =
-        <[Value; 7]>::try_from(values).map_err(|_| eyre!("a batch answer is missing"))?;
+        <[Option<Value>; 7]>::try_from(values).map_err(|_| eyre!("a batch answer is missing"))?;
+    let (chain_id, sink, sync) = (
+        chain_id.unwrap_or_default(),
+        sink.ok_or_else(|| eyre!("no latest block"))?,
+        sync.unwrap_or(Value::Bool(false)),
+    );
     let head = qty(&sink["number"])?;
     let numbers: Vec<u64> = (0..blocks.min(head + 1)).map(|back| head - back).collect();
     let block_calls: Vec<(&str, Value)> = numbers
@@ -96,11 +107,13 @@ async fn gather(client: &Http, url: &str, blocks: u64) -> Result<Status> {
         .map_or(0, |d| d.as_secs());
     Ok(Status {
         url: url.to_string(),
-        client: client_version.as_str().unwrap_or("?").to_string(),
+        client: client_version.as_ref().and_then(Value::as_str).unwrap_or("?").to_string(),
         chain_id: qty(&chain_id)?,
-        tips: tips.as_array().map_or(0, Vec::len),
-        peers: qty(&peers)?,
-        pool: (qty(&pool["pending"])?, qty(&pool["queued"])?),
+        tips: tips.as_ref().and_then(Value::as_array).map(Vec::len),
+        peers: peers.as_ref().map(qty).transpose()?,
+        pool: pool
+            .map(|p| Ok::<_, eyre::Report>((qty(&p["pending"])?, qty(&p["queued"])?)))
+            .transpose()?,
         sink,
         sync,
         blocks: last.into_iter().filter(|b| !b.is_null()).collect(),
@@ -149,9 +162,12 @@ impl fmt::Display for Status {
             "blue score   {}",
             qty(&sink["blueScore"]).map_or("?".to_string(), |s| s.to_string())
         );
-        let _ = writeln!(out, "tips         {}", self.tips);
-        let _ = writeln!(out, "peers        {}", self.peers);
-        let _ = writeln!(out, "pool         {} pending, {} queued", self.pool.0, self.pool.1);
+        let unknown = || "? (not served)".to_string();
+        let _ = writeln!(out, "tips         {}", self.tips.map_or_else(unknown, |t| t.to_string()));
+        let _ =
+            writeln!(out, "peers        {}", self.peers.map_or_else(unknown, |p| p.to_string()));
+        let pool = self.pool.map_or_else(unknown, |(p, q)| format!("{p} pending, {q} queued"));
+        let _ = writeln!(out, "pool         {pool}");
         let sync = match self.sync {
             None => "in step".to_string(),
             Some((start, current, highest)) => {
@@ -204,9 +220,9 @@ mod tests {
             client: "Lattice/v0.1.0".into(),
             chain_id: 1337,
             sink: block(42, 3, 0),
-            tips: 2,
-            peers: 3,
-            pool: (5, 1),
+            tips: Some(2),
+            peers: Some(3),
+            pool: Some((5, 1)),
             sync: Some((10, 30, 50)),
             blocks: vec![block(42, 3, 0), block(41, 0, 2)],
             now_secs: 103,
@@ -219,7 +235,8 @@ mod tests {
         assert!(text.contains("catching up: 30 of 50 (50.0%, from 10)"), "{text}");
         assert!(text.contains("#41"), "{text}");
         assert!(text.contains("  3 (2)"), "{text}");
-        let in_step = Status { sync: None, ..status };
+        let in_step = Status { sync: None, pool: None, ..status };
         assert!(in_step.to_string().contains("sync         in step"));
+        assert!(in_step.to_string().contains("pool         ? (not served)"));
     }
 }

@@ -67,3 +67,16 @@ fn status_of_an_address_without_a_node_is_a_usage_error() {
     );
     assert!(stderr.contains("hint: is the node running"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_shows_what_a_node_does_not_serve_as_unknown() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let _node = start_dev(dir.path(), port, &["--rpc-api", "eth,net,web3"]).await;
+    let out = status(&format!("http://127.0.0.1:{port}"), "1");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("pool         ? (not served)"), "{text}");
+    assert!(text.contains("tips         ? (not served)"), "{text}");
+    assert!(text.contains("peers        0"), "{text}");
+}
