@@ -161,8 +161,9 @@ impl Node {
             .args(["--p2p-addr", &format!("{}:{P2P_PORT}", net.addr(index))])
             .args(["--bootstrap-nodes", &peers.join(",")])
             .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
+            // The node logs to stdout and reports fatal errors on stderr: both go to its log.
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::options().append(true).open(&log).unwrap())
             .spawn()
             .expect("lattice starts");
         let rpc = format!("{}:{RPC_PORT}", net.addr(index)).parse().unwrap();
