@@ -72,6 +72,25 @@ impl std::fmt::Debug for Node {
     }
 }
 
+/// Why a producer waits instead of sealing (see [`Node::sealing_paused`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SealingPaused {
+    /// It belongs to a network and has no peer.
+    NoPeers,
+    /// It is catching up with a peer.
+    CatchingUp,
+}
+
+impl SealingPaused {
+    /// For logs.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::NoPeers => "no peers",
+            Self::CatchingUp => "catching up with a peer",
+        }
+    }
+}
+
 impl Node {
     /// A node over an opened chain.
     pub fn new(chain: Chain, config: NodeConfig, metrics: Arc<Metrics>) -> Self {
@@ -186,6 +205,25 @@ impl Node {
         self.pool.mark_packed(&back);
     }
 
+    /// Why this producer should not seal now, if it should not. As Kaspa's miners get no
+    /// template from a node that is not synced: a producer of a many-producer chain that is
+    /// catching up, or that belongs to a network (it was given peers, or has had one) and has no
+    /// peer now, waits. Sealing alone would build a branch of its own that, once longer than
+    /// the finality depth, the node could never leave. The first node of a network, which has
+    /// nobody to wait for, and a single-producer chain seal regardless.
+    pub fn sealing_paused(&self) -> Option<SealingPaused> {
+        let network = self.network.get()?;
+        if self.chain.spec().producers.len() < 2 {
+            return None;
+        }
+        if network.sync_state().syncing {
+            return Some(SealingPaused::CatchingUp);
+        }
+        let joined = self.config.network.as_ref().is_some_and(|n| !n.bootstrap_nodes.is_empty())
+            || network.has_had_peers();
+        (joined && network.peer_count() == 0).then_some(SealingPaused::NoPeers)
+    }
+
     /// Brings the metrics that follow other parts' counters (pool, caches, network) up to
     /// date: on every chain update and on every scrape, so a stalled chain shows them too.
     pub fn refresh_metrics(&self) {
@@ -215,6 +253,7 @@ impl Node {
             m.follow(&refused.iter().map(|(c, n)| (c, *n)).collect::<Vec<_>>());
             m.p2p_banned.set(network.banned_peers() as i64);
             m.p2p_peers.set(network.peer_count() as i64);
+            m.p2p_requests_queued.set(network.queued_requests() as i64);
         }
         let sync = self.network.get().map(|n| n.sync_state()).unwrap_or_default();
         m.sync_active.set(sync.syncing as i64);

@@ -86,6 +86,10 @@ pub struct Metrics {
     pub rpc_latency: HistogramVec,
     /// Connected peers.
     pub p2p_peers: IntGauge,
+    /// Requests to peers waiting their turn under the node's own pace.
+    pub p2p_requests_queued: IntGauge,
+    /// 1 while this producer waits to be synced (no peers, or catching up) before sealing.
+    pub producer_paused: IntGauge,
     /// 1 while catching up with a peer (initial block download), else 0.
     pub sync_active: IntGauge,
     /// The highest selected-chain height known: the peer's while catching up, else ours.
@@ -347,6 +351,22 @@ impl Metrics {
                 .unwrap(),
             ),
             p2p_peers: reg(&r, IntGauge::new("lattice_p2p_peers", "Connected peers").unwrap()),
+            producer_paused: reg(
+                &r,
+                IntGauge::new(
+                    "lattice_producer_paused",
+                    "1 while this producer waits to be synced (no peers, or catching up)",
+                )
+                .unwrap(),
+            ),
+            p2p_requests_queued: reg(
+                &r,
+                IntGauge::new(
+                    "lattice_p2p_requests_queued",
+                    "Requests to peers waiting their turn under this node's pace",
+                )
+                .unwrap(),
+            ),
             sync_active: reg(
                 &r,
                 IntGauge::new("lattice_sync_active", "1 while catching up with a peer, else 0")

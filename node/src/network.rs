@@ -81,6 +81,10 @@ impl ChainAccess for Bridge {
         }
     }
 
+    fn has_block(&self, hash: B256) -> bool {
+        self.node.chain.contains(hash)
+    }
+
     fn block(&self, hash: B256) -> Option<Block> {
         self.node.chain.block(hash).ok().flatten().map(|b| b.unseal())
     }

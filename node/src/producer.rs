@@ -1,7 +1,7 @@
 //! The producer loop: seal a block every block time.
 
 use crate::chain::ChainUpdate;
-use crate::{Node, ProducerConfig};
+use crate::{Node, ProducerConfig, SealingPaused};
 use eyre::Result;
 use lattice_primitives::SealedBlock;
 use std::sync::Arc;
@@ -35,10 +35,33 @@ pub async fn run(node: Arc<Node>, producer: ProducerConfig, mut shutdown: watch:
     let mut ticker = tokio::time::interval(producer.block_time);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticker.tick().await;
+    let mut paused = None;
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
             _ = shutdown.changed() => break,
+        }
+        let now_paused = node.sealing_paused();
+        if now_paused != paused {
+            // Catch-ups come and go while a node follows a fast network (the network logs
+            // them); losing every peer is what an operator must see.
+            match (now_paused, paused) {
+                (Some(why @ SealingPaused::NoPeers), _) => {
+                    tracing::warn!(target: "lattice::producer", reason = why.reason(), "not sealing until synced")
+                }
+                (None, Some(SealingPaused::NoPeers)) => {
+                    tracing::info!(target: "lattice::producer", "sealing again")
+                }
+                (Some(why), _) => {
+                    tracing::debug!(target: "lattice::producer", reason = why.reason(), "not sealing until synced")
+                }
+                (None, _) => tracing::debug!(target: "lattice::producer", "sealing again"),
+            }
+            paused = now_paused;
+            node.metrics.producer_paused.set(i64::from(paused.is_some()));
+        }
+        if paused.is_some() {
+            continue;
         }
         let (reply, sealed) = tokio::sync::oneshot::channel();
         if requests.send(reply).is_err() {

@@ -13,20 +13,40 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 async fn start(dir: &Path, index: u32, bootstrap: Option<&str>, produce: bool) -> NodeHandle {
-    let args = lattice_node::cli::NodeArgs {
+    start_with(dir, index, bootstrap, produce, Duration::from_millis(400)).await
+}
+
+async fn start_with(
+    dir: &Path,
+    index: u32,
+    bootstrap: Option<&str>,
+    produce: bool,
+    block_time: Duration,
+) -> NodeHandle {
+    let args = dev_args(dir, index, bootstrap, produce, block_time);
+    launch(NodeConfig::from_args(args).unwrap()).await.unwrap()
+}
+
+fn dev_args(
+    dir: &Path,
+    index: u32,
+    bootstrap: Option<&str>,
+    produce: bool,
+    block_time: Duration,
+) -> lattice_node::cli::NodeArgs {
+    lattice_node::cli::NodeArgs {
         dev: true,
         dev_producers: Some(3),
         dev_producer_index: Some(index),
         no_produce: !produce,
-        block_time: Some(Duration::from_millis(400)),
+        block_time: Some(block_time),
         data_dir: Some(dir.to_path_buf()),
         rpc_addr: Some("127.0.0.1:0".parse().unwrap()),
         p2p_addr: Some("/ip4/127.0.0.1/tcp/0".into()),
         bootstrap: bootstrap.is_none(),
         bootstrap_nodes: bootstrap.map(|b| vec![b.to_string()]),
         ..Default::default()
-    };
-    launch(NodeConfig::from_args(args).unwrap()).await.unwrap()
+    }
 }
 
 /// `<peer-id>@127.0.0.1:<port>` of a running node.
@@ -168,6 +188,120 @@ async fn three_nodes_agree_and_late_and_restarted_nodes_catch_up() {
     for n in [n0, n1, n2, late] {
         n.stop().await.unwrap();
     }
+}
+
+/// Refusals of `kind` counted by a node's network.
+fn refused(node: &NodeHandle, kind: &str) -> u64 {
+    let refusals = node.node.network.get().unwrap().refusals();
+    refusals.iter().find(|(k, _)| *k == kind).map_or(0, |(_, n)| *n)
+}
+
+/// A node far behind catches up while its peer keeps producing and gossiping blocks whose
+/// parents it lacks. It paces what it asks below the rate its peer serves, so it is never
+/// refused over the rate, let alone banned, however far behind it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_far_behind_catches_up_under_gossip_within_the_request_rate() {
+    const BEHIND: u64 = 1_500;
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .try_init();
+    let dirs: Vec<_> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    let fast = Duration::from_millis(10);
+    let n0 = start_with(dirs[0].path(), 0, None, true, fast).await;
+    let started = Instant::now();
+    while n0.node.chain.head().number < BEHIND {
+        assert!(started.elapsed() < Duration::from_secs(120), "the producer is too slow");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The same producer again at a pace these machines keep up with while catching up.
+    n0.stop().await.unwrap();
+    let n0 = start_with(dirs[0].path(), 0, None, true, Duration::from_millis(100)).await;
+    let boot = address_of(&n0).await;
+    let started = Instant::now();
+    let n1 = start_with(dirs[1].path(), 1, Some(&boot), true, Duration::from_millis(100)).await;
+    let target = n0.node.chain.head().number;
+    while n1.node.chain.head().number < target {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "caught up to {} of {target}; refusals {:?}",
+            n1.node.chain.head().number,
+            n0.node.network.get().unwrap().refusals()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!(
+        "{target} chain blocks caught up in {:.2} s; the peer's refusals: {:?}",
+        started.elapsed().as_secs_f64(),
+        n0.node.network.get().unwrap().refusals()
+    );
+    wait_agreement(&[&n0, &n1], target).await;
+    assert_eq!(refused(&n0, "rate_limited"), 0, "the catching-up node asked over the rate");
+    assert_eq!(n0.node.network.get().unwrap().banned_peers(), 0);
+    assert_eq!(n1.node.network.get().unwrap().peer_count(), 1, "still connected");
+    n0.stop().await.unwrap();
+    n1.stop().await.unwrap();
+}
+
+/// A producer of a many-producer network that loses every peer waits instead of sealing a
+/// branch of its own (which, once deeper than the finality depth, it could never leave), and
+/// seals again once a peer is back. The network's first node, with nobody to wait for, seals
+/// alone from the start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_producer_without_peers_waits_instead_of_sealing_alone() {
+    let dirs: Vec<_> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    // The first node comes back on the same port, where node 1 redials it.
+    let port = common::free_port();
+    let first = || {
+        let mut args = dev_args(dirs[0].path(), 0, None, true, Duration::from_millis(400));
+        args.p2p_addr = Some(format!("/ip4/127.0.0.1/tcp/{port}"));
+        launch(NodeConfig::from_args(args).unwrap())
+    };
+    let n0 = first().await.unwrap();
+    let boot = address_of(&n0).await;
+    let mut args = dev_args(dirs[1].path(), 1, Some(&boot), true, Duration::from_millis(400));
+    args.metrics_addr = Some("127.0.0.1:0".parse().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while n0.node.chain.head().number < 3 {
+        assert!(Instant::now() < deadline, "the first node does not seal alone");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let n1 = launch(NodeConfig::from_args(args).unwrap()).await.unwrap();
+    wait_agreement(&[&n0, &n1], n0.node.chain.head().number).await;
+    let ours = |n: &NodeHandle| {
+        let me = dev_signers(3)[1].address();
+        let mut count = 0;
+        let mut hash = n.node.chain.head().hash;
+        while let Some(header) = n.node.chain.header(hash).unwrap() {
+            count += u32::from(header.producer == me);
+            let Some(parent) = header.parents.first() else { break };
+            hash = *parent;
+        }
+        count
+    };
+    assert!(ours(&n1) > 0, "node 1 sealed while connected");
+
+    // Node 1 alone: it stops sealing.
+    n0.stop().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while n1.node.sealing_paused().is_none() {
+        assert!(Instant::now() < deadline, "node 1 did not notice it is alone");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let alone_at = n1.node.chain.head().number;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(n1.node.chain.head().number, alone_at, "node 1 sealed alone");
+    let metrics = common::http_get(n1.metrics_addr.unwrap(), "/metrics").await.1;
+    assert!(metrics.contains("lattice_producer_paused 1"), "the pause is exported");
+
+    // Its peer is back: it follows and seals again.
+    let n0 = first().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while n1.node.sealing_paused().is_some() || n1.node.chain.head().number <= alone_at + 5 {
+        assert!(Instant::now() < deadline, "node 1 did not seal again");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    n0.stop().await.unwrap();
+    n1.stop().await.unwrap();
 }
 
 /// A peer that speaks the protocol but lies: it claims to be on the chain and gossips forged

@@ -139,6 +139,7 @@ struct Node {
     rpc: SocketAddr,
     dir: PathBuf,
     log: PathBuf,
+    index: usize,
 }
 
 impl Node {
@@ -167,7 +168,7 @@ impl Node {
             .spawn()
             .expect("lattice starts");
         let rpc = format!("{}:{RPC_PORT}", net.addr(index)).parse().unwrap();
-        let node = Self { child, rpc, dir: dir.to_path_buf(), log };
+        let node = Self { child, rpc, dir: dir.to_path_buf(), log, index };
         let deadline = Instant::now() + Duration::from_secs(60);
         while tokio::net::TcpStream::connect(rpc).await.is_err() {
             assert!(Instant::now() < deadline, "node {index}: no RPC port: {}", node.log_text());
@@ -222,6 +223,17 @@ impl Drop for Node {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // The logs outlive the temporary directory when the test fails or when asked
+        // (`LATTICE_KEEP_LOGS=1`), in /tmp/lattice-partitions-<test pid>/.
+        if std::thread::panicking() || std::env::var_os("LATTICE_KEEP_LOGS").is_some() {
+            let keep =
+                std::env::temp_dir().join(format!("lattice-partitions-{}", std::process::id()));
+            let _ = std::fs::create_dir_all(&keep);
+            let name = format!("node{}.log", self.index);
+            if std::fs::copy(&self.log, keep.join(&name)).is_ok() {
+                eprintln!("kept {}", keep.join(name).display());
+            }
+        }
     }
 }
 

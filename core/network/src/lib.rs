@@ -12,6 +12,7 @@
 mod addr;
 mod behaviour;
 mod key;
+mod paced;
 pub mod protocol;
 mod rate;
 mod scores;
@@ -62,6 +63,11 @@ pub trait ChainAccess: Send + Sync + 'static {
     /// [`ChainAccess::import_block`].
     fn import_gossip_block(&self, block: Block) -> Verdict {
         self.import_block(block)
+    }
+    /// Whether the block is in the DAG already (a missing parent no longer to ask for). By
+    /// default, whether [`ChainAccess::block`] finds it.
+    fn has_block(&self, hash: B256) -> bool {
+        self.block(hash).is_some()
     }
     /// Validates and pools a transaction.
     fn add_transaction(&self, tx: TxEnvelope) -> Verdict;

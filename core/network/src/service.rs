@@ -1,6 +1,7 @@
 //! The swarm and its event loop.
 
 use crate::behaviour::{Behaviour, BehaviourEvent};
+use crate::paced::{Paced, Submitted};
 use crate::protocol::{
     blocks_topic, decode_block, encode_transactions, message_id, pack_blocks, transactions_topic,
     Cursor, Request, Response, Status, MAX_BLOCKS_PER_RESPONSE, MAX_BLOCK_BYTES,
@@ -31,6 +32,9 @@ use tokio::sync::mpsc;
 /// Blue work below our sink from which a catching-up node asks for blocks (covers branches
 /// that are not on our selected chain).
 const SYNC_OVERLAP: u64 = 1_000;
+/// The furthest below our sink a catch-up starts again when its pages skipped blocks (four
+/// restarts); beyond it, the missing blocks are asked for by hash.
+const MAX_SYNC_OVERLAP: u64 = SYNC_OVERLAP * 256;
 /// A sync request not answered by then fails (and the catch-up moves to another peer).
 const SYNC_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a peer whose catch-up failed is not asked again.
@@ -90,6 +94,10 @@ struct Shared {
     /// Refusals by kind (offences, and messages dropped for a limit).
     refused: parking_lot_free::RwLock<std::collections::BTreeMap<&'static str, u64>>,
     banned: std::sync::atomic::AtomicUsize,
+    /// Requests to peers waiting their turn (see [`ASK_PER_SEC`]).
+    queued_requests: std::sync::atomic::AtomicUsize,
+    /// A peer has connected since the network started.
+    ever_connected: std::sync::atomic::AtomicBool,
 }
 
 /// std locks under a short name (the crate keeps no other lock dependency).
@@ -164,6 +172,16 @@ impl NetworkHandle {
         self.shared.banned.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Whether any peer has connected since the network started.
+    pub fn has_had_peers(&self) -> bool {
+        self.shared.ever_connected.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Requests to peers waiting their turn under this node's own pace.
+    pub fn queued_requests(&self) -> usize {
+        self.shared.queued_requests.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Gossips a block this node sealed.
     pub fn publish_block(&self, block: &Block) {
         let _ = self.commands.send(Command::PublishBlock(alloy_rlp::encode(block)));
@@ -200,6 +218,17 @@ pub enum NetworkError {
 const REQUESTS_PER_SEC: f64 = 50.0;
 /// Sync requests a peer may send at once.
 const REQUEST_BURST: f64 = 200.0;
+/// The pace at which this node asks each peer: half the rate peers serve and a quarter of
+/// their burst, so that requests bunched on the way (a link that stalls, then delivers) still
+/// arrive within the limit. A request beyond it waits its turn.
+const ASK_PER_SEC: f64 = REQUESTS_PER_SEC / 2.0;
+const ASK_BURST: f64 = REQUEST_BURST / 4.0;
+/// Most requests waiting their turn per peer (block requests for the same peer merge while
+/// they wait, up to [`MAX_HASHES_PER_REQUEST`] hashes each); beyond it a request is dropped and
+/// counted as `request_queue_full` (its blocks are asked for again when next needed).
+const MAX_QUEUED_REQUESTS: usize = 256;
+/// How often waiting requests are looked at.
+const PACE_TICK: Duration = Duration::from_millis(20);
 
 /// Classes of work done off the event loop, each with its own bound, so that no source can
 /// take the threads another needs (gossip floods cannot delay serving or sync, nor the node's
@@ -287,6 +316,31 @@ enum Pending {
     Page,
 }
 
+impl Pending {
+    /// What a request, once sent, waits for.
+    fn of(request: &Request) -> Self {
+        match request {
+            Request::Status => Self::Status,
+            Request::Blocks(hashes) => Self::Fetch(hashes.clone()),
+            Request::After(_) => Self::Page,
+        }
+    }
+}
+
+/// Merges a block request into the waiting one before it while the hashes fit in one request;
+/// gives anything else back.
+fn merge_fetches(waiting: &mut Request, next: Request) -> Option<Request> {
+    match (waiting, next) {
+        (Request::Blocks(hashes), Request::Blocks(more))
+            if hashes.len() + more.len() <= MAX_HASHES_PER_REQUEST =>
+        {
+            hashes.extend(more);
+            None
+        }
+        (_, next) => Some(next),
+    }
+}
+
 /// Starts the network: builds the swarm, listens, dials the bootstrap nodes and runs the event
 /// loop in the background.
 pub async fn start(
@@ -328,6 +382,8 @@ pub async fn start(
         requested: HashSet::new(),
         syncing_with: None,
         sync_claimed: U256::ZERO,
+        sync_base: U256::ZERO,
+        sync_overlap: SYNC_OVERLAP,
         sync_started: Instant::now(),
         sync_imported: 0,
         sync_received: 0,
@@ -336,6 +392,7 @@ pub async fn start(
         status_round: 0,
         slots: Slots::default(),
         request_tokens: RateLimits::new(REQUESTS_PER_SEC, REQUEST_BURST, MAX_SCORED_PEERS),
+        outgoing: Paced::new(ASK_PER_SEC, ASK_BURST, MAX_SCORED_PEERS, MAX_QUEUED_REQUESTS),
         tx_outbox: TxOutbox::default(),
         bootstrap_ids,
     };
@@ -445,6 +502,9 @@ struct Service {
     syncing_with: Option<PeerId>,
     /// Blue work the peer we catch up from claimed.
     sync_claimed: U256,
+    /// Our sink's blue work when the catch-up began, and how far below it the pages start.
+    sync_base: U256,
+    sync_overlap: u64,
     sync_started: Instant,
     sync_imported: usize,
     sync_received: usize,
@@ -456,6 +516,8 @@ struct Service {
     slots: Slots,
     /// Request tokens of peers (token buckets), kept across reconnections.
     request_tokens: RateLimits<PeerId>,
+    /// What this node asks of peers, at its own pace.
+    outgoing: Paced<PeerId, Request>,
     /// This node's transactions waiting to be gossiped as one message.
     tx_outbox: TxOutbox,
     /// The peer id of each of `config.bootstrap_nodes`, once given or learnt.
@@ -512,6 +574,8 @@ impl Service {
         let mut tick = tokio::time::interval(Duration::from_secs(3));
         let mut flush = tokio::time::interval(TX_BATCH_DELAY);
         flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut pace = tokio::time::interval(PACE_TICK);
+        pace.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 command = commands.recv() => match command {
@@ -528,6 +592,7 @@ impl Service {
                         self.publish(self.txs_topic.clone(), batch);
                     }
                 }
+                _ = pace.tick(), if self.outgoing.has_queued() => self.send_ready(),
                 event = self.swarm.select_next_some() => self.on_swarm_event(event, &done_tx),
                 Some(result) = done.recv() => self.on_done(result),
                 _ = tick.tick() => self.maintain(),
@@ -612,12 +677,16 @@ impl Service {
                     self.learn_bootstrap_id(peer_id, endpoint.get_remote_address());
                 }
                 self.shared.peers.write().insert(peer_id, info);
+                self.shared.ever_connected.store(true, std::sync::atomic::Ordering::Relaxed);
                 tracing::info!(target: "lattice::network", %peer_id, peers = self.shared.peers.read().len(), "peer connected");
-                self.request(peer_id, Request::Status, Pending::Status);
+                self.request(peer_id, Request::Status);
             }
             SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
                 self.shared.peers.write().remove(&peer_id);
                 self.finish_sync(peer_id, false);
+                for request in self.outgoing.forget(peer_id) {
+                    self.abandon(peer_id, request);
+                }
                 tracing::info!(target: "lattice::network", %peer_id, peers = self.shared.peers.read().len(), "peer disconnected");
             }
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
@@ -713,9 +782,72 @@ impl Service {
         (self.shared.peers.read().len() as u32) < self.config.max_peers
     }
 
-    fn request(&mut self, peer: PeerId, request: Request, kind: Pending) {
+    /// Asks `peer`, now if within this node's pace, else when its turn comes. Status and
+    /// catch-up pages go ahead of block requests waiting for the same peer.
+    fn request(&mut self, peer: PeerId, request: Request) {
+        let urgent = !matches!(request, Request::Blocks(_));
+        match self.outgoing.submit(peer, request, urgent, Instant::now(), merge_fetches) {
+            Submitted::Now(request) => self.send(peer, request),
+            Submitted::Queued => {}
+            Submitted::Full(request) => {
+                self.count("request_queue_full");
+                self.abandon(peer, request);
+            }
+        }
+        self.note_queued();
+    }
+
+    /// Sends the waiting requests whose turn has come.
+    fn send_ready(&mut self) {
+        for (peer, request) in self.outgoing.ready(Instant::now()) {
+            if self.shared.peers.read().contains_key(&peer) {
+                self.send(peer, request);
+            } else {
+                self.abandon(peer, request);
+            }
+        }
+        self.note_queued();
+    }
+
+    fn note_queued(&self) {
+        let queued = self.outgoing.queued();
+        self.shared.queued_requests.store(queued, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn send(&mut self, peer: PeerId, request: Request) {
+        let request = match request {
+            // Blocks that arrived while the request waited (a catch-up brings them) are not
+            // asked for again.
+            Request::Blocks(hashes) => {
+                let (known, wanted): (Vec<B256>, Vec<B256>) =
+                    hashes.into_iter().partition(|h| self.chain.has_block(*h));
+                for hash in &known {
+                    self.requested.remove(hash);
+                }
+                if wanted.is_empty() {
+                    return;
+                }
+                Request::Blocks(wanted)
+            }
+            other => other,
+        };
+        let kind = Pending::of(&request);
         let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
         self.pending.insert(id, kind);
+    }
+
+    /// Gives up a request never sent: its blocks may be asked for again; a catch-up page
+    /// ends the catch-up with that peer.
+    fn abandon(&mut self, peer: PeerId, request: Request) {
+        match request {
+            Request::Blocks(hashes) => {
+                for hash in &hashes {
+                    self.requested.remove(hash);
+                }
+            }
+            Request::After(_) => self.finish_sync(peer, false),
+            Request::Status => {}
+        }
     }
 
     fn on_gossip(
@@ -939,10 +1071,9 @@ impl Service {
             })
             .max_by_key(|(_, s)| s.sink_blue_work);
         let Some((peer, theirs)) = best else { return };
-        let cursor = Cursor {
-            blue_work: ours.sink_blue_work.saturating_sub(U256::from(SYNC_OVERLAP)),
-            hash: B256::ZERO,
-        };
+        self.sync_base = ours.sink_blue_work;
+        self.sync_overlap = SYNC_OVERLAP;
+        let cursor = self.sync_start();
         tracing::info!(target: "lattice::network", %peer, our_height = ours.height, their_height = theirs.height,
             "catching up from peer");
         self.syncing_with = Some(peer);
@@ -956,7 +1087,15 @@ impl Service {
             current_block: ours.height,
             highest_block: theirs.height,
         };
-        self.request(peer, Request::After(cursor), Pending::Page);
+        self.request(peer, Request::After(cursor));
+    }
+
+    /// Where the catch-up's pages start: [`Service::sync_overlap`] below our sink as it was.
+    fn sync_start(&self) -> Cursor {
+        Cursor {
+            blue_work: self.sync_base.saturating_sub(U256::from(self.sync_overlap)),
+            hash: B256::ZERO,
+        }
     }
 
     /// Ends the catch-up with `peer`. One that did not complete puts the peer in a cool-down,
@@ -991,7 +1130,7 @@ impl Service {
                     .report_message_validation_result(&id, &source, acceptance);
                 match verdict {
                     Verdict::Invalid(reason) => self.penalise(source, offence, &reason),
-                    Verdict::MissingParents(missing) => self.fetch(source, missing),
+                    Verdict::MissingParents(missing) => self.fetch_unless_syncing(source, missing),
                     _ => {}
                 }
             }
@@ -999,9 +1138,11 @@ impl Service {
                 if let Some(reason) = invalid {
                     self.penalise(peer, Offence::InvalidBlock, &reason);
                 }
-                self.fetch(peer, missing);
+                self.fetch_unless_syncing(peer, missing);
             }
             Done::Page { peer, received, imported, last, more, missing, invalid } => {
+                tracing::debug!(target: "lattice::network", %peer, received, imported, more,
+                    missing = missing.len(), "catch-up page");
                 self.sync_imported += imported;
                 self.sync_received += received;
                 let status = self.chain.status();
@@ -1025,10 +1166,25 @@ impl Service {
                     self.finish_sync(peer, false);
                     return self.penalise(peer, Offence::InvalidBlock, &reason);
                 }
+                let from = self.sync_start().blue_work;
+                if !missing.is_empty()
+                    && self.syncing_with == Some(peer)
+                    && !from.is_zero()
+                    && self.sync_overlap < MAX_SYNC_OVERLAP
+                {
+                    // The pages began above where the peer's DAG and ours meet (our own branch
+                    // is longer than the overlap): start again four times further down, rather
+                    // than walk back to the fork one request per block.
+                    self.sync_overlap = self.sync_overlap.saturating_mul(4);
+                    let cursor = self.sync_start();
+                    tracing::info!(target: "lattice::network", %peer, missing = missing.len(),
+                        from_blue_work = %cursor.blue_work, "catch-up skipped blocks; starting further back");
+                    return self.request(peer, Request::After(cursor));
+                }
                 self.fetch(peer, missing);
                 match last {
                     Some(cursor) if more && self.syncing_with == Some(peer) => {
-                        self.request(peer, Request::After(cursor), Pending::Page)
+                        self.request(peer, Request::After(cursor))
                     }
                     _ if self.syncing_with != Some(peer) => {}
                     _ => {
@@ -1046,7 +1202,7 @@ impl Service {
                             let _ = self.swarm.disconnect_peer_id(peer);
                         } else {
                             // More may have been produced meanwhile: ask again.
-                            self.request(peer, Request::Status, Pending::Status);
+                            self.request(peer, Request::Status);
                         }
                     }
                 }
@@ -1054,6 +1210,16 @@ impl Service {
             Done::Serve { channel, response } => {
                 let _ = self.swarm.behaviour_mut().sync.send_response(channel, response);
             }
+        }
+    }
+
+    /// Asks for the missing parents of a gossiped block, or of one fetched for another, unless
+    /// a catch-up runs: it brings them in order, and the blocks waiting for them are retried as
+    /// it does. Walking back from the gossip instead, one level per request, would ask a
+    /// peer once per block this node lacks.
+    fn fetch_unless_syncing(&mut self, peer: PeerId, missing: Vec<B256>) {
+        if self.syncing_with.is_none() {
+            self.fetch(peer, missing);
         }
     }
 
@@ -1066,12 +1232,13 @@ impl Service {
         if self.requested.len() > 100_000 {
             self.requested.clear();
         }
-        self.request(peer, Request::Blocks(wanted.clone()), Pending::Fetch(wanted));
+        self.request(peer, Request::Blocks(wanted));
     }
 
     fn maintain(&mut self) {
         let now = Instant::now();
         self.request_tokens.prune(now);
+        self.outgoing.prune(now);
         for peer in self.scores.expire(now) {
             self.swarm.behaviour_mut().blocked.unblock_peer(peer);
         }
@@ -1086,7 +1253,7 @@ impl Service {
                 // Ask one peer how far it is, to notice being behind; a different one each time.
                 self.status_round = self.status_round.wrapping_add(1);
                 let index = self.status_round % peers.len();
-                self.request(peers[index], Request::Status, Pending::Status);
+                self.request(peers[index], Request::Status);
             }
         }
         // Forget fetched hashes now and then, so a block that failed can be asked for again.
