@@ -72,6 +72,10 @@ impl std::fmt::Debug for Node {
     }
 }
 
+/// A producer whose sink is older than this (or three block times) while it catches up is
+/// behind, and waits (see [`Node::sealing_paused`]).
+pub const SYNCED_WITHIN_MS: u64 = 10_000;
+
 /// Why a producer waits instead of sealing (see [`Node::sealing_paused`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SealingPaused {
@@ -206,17 +210,24 @@ impl Node {
     }
 
     /// Why this producer should not seal now, if it should not. As Kaspa's miners get no
-    /// template from a node that is not synced: a producer of a many-producer chain that is
-    /// catching up, or that belongs to a network (it was given peers, or has had one) and has no
-    /// peer now, waits. Sealing alone would build a branch of its own that, once longer than
-    /// the finality depth, the node could never leave. The first node of a network, which has
-    /// nobody to wait for, and a single-producer chain seal regardless.
+    /// template from a node that is not synced, a producer of a many-producer chain waits
+    /// while it catches up with its sink older than [`SYNCED_WITHIN_MS`], and while it belongs
+    /// to a network (it was given peers, or has had one of its chain) but has no peer. Sealing
+    /// alone would build a branch of its own that, once longer than the finality depth, the
+    /// node could never leave. The first node of a network, which has nobody to wait for, and
+    /// a single-producer chain seal regardless; an open producer set (the built-in devnet)
+    /// counts as many producers.
     pub fn sealing_paused(&self) -> Option<SealingPaused> {
         let network = self.network.get()?;
-        if self.chain.spec().producers.len() < 2 {
+        let spec = self.chain.spec();
+        if spec.producers.len() < 2 && !spec.open_producers {
             return None;
         }
-        if network.sync_state().syncing {
+        // Behind means our sink is old, not merely that a catch-up runs: a peer (honest or
+        // not) that claims more work than it has cannot hold a synced producer back.
+        let behind = producer::now_ms().saturating_sub(self.chain.head().header.timestamp_ms)
+            > SYNCED_WITHIN_MS.max(3 * spec.block_time_ms);
+        if network.sync_state().syncing && behind {
             return Some(SealingPaused::CatchingUp);
         }
         let joined = self.config.network.as_ref().is_some_and(|n| !n.bootstrap_nodes.is_empty())

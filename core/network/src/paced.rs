@@ -29,7 +29,7 @@ pub struct Paced<K, T> {
 
 impl<K: Hash + Eq + Copy, T> Paced<K, T> {
     /// `per_sec` items a second per key, `burst` at once, at most `max_queued` waiting per key
-    /// (`urgent` items are not counted: the caller keeps at most a few of them in flight).
+    /// (`urgent` items are never refused: the caller keeps at most a few of them in flight).
     pub fn new(per_sec: f64, burst: f64, max_keys: usize, max_queued: usize) -> Self {
         Self {
             tokens: RateLimits::new(per_sec, burst, max_keys),

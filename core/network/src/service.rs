@@ -19,7 +19,7 @@ use lattice_primitives::Block;
 use libp2p::gossipsub::{self, MessageAcceptance, MessageAuthenticity, MessageId, ValidationMode};
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
 use libp2p::swarm::dial_opts::DialOpts;
-use libp2p::swarm::SwarmEvent;
+use libp2p::swarm::{ConnectionId, SwarmEvent};
 use libp2p::{
     allow_block_list, connection_limits, identify, kad, noise, ping, tcp, yamux, Multiaddr, PeerId,
     StreamProtocol, Swarm,
@@ -33,8 +33,12 @@ use tokio::sync::mpsc;
 /// that are not on our selected chain).
 const SYNC_OVERLAP: u64 = 1_000;
 /// The furthest below our sink a catch-up starts again when its pages skipped blocks (four
-/// restarts); beyond it, the missing blocks are asked for by hash.
+/// restarts); the next start is genesis. With blocks of the catch-up refused for a local
+/// reason (their gap may be those), the missing blocks are asked for by hash instead.
 const MAX_SYNC_OVERLAP: u64 = SYNC_OVERLAP * 256;
+/// A catch-up that received no page for this long ends (and the peer cools down): beyond the
+/// request timeout and a page's import.
+const SYNC_STALL: Duration = Duration::from_secs(60);
 /// A sync request not answered by then fails (and the catch-up moves to another peer).
 const SYNC_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a peer whose catch-up failed is not asked again.
@@ -96,7 +100,7 @@ struct Shared {
     banned: std::sync::atomic::AtomicUsize,
     /// Requests to peers waiting their turn (see [`ASK_PER_SEC`]).
     queued_requests: std::sync::atomic::AtomicUsize,
-    /// A peer has connected since the network started.
+    /// A peer of this chain (its status checked) has connected since the network started.
     ever_connected: std::sync::atomic::AtomicBool,
 }
 
@@ -172,7 +176,7 @@ impl NetworkHandle {
         self.shared.banned.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Whether any peer has connected since the network started.
+    /// Whether a peer of this chain has connected since the network started.
     pub fn has_had_peers(&self) -> bool {
         self.shared.ever_connected.load(std::sync::atomic::Ordering::Relaxed)
     }
@@ -298,6 +302,8 @@ enum Done {
         peer: PeerId,
         received: usize,
         imported: usize,
+        /// Blocks not taken for a local reason (a timestamp ahead of our clock, say).
+        ignored: usize,
         last: Option<Cursor>,
         more: bool,
         missing: Vec<B256>,
@@ -384,6 +390,8 @@ pub async fn start(
         sync_claimed: U256::ZERO,
         sync_base: U256::ZERO,
         sync_overlap: SYNC_OVERLAP,
+        sync_ignored: 0,
+        sync_progress: Instant::now(),
         sync_started: Instant::now(),
         sync_imported: 0,
         sync_received: 0,
@@ -393,6 +401,7 @@ pub async fn start(
         slots: Slots::default(),
         request_tokens: RateLimits::new(REQUESTS_PER_SEC, REQUEST_BURST, MAX_SCORED_PEERS),
         outgoing: Paced::new(ASK_PER_SEC, ASK_BURST, MAX_SCORED_PEERS, MAX_QUEUED_REQUESTS),
+        live: HashMap::new(),
         tx_outbox: TxOutbox::default(),
         bootstrap_ids,
     };
@@ -505,6 +514,11 @@ struct Service {
     /// Our sink's blue work when the catch-up began, and how far below it the pages start.
     sync_base: U256,
     sync_overlap: u64,
+    /// Blocks of this catch-up not taken for a local reason: a gap may be theirs, so the pages
+    /// do not start again further back.
+    sync_ignored: usize,
+    /// When the catch-up last received a page (or began).
+    sync_progress: Instant,
     sync_started: Instant,
     sync_imported: usize,
     sync_received: usize,
@@ -518,6 +532,8 @@ struct Service {
     request_tokens: RateLimits<PeerId>,
     /// What this node asks of peers, at its own pace.
     outgoing: Paced<PeerId, Request>,
+    /// Each peer's connections that are alive (not closed, pings answered).
+    live: HashMap<PeerId, HashSet<ConnectionId>>,
     /// This node's transactions waiting to be gossiped as one message.
     tx_outbox: TxOutbox,
     /// The peer id of each of `config.bootstrap_nodes`, once given or learnt.
@@ -666,7 +682,8 @@ impl Service {
                 tracing::info!(target: "lattice::network", %address, peer_id = %self.swarm.local_peer_id(), "listening");
                 self.shared.listen_addrs.write().push(address);
             }
-            SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } => {
+            SwarmEvent::ConnectionEstablished { peer_id, connection_id, endpoint, .. } => {
+                self.live.entry(peer_id).or_default().insert(connection_id);
                 let info = PeerInfo {
                     peer_id,
                     addr: endpoint.get_remote_address().clone(),
@@ -677,17 +694,11 @@ impl Service {
                     self.learn_bootstrap_id(peer_id, endpoint.get_remote_address());
                 }
                 self.shared.peers.write().insert(peer_id, info);
-                self.shared.ever_connected.store(true, std::sync::atomic::Ordering::Relaxed);
                 tracing::info!(target: "lattice::network", %peer_id, peers = self.shared.peers.read().len(), "peer connected");
                 self.request(peer_id, Request::Status);
             }
-            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
-                self.shared.peers.write().remove(&peer_id);
-                self.finish_sync(peer_id, false);
-                for request in self.outgoing.forget(peer_id) {
-                    self.abandon(peer_id, request);
-                }
-                tracing::info!(target: "lattice::network", %peer_id, peers = self.shared.peers.read().len(), "peer disconnected");
+            SwarmEvent::ConnectionClosed { peer_id, connection_id, .. } => {
+                self.connection_gone(peer_id, connection_id, "peer disconnected");
             }
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
                 propagation_source,
@@ -712,7 +723,10 @@ impl Service {
                 result: Err(error @ (ping::Failure::Timeout | ping::Failure::Other { .. })),
             })) => {
                 tracing::info!(target: "lattice::network", %peer, %error, "peer stopped answering pings; closing the connection");
+                // Closing gracefully waits on the dead link (for as long as TCP retries, many
+                // minutes): the peer counts as gone now.
                 self.swarm.close_connection(connection);
+                self.connection_gone(peer, connection, "peer unreachable");
             }
             SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::RoutingUpdated {
                 peer,
@@ -753,6 +767,23 @@ impl Service {
             }
             _ => {}
         }
+    }
+
+    /// Forgets a connection that closed or went dead; the peer is gone with its last one: its
+    /// catch-up ends and what waits for it is given up.
+    fn connection_gone(&mut self, peer: PeerId, connection: ConnectionId, why: &'static str) {
+        let Some(connections) = self.live.get_mut(&peer) else { return };
+        connections.remove(&connection);
+        if !connections.is_empty() {
+            return;
+        }
+        self.live.remove(&peer);
+        self.shared.peers.write().remove(&peer);
+        self.finish_sync(peer, false);
+        for request in self.outgoing.forget(peer) {
+            self.abandon(peer, request);
+        }
+        tracing::info!(target: "lattice::network", %peer, peers = self.shared.peers.read().len(), "{why}");
     }
 
     /// Dials each bootstrap node this node is not connected to (by its peer id once known,
@@ -1013,7 +1044,8 @@ impl Service {
                         blue_work: b.header.blue_work,
                         hash: b.header.hash_slow(),
                     });
-                    let (mut imported, mut invalid, mut missing) = (0, None, Vec::new());
+                    let (mut imported, mut ignored, mut invalid, mut missing) =
+                        (0, 0, None, Vec::new());
                     for block in blocks {
                         match chain.import_block(block) {
                             Verdict::Accepted => imported += 1,
@@ -1022,14 +1054,26 @@ impl Service {
                                 invalid = Some(e);
                                 break;
                             }
-                            _ => {}
+                            Verdict::Ignored(_) => ignored += 1,
+                            Verdict::Known => {}
                         }
                     }
-                    Done::Page { peer, received, imported, last, more, missing, invalid }
+                    Done::Page { peer, received, imported, ignored, last, more, missing, invalid }
                 });
             }
             (None, _) => {} // a request we gave up on
-            _ => self.penalise(peer, Offence::BadResponse, "response does not fit the request"),
+            (Some(kind), _) => {
+                match kind {
+                    Pending::Page => self.finish_sync(peer, false),
+                    Pending::Fetch(asked) => {
+                        for hash in &asked {
+                            self.requested.remove(hash);
+                        }
+                    }
+                    Pending::Status => {}
+                }
+                self.penalise(peer, Offence::BadResponse, "response does not fit the request")
+            }
         }
     }
 
@@ -1041,6 +1085,9 @@ impl Service {
             let _ = self.swarm.disconnect_peer_id(peer);
             return;
         }
+        // A peer of our chain (not any connection: a crawler or another chain's node is not
+        // a network to wait for).
+        self.shared.ever_connected.store(true, std::sync::atomic::Ordering::Relaxed);
         if self.syncing_with == Some(peer) {
             // The peer kept producing: the catch-up's target moves with it.
             let mut sync = self.shared.sync.write();
@@ -1081,6 +1128,8 @@ impl Service {
         self.sync_started = now;
         self.sync_imported = 0;
         self.sync_received = 0;
+        self.sync_ignored = 0;
+        self.sync_progress = now;
         *self.shared.sync.write() = SyncState {
             syncing: true,
             starting_block: ours.height,
@@ -1138,11 +1187,20 @@ impl Service {
                 if let Some(reason) = invalid {
                     self.penalise(peer, Offence::InvalidBlock, &reason);
                 }
-                self.fetch_unless_syncing(peer, missing);
+                // The walk a catch-up itself started (below) goes on; others wait for it.
+                if self.syncing_with == Some(peer) {
+                    self.fetch(peer, missing);
+                } else {
+                    self.fetch_unless_syncing(peer, missing);
+                }
             }
-            Done::Page { peer, received, imported, last, more, missing, invalid } => {
-                tracing::debug!(target: "lattice::network", %peer, received, imported, more,
+            Done::Page { peer, received, imported, ignored, last, more, missing, invalid } => {
+                tracing::debug!(target: "lattice::network", %peer, received, imported, ignored, more,
                     missing = missing.len(), "catch-up page");
+                if self.syncing_with == Some(peer) {
+                    self.sync_progress = Instant::now();
+                    self.sync_ignored += ignored;
+                }
                 self.sync_imported += imported;
                 self.sync_received += received;
                 let status = self.chain.status();
@@ -1170,12 +1228,16 @@ impl Service {
                 if !missing.is_empty()
                     && self.syncing_with == Some(peer)
                     && !from.is_zero()
-                    && self.sync_overlap < MAX_SYNC_OVERLAP
+                    && self.sync_ignored == 0
                 {
                     // The pages began above where the peer's DAG and ours meet (our own branch
                     // is longer than the overlap): start again four times further down, rather
-                    // than walk back to the fork one request per block.
+                    // than walk back to the fork one request per block; the last time, from
+                    // genesis.
                     self.sync_overlap = self.sync_overlap.saturating_mul(4);
+                    if self.sync_overlap > MAX_SYNC_OVERLAP {
+                        self.sync_overlap = u64::MAX;
+                    }
                     let cursor = self.sync_start();
                     tracing::info!(target: "lattice::network", %peer, missing = missing.len(),
                         from_blue_work = %cursor.blue_work, "catch-up skipped blocks; starting further back");
@@ -1190,9 +1252,12 @@ impl Service {
                     _ => {
                         // An honest peer that claims more blue work than ours has blocks after
                         // our cursor: one that serves none lied about its work.
-                        let lied =
-                            self.sync_received == 0 && status.sink_blue_work < self.sync_claimed;
-                        self.finish_sync(peer, !lied);
+                        let short = status.sink_blue_work < self.sync_claimed;
+                        let lied = self.sync_received == 0 && short;
+                        // Nothing new and still short of the claim: another peer next (this one
+                        // cools down), not the same catch-up again at once.
+                        let fruitless = short && self.sync_imported == 0;
+                        self.finish_sync(peer, !lied && !fruitless);
                         if lied {
                             self.penalise(
                                 peer,
@@ -1200,7 +1265,7 @@ impl Service {
                                 "claimed blue work it did not serve",
                             );
                             let _ = self.swarm.disconnect_peer_id(peer);
-                        } else {
+                        } else if !fruitless {
                             // More may have been produced meanwhile: ask again.
                             self.request(peer, Request::Status);
                         }
@@ -1239,6 +1304,12 @@ impl Service {
         let now = Instant::now();
         self.request_tokens.prune(now);
         self.outgoing.prune(now);
+        if let Some(peer) = self.syncing_with {
+            if now.duration_since(self.sync_progress) > SYNC_STALL {
+                tracing::info!(target: "lattice::network", %peer, "catch-up stalled; trying another peer");
+                self.finish_sync(peer, false);
+            }
+        }
         for peer in self.scores.expire(now) {
             self.swarm.behaviour_mut().blocked.unblock_peer(peer);
         }
