@@ -41,6 +41,9 @@ pub async fn run(node: Arc<Node>, producer: ProducerConfig, mut shutdown: watch:
             _ = ticker.tick() => {}
             _ = shutdown.changed() => break,
         }
+        if *shutdown.borrow() {
+            break; // the network may be gone already: no "no peers" on the way out
+        }
         let now_paused = node.sealing_paused();
         if now_paused != paused {
             // Catch-ups come and go while a node follows a fast network (the network logs
