@@ -402,6 +402,7 @@ pub async fn start(
         request_tokens: RateLimits::new(REQUESTS_PER_SEC, REQUEST_BURST, MAX_SCORED_PEERS),
         outgoing: Paced::new(ASK_PER_SEC, ASK_BURST, MAX_SCORED_PEERS, MAX_QUEUED_REQUESTS),
         live: HashMap::new(),
+        last_pong: HashMap::new(),
         tx_outbox: TxOutbox::default(),
         bootstrap_ids,
     };
@@ -534,6 +535,8 @@ struct Service {
     outgoing: Paced<PeerId, Request>,
     /// Each peer's connections that are alive (not closed, pings answered).
     live: HashMap<PeerId, HashSet<ConnectionId>>,
+    /// When each connection that speaks ping last answered one (or opened).
+    last_pong: HashMap<ConnectionId, (PeerId, Instant)>,
     /// This node's transactions waiting to be gossiped as one message.
     tx_outbox: TxOutbox,
     /// The peer id of each of `config.bootstrap_nodes`, once given or learnt.
@@ -545,6 +548,8 @@ struct Service {
 /// otherwise hold its slot, and the link's TCP retries, for many minutes.
 const PING_INTERVAL: Duration = Duration::from_secs(3);
 const PING_TIMEOUT: Duration = Duration::from_secs(6);
+/// A connection that speaks ping and answered none for this long is dead.
+const PONG_SILENCE: Duration = Duration::from_secs(12);
 
 /// How long a transaction this node accepted waits for others to share its gossip message.
 const TX_BATCH_DELAY: Duration = Duration::from_millis(25);
@@ -684,6 +689,7 @@ impl Service {
             }
             SwarmEvent::ConnectionEstablished { peer_id, connection_id, endpoint, .. } => {
                 self.live.entry(peer_id).or_default().insert(connection_id);
+                self.last_pong.insert(connection_id, (peer_id, Instant::now()));
                 let info = PeerInfo {
                     peer_id,
                     addr: endpoint.get_remote_address().clone(),
@@ -723,11 +729,21 @@ impl Service {
                 result: Err(error @ (ping::Failure::Timeout | ping::Failure::Other { .. })),
             })) => {
                 tracing::info!(target: "lattice::network", %peer, %error, "peer stopped answering pings; closing the connection");
-                // Closing gracefully waits on the dead link (for as long as TCP retries, many
-                // minutes): the peer counts as gone now.
-                self.swarm.close_connection(connection);
-                self.connection_gone(peer, connection, "peer unreachable");
+                self.drop_dead(peer, connection);
             }
+            SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event {
+                peer,
+                connection,
+                result,
+            })) => match result {
+                Ok(_) => {
+                    self.last_pong.insert(connection, (peer, Instant::now()));
+                }
+                // It does not speak ping: its silence says nothing.
+                Err(_) => {
+                    self.last_pong.remove(&connection);
+                }
+            },
             SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::RoutingUpdated {
                 peer,
                 addresses,
@@ -769,9 +785,17 @@ impl Service {
         }
     }
 
+    /// Closes a connection whose pings went unanswered. Closing gracefully waits on the dead
+    /// link (for as long as TCP retries, many minutes): the peer counts as gone now.
+    fn drop_dead(&mut self, peer: PeerId, connection: ConnectionId) {
+        self.swarm.close_connection(connection);
+        self.connection_gone(peer, connection, "peer unreachable");
+    }
+
     /// Forgets a connection that closed or went dead; the peer is gone with its last one: its
     /// catch-up ends and what waits for it is given up.
     fn connection_gone(&mut self, peer: PeerId, connection: ConnectionId, why: &'static str) {
+        self.last_pong.remove(&connection);
         let Some(connections) = self.live.get_mut(&peer) else { return };
         connections.remove(&connection);
         if !connections.is_empty() {
@@ -1304,6 +1328,18 @@ impl Service {
         let now = Instant::now();
         self.request_tokens.prune(now);
         self.outgoing.prune(now);
+        // libp2p-ping reports only a second failure, ~20 s after a link dies: a connection
+        // silent for four ping intervals is dead sooner.
+        let dead: Vec<(ConnectionId, PeerId)> = self
+            .last_pong
+            .iter()
+            .filter(|(_, (_, at))| now.duration_since(*at) > PONG_SILENCE)
+            .map(|(c, (p, _))| (*c, *p))
+            .collect();
+        for (connection, peer) in dead {
+            tracing::info!(target: "lattice::network", %peer, "no ping answered for {}s; closing the connection", PONG_SILENCE.as_secs());
+            self.drop_dead(peer, connection);
+        }
         if let Some(peer) = self.syncing_with {
             if now.duration_since(self.sync_progress) > SYNC_STALL {
                 tracing::info!(target: "lattice::network", %peer, "catch-up stalled; trying another peer");
