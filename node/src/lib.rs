@@ -385,20 +385,55 @@ impl Node {
         Ok(hash)
     }
 
+    /// Validates, pools and announces a batch of transactions (a JSON-RPC batch of
+    /// `eth_sendRawTransaction`): senders are recovered on every core at once, and each
+    /// sender's state is read once per batch. One result per transaction, in order.
+    pub fn submit_transactions(
+        &self,
+        txs: Vec<TxEnvelope>,
+    ) -> Vec<Result<B256, lattice_rpc::RpcError>> {
+        let senders = recover_all(&txs);
+        let context = self.pool_context();
+        let mut states = std::collections::HashMap::new();
+        txs.into_iter()
+            .zip(senders)
+            .map(|(tx, sender)| {
+                let sender = sender?;
+                let state = *states.entry(sender).or_insert_with(|| self.sender_state(sender));
+                let (hash, state) = self.pool_insert(tx.clone(), sender, state, &context)?;
+                states.insert(sender, state);
+                let _ = self.new_transactions.send(tx);
+                Ok(hash)
+            })
+            .collect()
+    }
+
     /// Validates and pools a transaction without announcing it (it came from elsewhere).
     pub fn add_to_pool(&self, tx: TxEnvelope) -> Result<B256, lattice_rpc::RpcError> {
-        use alloy_consensus::transaction::SignerRecoverable;
-        let sender = tx
-            .recover_signer()
-            .map_err(|e| lattice_rpc::RpcError::Rejected(format!("invalid sender: {e}")))?;
+        let sender = recover_sender(&tx)?;
+        let (hash, _) =
+            self.pool_insert(tx, sender, self.sender_state(sender), &self.pool_context())?;
+        Ok(hash)
+    }
+
+    /// Pools `tx` from `sender`, whose state was read as `state`. Returns the hash and the
+    /// state it was pooled against (read again if a block executed since).
+    fn pool_insert(
+        &self,
+        tx: TxEnvelope,
+        sender: alloy_primitives::Address,
+        mut state: SenderState,
+        context: &ChainContext,
+    ) -> Result<(B256, SenderState), lattice_rpc::RpcError> {
         // A block that executes between reading the sender's state and taking the pool's lock
         // makes the read stale: read again (a few times at most; blocks are far apart).
-        let context = self.pool_context();
         let mut attempts = 0;
         let added = loop {
             attempts += 1;
-            match self.pool.add(tx.clone(), sender, self.sender_state(sender), &context) {
-                Err(lattice_txpool::PoolError::StaleState) if attempts < 4 => continue,
+            match self.pool.add(tx.clone(), sender, state, context) {
+                Err(lattice_txpool::PoolError::StaleState) if attempts < 4 => {
+                    state = self.sender_state(sender);
+                }
                 other => break other,
             }
         };
@@ -417,8 +452,36 @@ impl Node {
             }
         }
         tracing::debug!(target: "lattice::txpool", %hash, %sender, "transaction pooled");
-        Ok(hash)
+        Ok((hash, state))
     }
+}
+
+fn recover_sender(tx: &TxEnvelope) -> Result<alloy_primitives::Address, lattice_rpc::RpcError> {
+    use alloy_consensus::transaction::SignerRecoverable;
+    tx.recover_signer().map_err(|e| lattice_rpc::RpcError::Rejected(format!("invalid sender: {e}")))
+}
+
+/// Transactions one recovery thread takes at least: below it, a thread costs more than it
+/// saves.
+const RECOVER_CHUNK: usize = 64;
+
+/// [`recover_sender`] for each of `txs`, spread over the machine's cores.
+fn recover_all(
+    txs: &[TxEnvelope],
+) -> Vec<Result<alloy_primitives::Address, lattice_rpc::RpcError>> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = cores.min(txs.len() / RECOVER_CHUNK).max(1);
+    if threads == 1 {
+        return txs.iter().map(recover_sender).collect();
+    }
+    let chunk = txs.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = txs
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(recover_sender).collect::<Vec<_>>()))
+            .collect();
+        parts.into_iter().flat_map(|p| p.join().expect("sender recovery does not panic")).collect()
+    })
 }
 
 /// A running node.

@@ -292,6 +292,10 @@ impl NodeApi for Api {
         self.node.submit_transaction(tx)
     }
 
+    fn send_transactions(&self, txs: Vec<TxEnvelope>) -> Vec<Result<B256, RpcError>> {
+        self.node.submit_transactions(txs)
+    }
+
     fn transaction(&self, hash: B256) -> Result<Option<TxView>, RpcError> {
         let chain = &self.node.chain;
         if let Some(loc) = chain.tx_location(hash).map_err(internal)? {

@@ -604,3 +604,71 @@ async fn one_connection_cannot_take_every_filter() {
     assert!(other.as_str().unwrap().starts_with("0x"));
     node.stop().await.unwrap();
 }
+
+/// A batch made only of `eth_sendRawTransaction` takes the batch path (one blocking hop,
+/// senders recovered on all cores): every call is answered as the one-by-one path answers it,
+/// in order, with bad entries refused alone.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_of_raw_transactions_answers_each_call_as_one_by_one() {
+    let (batch_dir, single_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (batch_node, _) = start(batch_dir.path(), false).await;
+    let (single_node, _) = start(single_dir.path(), false).await;
+    let signers = dev_signers(3);
+    let (a, b) = (&signers[1], &signers[2]);
+    let to = Address::repeat_byte(0xb7);
+    let hex = |bytes: &[u8]| format!("0x{}", alloy_primitives::hex::encode(bytes));
+    // More than two recovery threads' worth, then every kind of refusal among them.
+    let mut params: Vec<Value> =
+        (0..150).map(|n| json!([hex(&common::raw(&common::transfer(a, n, to, 1)))])).collect();
+    let mut trailing = common::raw(&common::transfer(b, 0, to, 1)).to_vec();
+    trailing.push(0);
+    let mut forged = common::raw(&common::transfer(b, 1, to, 1)).to_vec();
+    let last = forged.len() - 1;
+    forged[last] ^= 0x01;
+    params.extend([
+        json!(["0xzz"]),
+        json!([]),
+        params[0].clone(),
+        json!([hex(&trailing)]),
+        json!([hex(&forged)]),
+        json!([hex(&common::raw(&common::transfer(b, 5, to, 1)))]),
+        json!([hex(&common::raw(&common::transfer(b, 0, to, 1)))]),
+        json!([hex(&common::raw(&common::transfer(a, 0, to, 2)))]),
+    ]);
+    let calls: Vec<Value> = params
+        .iter()
+        .enumerate()
+        .map(|(id, p)| json!({"jsonrpc": "2.0", "id": id, "method": "eth_sendRawTransaction", "params": p}))
+        .collect();
+
+    let batch =
+        common::post(batch_node.rpc_addr.unwrap(), &Value::Array(calls.clone()).to_string()).await;
+    let batch = batch.as_array().expect("a batch answer").clone();
+    assert_eq!(batch.len(), calls.len());
+    let mut single = Vec::new();
+    for call in &calls {
+        single.push(common::post(single_node.rpc_addr.unwrap(), &call.to_string()).await);
+    }
+    for (i, (got, want)) in batch.iter().zip(&single).enumerate() {
+        assert_eq!(got, want, "call {i}: the batch answered {got}, one by one {want}");
+    }
+    // The answers themselves: hashes for the good ones, each refusal its own.
+    let errors: Vec<(i64, String)> = batch[150..]
+        .iter()
+        .filter_map(|r| {
+            let e = r.get("error")?;
+            Some((e["code"].as_i64().unwrap(), e["message"].as_str().unwrap().to_string()))
+        })
+        .collect();
+    assert_eq!(batch[0]["result"], json!(common::transfer(a, 0, to, 1).tx_hash()));
+    assert_eq!(errors.len(), 6, "{errors:?}");
+    assert!(errors[0].0 == -32602 && errors[1].0 == -32602, "{errors:?}");
+    assert!(errors[2].1.contains("already known"), "{errors:?}");
+    assert!(errors[3].1.contains("invalid transaction"), "{errors:?}");
+    assert!(errors[5].1.contains("replacement"), "{errors:?}");
+    let status = result(batch_node.rpc_addr.unwrap(), "txpool_status", json!([])).await;
+    assert_eq!(qty(&status["pending"]), 151, "{status}");
+    assert_eq!(qty(&status["queued"]), 1, "{status}");
+    batch_node.stop().await.unwrap();
+    single_node.stop().await.unwrap();
+}

@@ -224,6 +224,11 @@ pub trait NodeApi: Send + Sync + 'static {
     ) -> Result<Option<GethTrace>, RpcError>;
     /// Validates, pools and announces a signed transaction.
     fn send_transaction(&self, tx: TxEnvelope) -> Result<B256, RpcError>;
+    /// [`NodeApi::send_transaction`] for each of a batch, in order (a node may validate
+    /// them together).
+    fn send_transactions(&self, txs: Vec<TxEnvelope>) -> Vec<Result<B256, RpcError>> {
+        txs.into_iter().map(|tx| self.send_transaction(tx)).collect()
+    }
     /// A transaction by hash (pooled, carried or executed).
     fn transaction(&self, hash: B256) -> Result<Option<TxView>, RpcError>;
     /// The receipt of an executed transaction.

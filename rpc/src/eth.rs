@@ -77,32 +77,18 @@ where
         m.register_async_method(name, move |params, ctx, ext| {
             let run = run.clone();
             async move {
-                let (slots, wait, max, flag, limit) = match class {
-                    Heavy::Evm => (
-                        &ctx.evm_slots,
-                        ctx.evm_timeout,
-                        ctx.max_evm_calls,
-                        "--rpc-max-evm-calls",
-                        "evm_calls_busy",
-                    ),
-                    Heavy::Blocking => (
-                        &ctx.blocking_slots,
-                        BLOCKING_WAIT,
-                        MAX_BLOCKING_CALLS,
-                        "",
-                        "blocking_calls_busy",
-                    ),
-                };
-                let permit = match tokio::time::timeout(wait, slots.clone().acquire_owned()).await {
-                    Ok(Ok(permit)) => permit,
-                    _ => {
-                        if let Some(metrics) = &ctx.metrics {
-                            metrics.on_limit(limit);
-                        }
-                        return Err(ErrorObjectOwned::from(RpcError::LimitExceeded(format!(
-                            "server busy: {max} calls of this kind running for {wait:?} {flag}"
-                        ))));
+                let permit = match class {
+                    Heavy::Evm => {
+                        let (max, wait) = (ctx.max_evm_calls, ctx.evm_timeout);
+                        let flag = "--rpc-max-evm-calls";
+                        take_slot(&ctx.evm_slots, wait, max, flag, "evm_calls_busy", &ctx.metrics)
+                            .await
                     }
+                    Heavy::Blocking => take_blocking_slot(&ctx.blocking_slots, &ctx.metrics).await,
+                };
+                let permit = match permit {
+                    Ok(permit) => permit,
+                    Err(e) => return Err(ErrorObjectOwned::from(e)),
                 };
                 let done = tokio::task::spawn_blocking(move || {
                     let _permit = permit;
@@ -131,6 +117,44 @@ enum Heavy {
 pub const MAX_BLOCKING_CALLS: usize = 64;
 /// How long a [`BLOCKING`] call may wait for its turn.
 const BLOCKING_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Waits (at most `wait`) for one of `slots`; refused, counts the limit `limit` and says which
+/// flag raises it.
+async fn take_slot(
+    slots: &Arc<tokio::sync::Semaphore>,
+    wait: std::time::Duration,
+    max: usize,
+    flag: &str,
+    limit: &'static str,
+    metrics: &Option<Arc<dyn RpcMetrics>>,
+) -> Result<tokio::sync::OwnedSemaphorePermit, RpcError> {
+    match tokio::time::timeout(wait, slots.clone().acquire_owned()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => {
+            if let Some(metrics) = metrics {
+                metrics.on_limit(limit);
+            }
+            Err(RpcError::LimitExceeded(format!(
+                "server busy: {max} calls of this kind running for {wait:?} {flag}"
+            )))
+        }
+    }
+}
+
+/// [`take_slot`] for a [`BLOCKING`] call (or a batch of them).
+pub(crate) async fn take_blocking_slot(
+    slots: &Arc<tokio::sync::Semaphore>,
+    metrics: &Option<Arc<dyn RpcMetrics>>,
+) -> Result<tokio::sync::OwnedSemaphorePermit, RpcError> {
+    take_slot(slots, BLOCKING_WAIT, MAX_BLOCKING_CALLS, "", "blocking_calls_busy", metrics).await
+}
+
+/// Decodes the raw transaction of `eth_sendRawTransaction`: exactly one transaction; bytes
+/// after it are refused, not ignored (as geth does).
+pub(crate) fn decode_raw_transaction(raw: &[u8]) -> Result<alloy_consensus::TxEnvelope, RpcError> {
+    alloy_consensus::TxEnvelope::decode_2718_exact(raw)
+        .map_err(|e| RpcError::InvalidParams(format!("invalid transaction: {e}")))
+}
 
 /// Methods that execute EVM code for the caller: bounded in number at once
 /// (`--rpc-max-evm-calls`) and in time (`--rpc-evm-timeout`).
@@ -163,7 +187,7 @@ const BLOCKING: &[&str] = &[
     "txpool_inspect",
 ];
 
-fn bad(e: impl std::fmt::Display) -> RpcError {
+pub(crate) fn bad(e: impl std::fmt::Display) -> RpcError {
     RpcError::InvalidParams(e.to_string())
 }
 
@@ -245,6 +269,21 @@ pub fn eth_module<N: NodeApi>(
     metrics: Option<Arc<dyn RpcMetrics>>,
     config: &RpcConfig,
 ) -> RpcModule<Ctx<N>> {
+    eth_module_sharing(node, metrics, config, new_blocking_slots())
+}
+
+/// The bound on [`BLOCKING`] calls running at once.
+pub(crate) fn new_blocking_slots() -> Arc<tokio::sync::Semaphore> {
+    Arc::new(tokio::sync::Semaphore::new(MAX_BLOCKING_CALLS))
+}
+
+/// [`eth_module`] whose [`BLOCKING`] calls share `blocking_slots` with the batch path.
+pub(crate) fn eth_module_sharing<N: NodeApi>(
+    node: Arc<N>,
+    metrics: Option<Arc<dyn RpcMetrics>>,
+    config: &RpcConfig,
+    blocking_slots: Arc<tokio::sync::Semaphore>,
+) -> RpcModule<Ctx<N>> {
     let filters = Arc::new(Filters::default());
     filters.spawn_dispatcher(&*node);
     let mut m = RpcModule::new(Ctx {
@@ -253,7 +292,7 @@ pub fn eth_module<N: NodeApi>(
         filters,
         log_limits: config.log_limits,
         evm_slots: Arc::new(tokio::sync::Semaphore::new(config.max_evm_calls)),
-        blocking_slots: Arc::new(tokio::sync::Semaphore::new(MAX_BLOCKING_CALLS)),
+        blocking_slots,
         max_evm_calls: config.max_evm_calls,
         evm_timeout: config.evm_timeout,
     });
@@ -437,10 +476,7 @@ pub fn eth_module<N: NodeApi>(
 
     register(&mut m, "eth_sendRawTransaction", |p, n| {
         let raw: Bytes = p.one().map_err(bad)?;
-        // Exactly one transaction: bytes after it are refused, not ignored (as geth does).
-        let tx = alloy_consensus::TxEnvelope::decode_2718_exact(raw.as_ref())
-            .map_err(|e| RpcError::InvalidParams(format!("invalid transaction: {e}")))?;
-        n.send_transaction(tx)
+        n.send_transaction(decode_raw_transaction(&raw)?)
     });
     register(&mut m, "eth_getTransactionByHash", |p, n| {
         let hash: B256 = p.one().map_err(bad)?;

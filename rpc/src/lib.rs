@@ -7,6 +7,7 @@
 //! one place, [`error`].
 
 mod api;
+mod batch;
 pub mod convert;
 pub mod error;
 mod eth;

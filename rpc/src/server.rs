@@ -1,9 +1,11 @@
 //! The HTTP + WebSocket server.
 
 use crate::api::{NodeApi, RpcMetrics};
-use crate::eth::eth_module;
+use crate::batch::RawTxBatchLayer;
+use crate::eth::eth_module_sharing;
 use crate::filters::HexIdProvider;
 use crate::logs::LogLimits;
+use jsonrpsee::core::middleware::RpcServiceBuilder;
 use jsonrpsee::server::middleware::http::HostFilterLayer;
 use jsonrpsee::server::{BatchRequestConfig, HttpBody, Server, ServerConfig, ServerHandle};
 use std::net::SocketAddr;
@@ -156,13 +158,23 @@ pub async fn start_server<N: NodeApi>(
         .max_subscriptions_per_connection(config.max_subscriptions_per_connection)
         .set_id_provider(HexIdProvider)
         .build();
+    let blocking_slots = crate::eth::new_blocking_slots();
+    let batches = config.serves("eth_sendRawTransaction").then(|| {
+        RawTxBatchLayer::new(
+            node.clone(),
+            metrics.clone(),
+            blocking_slots.clone(),
+            config.max_response_bytes,
+        )
+    });
     let server = Server::builder()
         .set_config(server_config)
         .set_http_middleware(http)
+        .set_rpc_middleware(RpcServiceBuilder::new().option_layer(batches))
         .build(config.addr)
         .await?;
     let addr = server.local_addr()?;
-    let mut module = eth_module(node, metrics, config);
+    let mut module = eth_module_sharing(node, metrics, config, blocking_slots);
     let names: Vec<&'static str> = module.method_names().collect();
     for name in names.into_iter().filter(|n| !config.serves(n)) {
         module.remove_method(name);

@@ -79,6 +79,11 @@ impl Account {
     /// Takes in the latest state: drops what it made stale (nonce below the state's) and
     /// recomputes the executable run. Returns the dropped transactions.
     pub fn set_state(&mut self, nonce: u64, balance: U256) -> Vec<Arc<PooledTx>> {
+        if nonce == self.state_nonce && balance == self.balance {
+            // Nothing is stale and the run is kept up to date by every change: recomputing
+            // it would walk the whole run on every addition of a sender's transaction.
+            return Vec::new();
+        }
         let kept = self.txs.split_off(&nonce);
         let stale = std::mem::replace(&mut self.txs, kept);
         self.state_nonce = nonce;
