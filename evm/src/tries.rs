@@ -86,6 +86,16 @@ impl StateTries {
     /// account (O(state), once at start-up); storage tries are built on first use. The cache
     /// keeps at most `storage_budget` slots beyond the tries the latest block touched.
     pub fn load(db: &Db, storage_budget: usize) -> Result<Self, EvmError> {
+        Self::load_with_counters(db, storage_budget, Arc::default())
+    }
+
+    /// [`StateTries::load`] publishing the cache's figures to `counters` (made before the
+    /// tries, for readers that start first).
+    pub fn load_with_counters(
+        db: &Db,
+        storage_budget: usize,
+        counters: Arc<StorageCacheCounters>,
+    ) -> Result<Self, EvmError> {
         let accounts = db.scan_from::<tables::Accounts>(&[], |_| true)?;
         let accounts =
             MerkleTrie::from_sorted(accounts.into_iter().map(|(k, v)| (k, alloy_rlp::encode(v))));
@@ -96,7 +106,7 @@ impl StateTries {
             cached_slots: 0,
             budget: storage_budget,
             tick: 0,
-            counters: Arc::default(),
+            counters,
         })
     }
 

@@ -5,24 +5,45 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Starts `lattice --dev --no-produce` on `dir`; returns the time until `eth_blockNumber`
-/// answers `blocks`, and the RSS two seconds later. Stops the node by its PID.
-pub fn start_node(dir: &Path, blocks: u64) -> (Duration, u64) {
+/// What [`start_node`] measured.
+pub struct Started {
+    /// From the start until `eth_blockNumber` answers.
+    pub rpc: Duration,
+    /// From the start until the node logs that its state tries are built (it can write
+    /// blocks from then on; RPC answers before).
+    pub ready: Duration,
+    /// RSS two seconds after `ready`.
+    pub rss: u64,
+}
+
+/// Starts `lattice --dev --no-produce` on `dir`, whose chain is `blocks` long, and measures
+/// it (see [`Started`]). Stops the node by its PID.
+pub fn start_node(dir: &Path, blocks: u64) -> Started {
     let port =
         std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().unwrap().port();
     let started = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_lattice"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lattice"))
         .args(["--dev", "--no-produce", "--data-dir"])
         .arg(dir)
         .args(["--rpc-addr", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("start lattice");
+    let stdout = child.stdout.take().expect("piped stdout");
     let node = Node(child);
+    let (tries_built, built) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.contains("state tries built") {
+                let _ = tries_built.send(started.elapsed());
+            }
+        }
+    });
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let http = lattice_loadgen::Http::new(&format!("http://127.0.0.1:{port}")).expect("url");
-    let startup = rt.block_on(async {
+    let rpc = rt.block_on(async {
         loop {
             if let Ok(n) = http.call("eth_blockNumber", serde_json::json!([])).await {
                 let n =
@@ -35,10 +56,11 @@ pub fn start_node(dir: &Path, blocks: u64) -> (Duration, u64) {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     });
+    let ready = built.recv_timeout(Duration::from_secs(600)).expect("the state tries are built");
     std::thread::sleep(Duration::from_secs(2));
     let rss = rss_bytes(node.0.id());
     drop(node);
-    (startup, rss)
+    Started { rpc, ready, rss }
 }
 
 /// Stops the child by its PID when dropped.

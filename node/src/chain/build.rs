@@ -58,8 +58,11 @@ impl Chain {
             db.contains::<tables::TxLookup>(h).map_err(EvmError::from)
         })?;
         let started = Instant::now();
-        let prepared =
-            PreparedState::prepare_on(db, &self.trie.lock(), std::mem::take(&mut outcome.changes))?;
+        let prepared = PreparedState::prepare_on(
+            db,
+            &self.trie.get()?.lock(),
+            std::mem::take(&mut outcome.changes),
+        )?;
         Ok(Execution { outcome, prepared, capacity, state_root_time: started.elapsed() })
     }
 
@@ -224,7 +227,7 @@ impl Chain {
             Some((block, senders)) => self.store_block(block, senders, Some(batch))?,
             None => batch.commit()?,
         }
-        self.trie.lock().commit(prepared);
+        self.trie.get()?.lock().commit(prepared);
         *self.head.write() = Head { hash, number, header: header.clone(), capacity };
         self.bump_state_version();
         Ok(AppliedBlock {

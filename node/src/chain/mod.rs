@@ -13,6 +13,7 @@ mod build;
 mod logs;
 mod prune;
 mod trace;
+mod tries;
 pub mod validate;
 mod virtual_chain;
 
@@ -97,8 +98,9 @@ pub struct Chain {
     dag: RwLock<DagView>,
     head: RwLock<Head>,
     disqualified: RwLock<HashSet<B256>>,
-    /// The tries of the committed (sink) state: accounts, and cached storage tries.
-    trie: Mutex<lattice_evm::StateTries>,
+    /// The tries of the committed (sink) state: accounts, and cached storage tries; built in
+    /// the background at start-up (see [`tries`]).
+    trie: tries::TrieCell,
     /// Transactions carried by the blocks stored since start-up, and of those, how many some
     /// earlier block had already carried (the duplicate rate of parallel producers).
     carried: AtomicU64,
@@ -115,8 +117,6 @@ pub struct Chain {
     /// The oldest chain block whose state can be read: raised by pruning before it deletes
     /// the history below it (see [`prune`]).
     history_floor: AtomicU64,
-    /// The storage-trie cache's counters, read without locking the tries.
-    storage_counters: Arc<lattice_evm::tries::StorageCacheCounters>,
     write: Mutex<()>,
 }
 
@@ -200,7 +200,7 @@ impl Chain {
         )?;
         let placeholder =
             Head { hash: sink, number: 0, header: genesis_header(&spec, B256::ZERO), capacity: 0 };
-        let trie = lattice_evm::StateTries::load(&db, options.storage_trie_cache_slots)?;
+        let trie = tries::TrieCell::build(db.clone(), options.storage_trie_cache_slots)?;
         let producer_seen = Mutex::new(vec![None; spec.producers.len()]);
         let history_floor = AtomicU64::new(prune::read_u64_meta(&db, prune::META_HISTORY_FLOOR)?);
         let chain = Self {
@@ -210,11 +210,10 @@ impl Chain {
             dag: RwLock::new(dag),
             head: RwLock::new(placeholder),
             disqualified: RwLock::new(disqualified),
-            storage_counters: trie.counters(),
             carried: AtomicU64::new(0),
             carried_again: AtomicU64::new(0),
             equivocations: AtomicU64::new(0),
-            trie: Mutex::new(trie),
+            trie,
             producer_seen,
             state_version: AtomicU64::new(0),
             history_floor,
@@ -291,7 +290,7 @@ impl Chain {
 
     /// What the storage-trie cache holds.
     pub fn storage_cache_stats(&self) -> lattice_evm::StorageCacheStats {
-        self.storage_counters.get()
+        self.trie.counters.get()
     }
 
     /// The current sink.

@@ -112,7 +112,7 @@ impl Chain {
                 .state_root;
             let account = self.db.get::<tables::Accounts>(&hashed)?;
             let latest_root = account.map_or(alloy_trie::EMPTY_ROOT_HASH, |a| a.storage_root);
-            let tries = self.trie.lock();
+            let tries = self.trie.get()?.lock();
             let storage = tries.cached_storage_trie(hashed, latest_root).ok_or(latest_root);
             (head, state_root, account, tries.accounts().clone(), storage)
         };

@@ -189,6 +189,8 @@ impl Chain {
         let parent = self.hash_at(n - 1)?.ok_or_else(|| eyre!("no chain block at {}", n - 1))?;
         let receipts = self.receipts(hash)?;
         let entries = self.acceptance(hash)?;
+        // Before writing: the tries are built from the state as stored.
+        let tries = self.trie.get()?;
         let mut batch = self.db.batch();
         super::logs::unindex(&mut batch, n, &receipts)?;
         let accounts = self.account_changes(n)?;
@@ -219,7 +221,7 @@ impl Chain {
         batch.delete::<tables::Acceptance>(&hash)?;
         batch.put::<tables::Meta>(&super::META_SINK.to_vec(), &parent.to_vec())?;
         batch.commit()?;
-        self.trie.lock().revert(&accounts, &slots);
+        tries.lock().revert(&accounts, &slots);
         *self.head.write() = self.load_head(parent)?;
         self.bump_state_version();
         tracing::debug!(target: "lattice::chain", number = n, %hash, "rolled back chain block");
