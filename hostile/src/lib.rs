@@ -15,7 +15,7 @@ use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity, ValidationMode};
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{identify, noise, tcp, yamux, Multiaddr, PeerId, StreamProtocol, Swarm};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -36,6 +36,18 @@ pub struct Claims {
     pub genesis: B256,
     /// Blue work it claims to have.
     pub blue_work: U256,
+    /// How it answers the target's requests for blocks and catch-up pages.
+    pub answers: Answers,
+}
+
+/// How an attacker answers requests for blocks and catch-up pages.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Answers {
+    /// With no blocks.
+    #[default]
+    Empty,
+    /// With a status, which was not asked for.
+    Status,
 }
 
 enum Command {
@@ -52,6 +64,8 @@ pub struct Attacker {
     transactions: IdentTopic,
     /// Blocks gossiped by the network, as received (raw bytes).
     pub seen_blocks: Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+    /// Catch-up pages (`Request::After`) the target asked of it.
+    pages_asked: Arc<AtomicUsize>,
 }
 
 impl Attacker {
@@ -118,13 +132,25 @@ impl Attacker {
         let (commands, rx) = mpsc::unbounded_channel();
         let connected = Arc::new(AtomicBool::new(false));
         let seen_blocks = Arc::new(std::sync::Mutex::new(Vec::new()));
-        tokio::spawn(run(swarm, rx, claims, connected.clone(), blocks.hash(), seen_blocks.clone()));
-        Ok(Self { peer_id, commands, connected, blocks, transactions, seen_blocks })
+        let pages_asked = Arc::new(AtomicUsize::new(0));
+        let observed = Observed {
+            connected: connected.clone(),
+            blocks: blocks.hash(),
+            seen_blocks: seen_blocks.clone(),
+            pages_asked: pages_asked.clone(),
+        };
+        tokio::spawn(run(swarm, rx, claims, observed));
+        Ok(Self { peer_id, commands, connected, blocks, transactions, seen_blocks, pages_asked })
     }
 
     /// The attacker's peer id.
     pub fn peer_id(&self) -> PeerId {
         self.peer_id
+    }
+
+    /// How many catch-up pages the target asked of it.
+    pub fn pages_asked(&self) -> usize {
+        self.pages_asked.load(Ordering::Relaxed)
     }
 
     /// Whether a connection to the target is open.
@@ -151,14 +177,21 @@ impl Attacker {
     }
 }
 
+/// What the swarm's task reports to the [`Attacker`].
+struct Observed {
+    connected: Arc<AtomicBool>,
+    blocks: gossipsub::TopicHash,
+    seen_blocks: Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+    pages_asked: Arc<AtomicUsize>,
+}
+
 async fn run(
     mut swarm: Swarm<Behaviour>,
     mut commands: mpsc::UnboundedReceiver<Command>,
     claims: Claims,
-    connected: Arc<AtomicBool>,
-    blocks: gossipsub::TopicHash,
-    seen_blocks: Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+    observed: Observed,
 ) {
+    let Observed { connected, blocks, seen_blocks, pages_asked } = observed;
     let mut target: Option<PeerId> = None;
     let mut waiting = std::collections::HashMap::new();
     loop {
@@ -198,16 +231,20 @@ async fn run(
                 }
                 SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message { message, .. })) => match message {
                     request_response::Message::Request { request, channel, .. } => {
-                        let response = match request {
-                            // The lie: more work than anyone, and nothing to show for it.
-                            Request::Status => Response::Status(Status {
-                                chain_id: claims.chain_id,
-                                genesis: claims.genesis,
-                                sink: B256::repeat_byte(0xaa),
-                                sink_blue_work: claims.blue_work,
-                                height: u64::MAX / 2,
-                            }),
-                            Request::Blocks(_) | Request::After(_) => {
+                        // The lie: more work than anyone, and nothing to show for it.
+                        let status = Response::Status(Status {
+                            chain_id: claims.chain_id,
+                            genesis: claims.genesis,
+                            sink: B256::repeat_byte(0xaa),
+                            sink_blue_work: claims.blue_work,
+                            height: u64::MAX / 2,
+                        });
+                        if matches!(request, Request::After(_)) {
+                            pages_asked.fetch_add(1, Ordering::Relaxed);
+                        }
+                        let response = match (request, claims.answers) {
+                            (Request::Status, _) | (_, Answers::Status) => status,
+                            (Request::Blocks(_) | Request::After(_), Answers::Empty) => {
                                 Response::Blocks { blocks: vec![], more: false }
                             }
                         };

@@ -13,7 +13,7 @@
 use alloy_consensus::{TxEip1559, TxEnvelope, TypedTransaction};
 use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, Bytes, TxKind, B256, U256};
-use lattice_hostile::{Attacker, Claims};
+use lattice_hostile::{Answers, Attacker, Claims};
 use lattice_network::protocol::{decode_block, encode_transactions, Request, Response};
 use lattice_network::Keypair;
 use lattice_primitives::{dev_signers, sign_transaction, Block};
@@ -246,11 +246,22 @@ async fn connect(node: &Node, genesis: B256, blue_work: U256) -> Attacker {
 }
 
 async fn connect_as(node: &Node, genesis: B256, blue_work: U256, key: Keypair) -> Attacker {
+    connect_answering(node, genesis, blue_work, key, Answers::Empty).await
+}
+
+async fn connect_answering(
+    node: &Node,
+    genesis: B256,
+    blue_work: U256,
+    key: Keypair,
+    answers: Answers,
+) -> Attacker {
     let info = result(node.rpc, "admin_nodeInfo", json!([])).await;
     let peer = info["peerId"].as_str().unwrap();
     let addr = info["listenAddrs"][0].as_str().unwrap();
     let target = format!("{addr}/p2p/{peer}").parse().unwrap();
-    Attacker::connect_as(key, target, Claims { chain_id: 1337, genesis, blue_work }).await.unwrap()
+    let claims = Claims { chain_id: 1337, genesis, blue_work, answers };
+    Attacker::connect_as(key, target, claims).await.unwrap()
 }
 
 /// Sends cheap requests in waves of 4 until `node` counts one over the rate. Returns the
@@ -581,6 +592,22 @@ async fn hostile_peers_and_callers_do_not_break_honest_nodes() {
         peers.as_array().unwrap().iter().any(|p| p["peerId"] == id.as_str()),
         "the relayer of blocks with wrong state roots was penalised"
     );
+
+    // 8. A peer that claims more work and answers a catch-up page with a status: the
+    //    catch-up ends at once (not after the 60 s stall), and the answer costs the peer.
+    let bad_before = refused(&a, "bad_response").await;
+    let key = Keypair::generate_ed25519();
+    let a8 = connect_answering(&a, genesis, U256::from(1u8) << 200, key, Answers::Status).await;
+    wait_for("a catch-up page to be asked of the liar", 30, async || {
+        (a8.pages_asked() > 0).then_some(())
+    })
+    .await;
+    wait_for("the catch-up with the liar to end", 20, async || {
+        (result(a.rpc, "eth_syncing", json!([])).await == json!(false)).then_some(())
+    })
+    .await;
+    assert!(refused(&a, "bad_response").await > bad_before, "the wrong answer cost nothing");
+    drop(a8);
 
     let refused_rpc = abuse.await.unwrap();
     println!("RPC abuse refusals: {refused_rpc:?}");

@@ -770,14 +770,8 @@ impl Service {
             SwarmEvent::Behaviour(BehaviourEvent::Sync(
                 request_response::Event::OutboundFailure { peer, request_id, error, .. },
             )) => {
-                match self.pending.remove(&request_id) {
-                    Some(Pending::Page) => self.finish_sync(peer, false),
-                    Some(Pending::Fetch(asked)) => {
-                        for hash in &asked {
-                            self.requested.remove(hash);
-                        }
-                    }
-                    _ => {}
+                if let Some(kind) = self.pending.remove(&request_id) {
+                    self.gave_up(peer, kind);
                 }
                 tracing::debug!(target: "lattice::network", %peer, %error, "request failed");
             }
@@ -876,9 +870,7 @@ impl Service {
             Request::Blocks(hashes) => {
                 let (known, wanted): (Vec<B256>, Vec<B256>) =
                     hashes.into_iter().partition(|h| self.chain.has_block(*h));
-                for hash in &known {
-                    self.requested.remove(hash);
-                }
+                self.release(&known);
                 if wanted.is_empty() {
                     return;
                 }
@@ -891,17 +883,26 @@ impl Service {
         self.pending.insert(id, kind);
     }
 
-    /// Gives up a request never sent: its blocks may be asked for again; a catch-up page
-    /// ends the catch-up with that peer.
+    /// Gives up a request never sent (see [`Service::gave_up`]).
     fn abandon(&mut self, peer: PeerId, request: Request) {
-        match request {
-            Request::Blocks(hashes) => {
-                for hash in &hashes {
-                    self.requested.remove(hash);
-                }
-            }
-            Request::After(_) => self.finish_sync(peer, false),
-            Request::Status => {}
+        self.gave_up(peer, Pending::of(&request));
+    }
+
+    /// Ends what waited on a request that brought nothing (never sent, failed, or answered
+    /// with what was not asked): its blocks may be asked for again; a catch-up page ends the
+    /// catch-up with that peer.
+    fn gave_up(&mut self, peer: PeerId, kind: Pending) {
+        match kind {
+            Pending::Fetch(asked) => self.release(&asked),
+            Pending::Page => self.finish_sync(peer, false),
+            Pending::Status => {}
+        }
+    }
+
+    /// Blocks no request is out for any longer: they may be asked for again.
+    fn release(&mut self, hashes: &[B256]) {
+        for hash in hashes {
+            self.requested.remove(hash);
         }
     }
 
@@ -1034,9 +1035,7 @@ impl Service {
         match (kind, response) {
             (Some(Pending::Status), Response::Status(status)) => self.on_status(peer, status),
             (Some(Pending::Fetch(asked)), Response::Blocks { blocks: raw, .. }) => {
-                for hash in &asked {
-                    self.requested.remove(hash);
-                }
+                self.release(&asked);
                 let blocks = match decode_blocks(&raw) {
                     Ok(b) => b,
                     Err(e) => return self.penalise(peer, Offence::UndecodableBlock, &e),
@@ -1087,15 +1086,7 @@ impl Service {
             }
             (None, _) => {} // a request we gave up on
             (Some(kind), _) => {
-                match kind {
-                    Pending::Page => self.finish_sync(peer, false),
-                    Pending::Fetch(asked) => {
-                        for hash in &asked {
-                            self.requested.remove(hash);
-                        }
-                    }
-                    Pending::Status => {}
-                }
+                self.gave_up(peer, kind);
                 self.penalise(peer, Offence::BadResponse, "response does not fit the request")
             }
         }
