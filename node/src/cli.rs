@@ -189,7 +189,7 @@ pub struct NodeArgs {
     )]
     pub rpc_vhosts: Option<Vec<String>>,
 
-    /// RPC namespaces served, comma-separated, from eth, net, web3, txpool, dag, debug, admin,
+    /// RPC namespaces served, comma-separated, from eth, net, web3, txpool, dag, lattice, debug, admin,
     /// personal [default: eth,net,web3,txpool,dag; all of them in --dev].
     #[arg(
         long,
@@ -440,6 +440,17 @@ pub struct NodeArgs {
     #[serde(default, deserialize_with = "de_duration")]
     pub txpool_lifetime: Option<Duration>,
 
+    /// Kubo's HTTP RPC, e.g. http://127.0.0.1:5001 (Kubo's default); the IPFS features are
+    /// off when absent.
+    #[arg(long, env = "LATTICE_IPFS_API", value_name = "URL", help_heading = "IPFS")]
+    pub ipfs_api: Option<String>,
+
+    /// Bound of one call to Kubo, e.g. `10s` [default: 10s]; a call that cannot connect is
+    /// tried 3 times with a doubling backoff.
+    #[arg(long, env = "LATTICE_IPFS_TIMEOUT", value_parser = parse_duration, value_name = "DURATION", help_heading = "IPFS")]
+    #[serde(default, deserialize_with = "de_duration")]
+    pub ipfs_timeout: Option<Duration>,
+
     /// Prometheus metrics listen address (e.g. 127.0.0.1:9100); off when absent.
     #[arg(long, env = "LATTICE_METRICS_ADDR", value_name = "ADDR", help_heading = "Metrics")]
     pub metrics_addr: Option<SocketAddr>,
@@ -522,6 +533,8 @@ impl NodeArgs {
             txpool_max_bytes,
             txpool_pricebump,
             txpool_lifetime,
+            ipfs_api,
+            ipfs_timeout,
             metrics_addr
         );
         self.dev |= file.dev;

@@ -126,6 +126,8 @@ pub struct NodeConfig {
     pub producer: Option<ProducerConfig>,
     /// Metrics listen address.
     pub metrics_addr: Option<SocketAddr>,
+    /// Kubo's HTTP RPC (`--ipfs-api`), when configured.
+    pub ipfs: Option<lattice_ipfs::IpfsClient>,
     /// Accounts unlocked for `eth_accounts` (dev only).
     pub dev_accounts: Vec<PrivateKeySigner>,
     /// Run every dev producer in this process (`--dev.local-producers`).
@@ -337,7 +339,9 @@ impl NodeConfig {
             pool.price_bump_percent = bump.into();
         }
         let prune = prune_setting(args.dev, args.archive, args.prune, &spec, rpc.proof_window)?;
+        let ipfs = ipfs_client(args.ipfs_api.as_deref(), args.ipfs_timeout)?;
         Ok(Self {
+            ipfs,
             prune,
             spec,
             data_dir,
@@ -426,6 +430,25 @@ fn network_settings(args: &NodeArgs) -> Result<Option<NetworkSettings>> {
         max_peers: args.max_peers.unwrap_or(lattice_network::DEFAULT_MAX_PEERS),
         node_key: args.node_key.clone(),
     }))
+}
+
+/// The client of `--ipfs-api`, if given; a value that is not `http://host:port` is the
+/// user's mistake.
+fn ipfs_client(
+    url: Option<&str>,
+    timeout: Option<Duration>,
+) -> Result<Option<lattice_ipfs::IpfsClient>> {
+    let Some(url) = url else { return Ok(None) };
+    let config = lattice_ipfs::ClientConfig {
+        timeout: timeout.unwrap_or(lattice_ipfs::DEFAULT_TIMEOUT),
+        ..Default::default()
+    };
+    lattice_ipfs::IpfsClient::new(url, config).map(Some).map_err(|e| {
+        crate::UsageError::report(
+            format!("--ipfs-api: {e}"),
+            "pass Kubo's API address, e.g. --ipfs-api http://127.0.0.1:5001",
+        )
+    })
 }
 
 #[cfg(test)]

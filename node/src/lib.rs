@@ -57,6 +57,8 @@ pub struct Node {
     pub new_transactions: broadcast::Sender<TxEnvelope>,
     /// The network, once started.
     pub network: std::sync::OnceLock<lattice_network::NetworkHandle>,
+    /// What the node knows about its Kubo, with `--ipfs-api`.
+    pub ipfs: std::sync::OnceLock<lattice_ipfs::IpfsWatch>,
     /// Changes of the selected chain, for RPC filters and subscriptions.
     pub chain_events: broadcast::Sender<Arc<lattice_rpc::ChainEvent>>,
     /// Number of the last chain event sent.
@@ -106,6 +108,7 @@ impl Node {
             sealed_blocks: broadcast::channel(1_024).0,
             new_transactions: broadcast::channel(16_384).0,
             network: std::sync::OnceLock::new(),
+            ipfs: std::sync::OnceLock::new(),
             chain_events: broadcast::channel(1_024).0,
             chain_event_seq: std::sync::atomic::AtomicU64::new(0),
             pending_txs: broadcast::channel(16_384).0,
@@ -678,6 +681,21 @@ pub async fn launch(config: NodeConfig) -> Result<NodeHandle> {
     }
     if let Some(keep) = node.config.prune {
         tasks.push(tokio::spawn(prune_history(node.clone(), keep, shutdown_rx.clone())));
+    }
+    if let Some(client) = node.config.ipfs.clone() {
+        tracing::info!(target: "lattice::ipfs", api = %client.url(), "IPFS: using Kubo's HTTP RPC");
+        let m = metrics.clone();
+        let on_check = move |up: bool| {
+            m.ipfs_up.set(i64::from(up));
+            if !up {
+                m.ipfs_checks_failed.inc();
+            }
+        };
+        let every = lattice_ipfs::DEFAULT_CHECK_EVERY;
+        let (watch, task) =
+            lattice_ipfs::IpfsWatch::spawn(Arc::new(client), every, on_check, shutdown_rx.clone());
+        let _ = node.ipfs.set(watch);
+        tasks.push(task);
     }
     let mut local = Vec::new();
     if node.config.local_producers {

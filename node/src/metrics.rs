@@ -90,6 +90,10 @@ pub struct Metrics {
     pub p2p_requests_queued: IntGauge,
     /// 1 while this producer waits to be synced (no peers, or catching up) before sealing.
     pub producer_paused: IntGauge,
+    /// 1 while Kubo (`--ipfs-api`) answers the node's checks, 0 while it does not.
+    pub ipfs_up: IntGauge,
+    /// Checks of Kubo that failed.
+    pub ipfs_checks_failed: IntCounter,
     /// 1 while catching up with a peer (initial block download), else 0.
     pub sync_active: IntGauge,
     /// The highest selected-chain height known: the peer's while catching up, else ours.
@@ -351,6 +355,19 @@ impl Metrics {
                 .unwrap(),
             ),
             p2p_peers: reg(&r, IntGauge::new("lattice_p2p_peers", "Connected peers").unwrap()),
+            ipfs_up: reg(
+                &r,
+                IntGauge::new(
+                    "lattice_ipfs_up",
+                    "1 while Kubo (--ipfs-api) answers the node's checks, 0 while it does not",
+                )
+                .unwrap(),
+            ),
+            ipfs_checks_failed: reg(
+                &r,
+                IntCounter::new("lattice_ipfs_checks_failed_total", "Checks of Kubo that failed")
+                    .unwrap(),
+            ),
             producer_paused: reg(
                 &r,
                 IntGauge::new(

@@ -447,6 +447,11 @@ impl NodeApi for Api {
         ))
     }
 
+    fn ipfs_status(&self) -> Option<serde_json::Value> {
+        let status = self.node.ipfs.get()?.status();
+        serde_json::to_value(status).ok()
+    }
+
     fn syncing(&self) -> Option<(u64, u64, u64)> {
         let state = self.node.network.get()?.sync_state();
         state.syncing.then_some((state.starting_block, state.current_block, state.highest_block))

@@ -48,6 +48,13 @@ fn a_bad_flag_value_is_refused_by_the_parser() {
 }
 
 #[test]
+fn an_ipfs_api_that_is_not_an_http_url_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = lattice(&["--dev", "--ipfs-api", "localhost:5001"], dir.path());
+    refused(&out, "--ipfs-api", "--ipfs-api http://127.0.0.1:5001");
+}
+
+#[test]
 fn a_missing_chain_specification_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no-such-spec.json");

@@ -253,6 +253,11 @@ pub trait NodeApi: Send + Sync + 'static {
     fn peers(&self) -> Result<serde_json::Value, RpcError>;
     /// `eth_syncing`: `None` when not catching up, else (starting, current, highest) block.
     fn syncing(&self) -> Option<(u64, u64, u64)>;
+    /// What the node knows about its Kubo (`lattice_ipfsStatus`); `None` when no Kubo is
+    /// configured (`--ipfs-api`).
+    fn ipfs_status(&self) -> Option<serde_json::Value> {
+        None
+    }
     /// Chain numbers in `from..=to` whose logs may match `addresses` (empty = any) and the
     /// topic positions `topics` (an empty position = any), from the log index; ascending.
     fn log_candidates(

@@ -487,6 +487,19 @@ pub(crate) fn eth_module_sharing<N: NodeApi>(
         Ok(n.receipt(hash)?.map(|r| convert::receipt(&r)))
     });
 
+    register(&mut m, "lattice_ipfsStatus", |_, n| {
+        Ok(match n.ipfs_status() {
+            Some(mut status) => {
+                status["configured"] = serde_json::Value::Bool(true);
+                status
+            }
+            None => serde_json::json!({
+                "configured": false,
+                "reachable": false,
+                "message": "IPFS is not configured: start the node with --ipfs-api URL (Kubo's HTTP RPC)",
+            }),
+        })
+    });
     register(&mut m, "dag_getTips", |_, n| n.dag_tips());
     register(&mut m, "dag_getBlock", |p, n| {
         let hash: B256 = p.one().map_err(bad)?;

@@ -71,10 +71,10 @@ pub const DEFAULT_VHOSTS: &[&str] = &["localhost", "127.0.0.1", "[::1]"];
 
 /// Every RPC namespace the node has.
 pub const RPC_APIS: &[&str] =
-    &["eth", "net", "web3", "txpool", "dag", "debug", "admin", "personal"];
+    &["eth", "net", "web3", "txpool", "dag", "lattice", "debug", "admin", "personal"];
 /// The namespaces served by default outside `--dev` (geth serves `eth,net,web3`); `debug`
 /// (unbounded-looking tracing work), `admin` and `personal` must be asked for.
-pub const DEFAULT_RPC_APIS: &[&str] = &["eth", "net", "web3", "txpool", "dag"];
+pub const DEFAULT_RPC_APIS: &[&str] = &["eth", "net", "web3", "txpool", "dag", "lattice"];
 
 impl RpcConfig {
     /// Whether `method` belongs to a namespace this server serves.
