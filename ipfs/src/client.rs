@@ -137,15 +137,15 @@ pub struct Identity {
     pub agent_version: String,
 }
 
-/// `repo/stat`'s answer.
+/// `repo/stat`'s answer (asked with `size-only`, which spares Kubo counting its blocks).
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 pub struct RepoStat {
     /// Bytes the repository takes.
     #[serde(rename = "RepoSize")]
     pub repo_size: u64,
-    /// Blocks it holds.
-    #[serde(rename = "NumObjects")]
-    pub num_objects: u64,
+    /// Blocks it holds, when the answer counts them.
+    #[serde(rename = "NumObjects", default)]
+    pub num_objects: Option<u64>,
 }
 
 /// `add`'s answer for one file.
@@ -162,7 +162,7 @@ pub struct Added {
     pub size: String,
 }
 
-/// `dag/stat`'s answer.
+/// `dag/stat`'s answer for one CID.
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 pub struct DagStat {
     /// Bytes of every block of the DAG.
@@ -171,6 +171,18 @@ pub struct DagStat {
     /// Blocks in it.
     #[serde(rename = "NumBlocks")]
     pub num_blocks: u64,
+}
+
+/// `dag/stat`'s answer in either shape Kubo has used: one `{Size, NumBlocks}` (before
+/// 0.21), or totals with a `DagStats` list per CID asked for (since).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum DagStatAnswer {
+    PerCid {
+        #[serde(rename = "DagStats")]
+        dag_stats: Vec<DagStat>,
+    },
+    One(DagStat),
 }
 
 #[derive(Deserialize)]
@@ -247,12 +259,13 @@ impl IpfsClient {
 
     /// `repo/stat`: the repository's size.
     pub async fn repo_stat(&self) -> Result<RepoStat, IpfsError> {
-        self.json("repo/stat", &[]).await
+        self.json("repo/stat", &[("size-only", "true")]).await
     }
 
     /// `add`: stores `data` as one file named `name`; returns its CID.
     pub async fn add(&self, name: &str, data: Vec<u8>) -> Result<Added, IpfsError> {
-        let boundary = "lattice-ipfs-boundary-7d1f0c";
+        // Random per request: content cannot contain it and end its part early.
+        let boundary = format!("lattice-ipfs-{:032x}", rand::random::<u128>());
         let name = name.replace(['"', '\r', '\n'], "_");
         let mut body = format!(
             "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
@@ -263,7 +276,12 @@ impl IpfsClient {
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
         let content_type = format!("multipart/form-data; boundary={boundary}");
         let raw = self
-            .call("add", &[], Some((content_type, body)), self.config.max_response_bytes)
+            .call(
+                "add",
+                &[],
+                Some((content_type, Bytes::from(body))),
+                self.config.max_response_bytes,
+            )
             .await?;
         decode("add", &raw)
     }
@@ -303,7 +321,12 @@ impl IpfsClient {
     /// `dag/stat`: the size of the DAG under `cid` (not in `ipfs-api-backend-hyper`; Kubo has
     /// it).
     pub async fn dag_stat(&self, cid: &str) -> Result<DagStat, IpfsError> {
-        self.json("dag/stat", &[("arg", cid), ("progress", "false")]).await
+        match self.json("dag/stat", &[("arg", cid), ("progress", "false")]).await? {
+            DagStatAnswer::One(stat) => Ok(stat),
+            DagStatAnswer::PerCid { dag_stats } => dag_stats.into_iter().next().ok_or_else(|| {
+                IpfsError::Decode { call: "dag/stat".into(), reason: "no DagStats entry".into() }
+            }),
+        }
     }
 
     async fn json<T: DeserializeOwned>(
@@ -320,7 +343,7 @@ impl IpfsClient {
         &self,
         call: &str,
         args: &[(&str, &str)],
-        body: Option<(String, Vec<u8>)>,
+        body: Option<(String, Bytes)>,
         limit: usize,
     ) -> Result<Vec<u8>, IpfsError> {
         let mut path = format!("/api/v0/{call}");
@@ -357,7 +380,7 @@ impl IpfsClient {
         &self,
         call: &str,
         path: &str,
-        body: Option<(String, Vec<u8>)>,
+        body: Option<(String, Bytes)>,
         limit: usize,
     ) -> Result<Vec<u8>, IpfsError> {
         let broken = |e: &dyn std::fmt::Display| IpfsError::Broken {
@@ -377,7 +400,7 @@ impl IpfsClient {
         let payload = match body {
             Some((content_type, bytes)) => {
                 request = request.header(http::header::CONTENT_TYPE, content_type);
-                Bytes::from(bytes)
+                bytes
             }
             None => Bytes::new(),
         };
@@ -388,8 +411,20 @@ impl IpfsClient {
                 let status = response.status();
                 match Limited::new(response.into_body(), limit).collect().await {
                     Ok(collected) => {
+                        // Kubo reports an error met while streaming a 200 answer (`cat`,
+                        // `add`) in this trailer: what came before it is not the whole answer.
+                        let stream_error = collected
+                            .trailers()
+                            .and_then(|t| t.get("x-stream-error"))
+                            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
                         let bytes = collected.to_bytes().to_vec();
-                        if status.is_success() {
+                        if let Some(message) = stream_error.filter(|m| !m.is_empty()) {
+                            Err(IpfsError::Api {
+                                call: call.to_string(),
+                                status: status.as_u16(),
+                                message,
+                            })
+                        } else if status.is_success() {
                             Ok(bytes)
                         } else {
                             let message = serde_json::from_slice::<KuboErrorBody>(&bytes)

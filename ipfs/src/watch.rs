@@ -62,7 +62,11 @@ impl IpfsWatch {
             tokio::spawn(async move {
                 let mut first = true;
                 loop {
-                    let reachable = watch.check(first).await;
+                    // A check of a hung Kubo takes up to its timeouts: stopping does not wait.
+                    let reachable = tokio::select! {
+                        reachable = watch.check(first) => reachable,
+                        _ = shutdown.changed() => return,
+                    };
                     first = false;
                     on_check(reachable);
                     tokio::select! {
@@ -112,7 +116,7 @@ impl IpfsWatch {
                 status.version = Some(version.version);
                 status.peer_id = Some(id.id);
                 status.repo_size = Some(repo.repo_size);
-                status.num_objects = Some(repo.num_objects);
+                status.num_objects = repo.num_objects.or(status.num_objects);
                 status.last_error = None;
                 true
             }

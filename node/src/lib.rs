@@ -397,12 +397,19 @@ impl Node {
     ) -> Vec<Result<B256, lattice_rpc::RpcError>> {
         let senders = recover_all(&txs);
         let context = self.pool_context();
-        let mut states = std::collections::HashMap::new();
+        let mut states: std::collections::HashMap<alloy_primitives::Address, SenderState> =
+            std::collections::HashMap::new();
         txs.into_iter()
             .zip(senders)
             .map(|(tx, sender)| {
                 let sender = sender?;
-                let state = *states.entry(sender).or_insert_with(|| self.sender_state(sender));
+                // A state read earlier in the batch serves while no block has executed since:
+                // one that had would make its nonce and balance refuse what a fresh read takes.
+                let version = self.chain.state_version();
+                let state = match states.get(&sender) {
+                    Some(state) if state.version == version => *state,
+                    _ => self.sender_state(sender),
+                };
                 let (hash, state) = self.pool_insert(tx.clone(), sender, state, &context)?;
                 states.insert(sender, state);
                 let _ = self.new_transactions.send(tx);
@@ -468,15 +475,52 @@ fn recover_sender(tx: &TxEnvelope) -> Result<alloy_primitives::Address, lattice_
 /// saves.
 const RECOVER_CHUNK: usize = 64;
 
-/// [`recover_sender`] for each of `txs`, spread over the machine's cores.
+/// Recovery threads running beyond the callers' own, over all batches: at most the cores
+/// less one, so that many batches at once cannot multiply the threads that compete with
+/// block production and import.
+static RECOVERY_HELPERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Takes up to `want` of [`RECOVERY_HELPERS`]' room; returns how many it got.
+fn take_helpers(want: usize, cores: usize) -> usize {
+    use std::sync::atomic::Ordering;
+    let room = cores.saturating_sub(1);
+    let mut busy = RECOVERY_HELPERS.load(Ordering::Relaxed);
+    loop {
+        let got = want.min(room.saturating_sub(busy));
+        if got == 0 {
+            return 0;
+        }
+        match RECOVERY_HELPERS.compare_exchange(
+            busy,
+            busy + got,
+            Ordering::AcqRel,
+            Ordering::Relaxed,
+        ) {
+            Ok(_) => return got,
+            Err(now) => busy = now,
+        }
+    }
+}
+
+/// [`recover_sender`] for each of `txs`, on this thread and as many helper threads as the
+/// cores allow (see [`RECOVERY_HELPERS`]).
 fn recover_all(
     txs: &[TxEnvelope],
 ) -> Vec<Result<alloy_primitives::Address, lattice_rpc::RpcError>> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = cores.min(txs.len() / RECOVER_CHUNK).max(1);
+    let wanted = cores.min(txs.len() / RECOVER_CHUNK).max(1);
+    let helpers = if wanted > 1 { take_helpers(wanted - 1, cores) } else { 0 };
+    let threads = helpers + 1;
     if threads == 1 {
         return txs.iter().map(recover_sender).collect();
     }
+    struct Release(usize);
+    impl Drop for Release {
+        fn drop(&mut self) {
+            RECOVERY_HELPERS.fetch_sub(self.0, std::sync::atomic::Ordering::AcqRel);
+        }
+    }
+    let _release = Release(helpers);
     let chunk = txs.len().div_ceil(threads);
     std::thread::scope(|scope| {
         let parts: Vec<_> = txs

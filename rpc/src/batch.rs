@@ -120,7 +120,6 @@ where
 
 impl<N: NodeApi> Shared<N> {
     async fn send_all(&self, batch: Batch<'_>) -> MethodResponse {
-        let started = Instant::now();
         let mut ids: Vec<Id<'static>> = Vec::with_capacity(batch.len());
         let mut raws: Vec<Result<Bytes, RpcError>> = Vec::with_capacity(batch.len());
         for entry in batch {
@@ -132,29 +131,38 @@ impl<N: NodeApi> Shared<N> {
             ids.push(request.id.into_owned());
         }
         let count = raws.len();
-        let results: Vec<Result<_, ErrorObjectOwned>> =
+        // As one by one: a call refused for want of a slot counts at the limit, not as a call;
+        // a call that ran is charged its share of the batch's running time.
+        let (results, share): (Vec<Result<_, ErrorObjectOwned>>, _) =
             match take_blocking_slot(&self.slots, &self.metrics).await {
                 Ok(permit) => {
+                    let started = Instant::now();
                     let node = self.node.clone();
                     let sent = tokio::task::spawn_blocking(move || {
                         let _permit = permit;
                         send_decoded(&*node, raws)
                     })
                     .await;
-                    match sent {
+                    let results = match sent {
                         Ok(results) => {
                             results.into_iter().map(|r| r.map_err(ErrorObjectOwned::from)).collect()
                         }
                         Err(e) => vec![Err(RpcError::internal(e).into()); count],
-                    }
+                    };
+                    (results, Some(started.elapsed() / count.max(1) as u32))
                 }
-                Err(busy) => vec![Err(busy.into()); count],
+                Err(busy) => {
+                    if let Some(metrics) = &self.metrics {
+                        for _ in 1..count {
+                            metrics.on_limit("blocking_calls_busy");
+                        }
+                    }
+                    (vec![Err(busy.into()); count], None)
+                }
             };
-        // Each call is charged its share of the batch's time.
-        let share = started.elapsed() / results.len().max(1) as u32;
         let mut out = BatchResponseBuilder::new_with_limit(self.max_response_bytes);
         for (id, result) in ids.into_iter().zip(results) {
-            if let Some(metrics) = &self.metrics {
+            if let (Some(metrics), Some(share)) = (&self.metrics, share) {
                 metrics.on_call(SEND_RAW, share, result.is_ok());
             }
             let response = match result {

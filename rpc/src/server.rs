@@ -73,8 +73,9 @@ pub const DEFAULT_VHOSTS: &[&str] = &["localhost", "127.0.0.1", "[::1]"];
 pub const RPC_APIS: &[&str] =
     &["eth", "net", "web3", "txpool", "dag", "lattice", "debug", "admin", "personal"];
 /// The namespaces served by default outside `--dev` (geth serves `eth,net,web3`); `debug`
-/// (unbounded-looking tracing work), `admin` and `personal` must be asked for.
-pub const DEFAULT_RPC_APIS: &[&str] = &["eth", "net", "web3", "txpool", "dag", "lattice"];
+/// (unbounded-looking tracing work), `admin`, `personal` and `lattice` (the node's own
+/// services, e.g. where its Kubo is) must be asked for.
+pub const DEFAULT_RPC_APIS: &[&str] = &["eth", "net", "web3", "txpool", "dag"];
 
 impl RpcConfig {
     /// Whether `method` belongs to a namespace this server serves.

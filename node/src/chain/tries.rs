@@ -34,9 +34,14 @@ impl TrieCell {
             let (cell, counters) = (cell.clone(), counters.clone());
             std::thread::Builder::new().name("state-tries".into()).spawn(move || {
                 let started = Instant::now();
-                let built = StateTries::load_with_counters(&db, storage_budget, counters)
-                    .map(Mutex::new)
-                    .map_err(|e| e.to_string());
+                // A panic still fills the cell (with an error), or every writer would wait
+                // for ever.
+                let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    StateTries::load_with_counters(&db, storage_budget, counters)
+                }))
+                .map_err(|_| "the build panicked".to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()))
+                .map(Mutex::new);
                 match &built {
                     Ok(tries) => tracing::info!(target: "lattice::chain",
                         accounts = tries.lock().accounts().len(),
