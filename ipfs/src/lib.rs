@@ -7,6 +7,8 @@
 
 pub mod client;
 pub mod dev;
+pub mod merkle;
+pub mod pinning;
 pub mod watch;
 
 pub use client::{

@@ -2,7 +2,8 @@
 //! library behind its HTTP RPC), and against a Kubo that is gone or silent.
 
 use lattice_ipfs::dev::{checkout_root, KuboDev};
-use lattice_ipfs::{ClientConfig, IpfsClient, IpfsError, IpfsWatch};
+use lattice_ipfs::pinning::{PinEntry, PinPolicy, PinRequest, PinState, Pinner};
+use lattice_ipfs::{merkle, ClientConfig, IpfsClient, IpfsError, IpfsWatch};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -110,9 +111,75 @@ async fn the_watcher_follows_kubo_going_away() {
     assert!(up.peer_id.is_some() && up.repo_size.is_some() && up.last_error.is_none());
     kubo.stop();
     let down = until(false).await;
-    assert!(down.last_error.unwrap().contains("unreachable"));
+    // Unreachable, or a connection that broke as Kubo went: an error either way.
+    assert!(down.last_error.is_some(), "{down:?}");
     assert!(down.failed_checks >= 1);
     // What it learnt while Kubo answered is kept.
     assert_eq!(down.peer_id, up.peer_id);
     task.abort();
+}
+
+fn request(cid: &str, data: &[u8]) -> PinRequest {
+    let c = merkle::commitment(data).unwrap();
+    PinRequest {
+        record_id: "1".into(),
+        cid: cid.into(),
+        size_bytes: c.size_bytes,
+        leaf_count: c.leaf_count,
+        merkle_root: c.merkle_root,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_content_that_matches_its_commitment_is_pinned() {
+    let mut kubo = start_kubo();
+    let client = Arc::new(IpfsClient::new(kubo.url(), quick()).unwrap());
+    let pinner = Pinner::new(client.clone(), PinPolicy::default());
+    let good: Vec<u8> = (0..5_000u32).map(|i| (i * 7 + 3) as u8).collect();
+    let bad: Vec<u8> = (0..5_000u32).map(|i| (i * 11 + 5) as u8).collect();
+    let good_cid = client.add("good", good.clone()).await.unwrap().cid;
+    let bad_cid = client.add("bad", bad.clone()).await.unwrap().cid;
+    // `add` pins what it stores, as Kubo's does: start from nothing pinned.
+    for cid in [&good_cid, &bad_cid] {
+        client.pin_rm(cid).await.unwrap();
+    }
+
+    let mut entry = PinEntry::new(request(&good_cid, &good));
+    pinner.attempt(&mut entry, 1_000).await;
+    assert_eq!(entry.state, PinState::Pinned, "{entry:?}");
+    assert_eq!(entry.pinned_at_ms, Some(1_000));
+    assert_eq!(client.pin_ls(Some(&good_cid)).await.unwrap(), vec![good_cid.clone()]);
+
+    // The chain committed to other content than the CID holds: reported, not pinned.
+    let mut wrong_root = PinEntry::new(request(&bad_cid, &good));
+    pinner.attempt(&mut wrong_root, 1_000).await;
+    assert_eq!(wrong_root.state, PinState::Mismatch, "{wrong_root:?}");
+    assert!(wrong_root.last_error.as_deref().unwrap().contains("does not match"));
+    // Committed smaller than it is: the fetch stops at the committed size.
+    let mut short = PinEntry::new(request(&bad_cid, &bad[..2_000]));
+    pinner.attempt(&mut short, 1_000).await;
+    assert_eq!(short.state, PinState::Mismatch, "{short:?}");
+    // A leaf count that no size gives.
+    let mut impossible = PinEntry::new(PinRequest { leaf_count: 9, ..request(&bad_cid, &bad) });
+    pinner.attempt(&mut impossible, 1_000).await;
+    assert_eq!(impossible.state, PinState::Mismatch, "{impossible:?}");
+    assert!(client.pin_ls(Some(&bad_cid)).await.unwrap().is_empty(), "mismatches stay unpinned");
+
+    // Over the operator's bound: not even fetched.
+    let small =
+        Pinner::new(client.clone(), PinPolicy { max_pin_bytes: 1_000, ..Default::default() });
+    let mut big = PinEntry::new(request(&bad_cid, &bad));
+    small.attempt(&mut big, 1_000).await;
+    assert_eq!(big.state, PinState::TooLarge, "{big:?}");
+
+    // Kubo gone: waits and tries again later, with a doubling backoff; never given up.
+    kubo.stop();
+    let mut later = PinEntry::new(request(&bad_cid, &bad));
+    pinner.attempt(&mut later, 1_000).await;
+    assert_eq!(later.state, PinState::Waiting, "{later:?}");
+    assert!(later.last_error.as_deref().unwrap().contains("unreachable"), "{later:?}");
+    assert_eq!(later.next_try_ms, 1_000 + 5_000);
+    assert!(!later.is_due(5_999) && later.is_due(6_000));
+    pinner.attempt(&mut later, 6_000).await;
+    assert_eq!((later.state, later.next_try_ms), (PinState::Waiting, 6_000 + 10_000));
 }

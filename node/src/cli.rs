@@ -451,6 +451,21 @@ pub struct NodeArgs {
     #[serde(default, deserialize_with = "de_duration")]
     pub ipfs_timeout: Option<Duration>,
 
+    /// The IPFSIncentives contract whose `RecordOpened` records the node pins (with
+    /// --ipfs-api): each CID whose content matches its on-chain commitment; off when absent.
+    #[arg(long, env = "LATTICE_IPFS_INCENTIVES", value_name = "ADDRESS", help_heading = "IPFS")]
+    pub ipfs_incentives: Option<alloy_primitives::Address>,
+
+    /// Largest content the pinning service fetches and pins, in bytes (it is held in memory
+    /// while its commitment is checked) [default: 268435456 (256 MiB)].
+    #[arg(
+        long = "ipfs-max-pin-bytes",
+        env = "LATTICE_IPFS_MAX_PIN_BYTES",
+        value_name = "BYTES",
+        help_heading = "IPFS"
+    )]
+    pub ipfs_max_pin_bytes: Option<u64>,
+
     /// Prometheus metrics listen address (e.g. 127.0.0.1:9100); off when absent.
     #[arg(long, env = "LATTICE_METRICS_ADDR", value_name = "ADDR", help_heading = "Metrics")]
     pub metrics_addr: Option<SocketAddr>,
@@ -535,6 +550,8 @@ impl NodeArgs {
             txpool_lifetime,
             ipfs_api,
             ipfs_timeout,
+            ipfs_incentives,
+            ipfs_max_pin_bytes,
             metrics_addr
         );
         self.dev |= file.dev;

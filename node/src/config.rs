@@ -128,6 +128,8 @@ pub struct NodeConfig {
     pub metrics_addr: Option<SocketAddr>,
     /// Kubo's HTTP RPC (`--ipfs-api`), when configured.
     pub ipfs: Option<lattice_ipfs::IpfsClient>,
+    /// The pinning service (`--ipfs-incentives`): the contract it follows and its bounds.
+    pub pinning: Option<(alloy_primitives::Address, lattice_ipfs::pinning::PinPolicy)>,
     /// Accounts unlocked for `eth_accounts` (dev only).
     pub dev_accounts: Vec<PrivateKeySigner>,
     /// Run every dev producer in this process (`--dev.local-producers`).
@@ -340,8 +342,25 @@ impl NodeConfig {
         }
         let prune = prune_setting(args.dev, args.archive, args.prune, &spec, rpc.proof_window)?;
         let ipfs = ipfs_client(args.ipfs_api.as_deref(), args.ipfs_timeout)?;
+        let pinning = match (args.ipfs_incentives, &ipfs) {
+            (None, _) => None,
+            (Some(_), None) => {
+                return Err(crate::UsageError::report(
+                    "--ipfs-incentives needs a Kubo to pin with",
+                    "pass --ipfs-api http://127.0.0.1:5001 (or your Kubo's API address) too",
+                ))
+            }
+            (Some(contract), Some(_)) => {
+                let mut policy = lattice_ipfs::pinning::PinPolicy::default();
+                if let Some(max) = args.ipfs_max_pin_bytes {
+                    policy.max_pin_bytes = max;
+                }
+                Some((contract, policy))
+            }
+        };
         Ok(Self {
             ipfs,
+            pinning,
             prune,
             spec,
             data_dir,

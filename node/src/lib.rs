@@ -11,6 +11,7 @@ mod local_net;
 pub mod metrics;
 pub mod network;
 pub mod orphans;
+pub mod pinning;
 mod producer;
 pub mod progress;
 mod rpc_api;
@@ -59,6 +60,8 @@ pub struct Node {
     pub network: std::sync::OnceLock<lattice_network::NetworkHandle>,
     /// What the node knows about its Kubo, with `--ipfs-api`.
     pub ipfs: std::sync::OnceLock<lattice_ipfs::IpfsWatch>,
+    /// The pinning service, with `--ipfs-incentives`.
+    pub pinning: std::sync::OnceLock<Arc<pinning::Pinning>>,
     /// Changes of the selected chain, for RPC filters and subscriptions.
     pub chain_events: broadcast::Sender<Arc<lattice_rpc::ChainEvent>>,
     /// Number of the last chain event sent.
@@ -109,6 +112,7 @@ impl Node {
             new_transactions: broadcast::channel(16_384).0,
             network: std::sync::OnceLock::new(),
             ipfs: std::sync::OnceLock::new(),
+            pinning: std::sync::OnceLock::new(),
             chain_events: broadcast::channel(1_024).0,
             chain_event_seq: std::sync::atomic::AtomicU64::new(0),
             pending_txs: broadcast::channel(16_384).0,
@@ -736,10 +740,22 @@ pub async fn launch(config: NodeConfig) -> Result<NodeHandle> {
             }
         };
         let every = lattice_ipfs::DEFAULT_CHECK_EVERY;
+        let client = Arc::new(client);
         let (watch, task) =
-            lattice_ipfs::IpfsWatch::spawn(Arc::new(client), every, on_check, shutdown_rx.clone());
+            lattice_ipfs::IpfsWatch::spawn(client.clone(), every, on_check, shutdown_rx.clone());
         let _ = node.ipfs.set(watch);
         tasks.push(task);
+        if let Some((contract, policy)) = node.config.pinning.clone() {
+            let service = Arc::new(pinning::Pinning::new(contract));
+            let _ = node.pinning.set(service.clone());
+            let pinner = lattice_ipfs::pinning::Pinner::new(client, policy);
+            tasks.push(tokio::spawn(pinning::run(
+                node.clone(),
+                service,
+                pinner,
+                shutdown_rx.clone(),
+            )));
+        }
     }
     let mut local = Vec::new();
     if node.config.local_producers {

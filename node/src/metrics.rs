@@ -7,8 +7,8 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
-    Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -94,6 +94,10 @@ pub struct Metrics {
     pub ipfs_up: IntGauge,
     /// Checks of Kubo that failed.
     pub ipfs_checks_failed: IntCounter,
+    /// The pinning service's records by state.
+    pub ipfs_pins: IntGaugeVec,
+    /// Bytes of the records pinned.
+    pub ipfs_pinned_bytes: IntGauge,
     /// 1 while catching up with a peer (initial block download), else 0.
     pub sync_active: IntGauge,
     /// The highest selected-chain height known: the peer's while catching up, else ours.
@@ -124,6 +128,20 @@ impl Metrics {
         for (counter, total) in counters {
             counter.inc_by(total.saturating_sub(counter.get()));
         }
+    }
+
+    /// Publishes the pinning service's counts.
+    pub fn set_pins(&self, s: &crate::pinning::PinningSummary) {
+        for (state, n) in [
+            ("pinned", s.pinned),
+            ("waiting", s.waiting),
+            ("mismatch", s.mismatch),
+            ("too_large", s.too_large),
+            ("failed", s.failed),
+        ] {
+            self.ipfs_pins.with_label_values(&[state]).set(n as i64);
+        }
+        self.ipfs_pinned_bytes.set(s.pinned_bytes as i64);
     }
 
     /// Sets the gauges derived from the sink: its height and blue score, and the highest
@@ -367,6 +385,18 @@ impl Metrics {
                 &r,
                 IntCounter::new("lattice_ipfs_checks_failed_total", "Checks of Kubo that failed")
                     .unwrap(),
+            ),
+            ipfs_pins: reg(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new("lattice_ipfs_pins", "The pinning service's records by state"),
+                    &["state"],
+                )
+                .unwrap(),
+            ),
+            ipfs_pinned_bytes: reg(
+                &r,
+                IntGauge::new("lattice_ipfs_pinned_bytes", "Bytes of the records pinned").unwrap(),
             ),
             producer_paused: reg(
                 &r,

@@ -447,6 +447,25 @@ impl NodeApi for Api {
         ))
     }
 
+    fn ipfs_pins(
+        &self,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Option<serde_json::Value>, RpcError> {
+        let Some(pinning) = self.node.pinning.get() else { return Ok(None) };
+        let total = pinning.summary(&self.node).map_err(internal)?.records;
+        let entries = pinning.entries(&self.node, offset, limit).map_err(internal)?;
+        Ok(Some(serde_json::json!({"total": total, "offset": offset, "entries": entries})))
+    }
+
+    fn ipfs_pinning_summary(&self) -> Result<Option<serde_json::Value>, RpcError> {
+        let Some(pinning) = self.node.pinning.get() else { return Ok(None) };
+        let summary = pinning.summary(&self.node).map_err(internal)?;
+        let mut value = serde_json::to_value(summary).map_err(internal)?;
+        value["configured"] = serde_json::Value::Bool(true);
+        Ok(Some(value))
+    }
+
     fn ipfs_status(&self) -> Option<serde_json::Value> {
         let status = self.node.ipfs.get()?.status();
         serde_json::to_value(status).ok()

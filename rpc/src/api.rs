@@ -258,6 +258,20 @@ pub trait NodeApi: Send + Sync + 'static {
     fn ipfs_status(&self) -> Option<serde_json::Value> {
         None
     }
+    /// The pinning service's records `offset..offset + limit` and how many there are
+    /// (`lattice_pins`); `None` when the service is not configured (`--ipfs-incentives`).
+    fn ipfs_pins(
+        &self,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Option<serde_json::Value>, RpcError> {
+        let _ = (offset, limit);
+        Ok(None)
+    }
+    /// The pinning service's counts (`lattice_pinningSummary`); `None` when not configured.
+    fn ipfs_pinning_summary(&self) -> Result<Option<serde_json::Value>, RpcError> {
+        Ok(None)
+    }
     /// Chain numbers in `from..=to` whose logs may match `addresses` (empty = any) and the
     /// topic positions `topics` (an empty position = any), from the log index; ascending.
     fn log_candidates(

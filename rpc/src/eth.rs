@@ -19,6 +19,12 @@ use serde::Serialize;
 use std::sync::Arc;
 use std::time::Instant;
 
+/// Most records one `lattice_pins` page holds.
+pub const MAX_PINS_PAGE: u64 = 1_000;
+/// What the pinning methods say without `--ipfs-incentives`.
+const PINNING_OFF: &str = "the pinning service is not configured: start the node with \
+                           --ipfs-api URL and --ipfs-incentives ADDRESS";
+
 /// Most blocks `eth_feeHistory` reports at once (geth's limit).
 pub const MAX_FEE_HISTORY_BLOCKS: u64 = 1024;
 /// Most reward percentiles `eth_feeHistory` computes per block (geth's limit).
@@ -499,6 +505,19 @@ pub(crate) fn eth_module_sharing<N: NodeApi>(
                 "message": "IPFS is not configured: start the node with --ipfs-api URL (Kubo's HTTP RPC)",
             }),
         })
+    });
+    register(&mut m, "lattice_pins", |p, n| {
+        let mut seq = p.sequence();
+        let offset: Option<U64> = seq.optional_next().map_err(bad)?;
+        let limit: Option<U64> = seq.optional_next().map_err(bad)?;
+        let limit = limit.map_or(MAX_PINS_PAGE, |l| l.to::<u64>().min(MAX_PINS_PAGE));
+        let offset = offset.map_or(0, |o| o.to::<u64>());
+        n.ipfs_pins(offset as usize, limit as usize)?
+            .ok_or_else(|| RpcError::Rejected(PINNING_OFF.into()))
+    });
+    register(&mut m, "lattice_pinningSummary", |_, n| {
+        Ok(n.ipfs_pinning_summary()?
+            .unwrap_or_else(|| serde_json::json!({"configured": false, "message": PINNING_OFF})))
     });
     register(&mut m, "dag_getTips", |_, n| n.dag_tips());
     register(&mut m, "dag_getBlock", |p, n| {

@@ -126,6 +126,8 @@ tables! {
     PendingConsensus: B256 => (),
     /// Node metadata (sink, genesis hash, chain spec).
     Meta: Vec<u8> => Vec<u8>,
+    /// IPFSIncentives record id (big-endian) → the pinning service's entry for it (JSON).
+    IpfsPins: B256 => Vec<u8>,
 }
 
 #[cfg(test)]

@@ -130,7 +130,7 @@ impl std::fmt::Debug for Chain {
 /// producer is sealing now.
 pub const PRODUCER_LIVE_SKEW_MS: u64 = 5_000;
 
-fn meta_get(db: &Db, key: &[u8]) -> Result<Option<Vec<u8>>> {
+pub(crate) fn meta_get(db: &Db, key: &[u8]) -> Result<Option<Vec<u8>>> {
     Ok(db.get::<tables::Meta>(&key.to_vec())?)
 }
 

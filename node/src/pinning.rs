@@ -1,0 +1,295 @@
+//! The pinning service (`--ipfs-incentives ADDRESS`, with `--ipfs-api`): follows the
+//! `RecordOpened` events of that `IPFSIncentives` contract on this node's own chain, keeps one
+//! entry per record in RocksDB (`IpfsPins`, with the scan's cursor in `Meta`), and pins each
+//! announced CID whose content matches its on-chain commitment
+//! ([`lattice_ipfs::pinning::Pinner`]). A restart resumes from the stored cursor and entries.
+//!
+//! It reads the chain's log index, never the import path: a record is taken once its chain
+//! block is [`CONFIRMATIONS`] below the sink, so the depth-1 reorgs of a DAG never reach it. A
+//! reorg deeper than that is noticed by the cursor's hash and the scan goes back a finality
+//! depth (entries are keyed by record id, so scanning again changes nothing).
+
+use crate::chain::LogQuery;
+use crate::Node;
+use alloy_primitives::{Address, B256, U256};
+use alloy_sol_types::SolEvent;
+use eyre::{eyre, Result};
+use lattice_ipfs::pinning::{PinEntry, PinRequest, PinState, Pinner};
+use lattice_storage::tables;
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::watch;
+
+alloy_sol_types::sol! {
+    /// `IIPFSIncentives.ContentSpec`.
+    struct ContentSpec {
+        uint64 sizeBytes;
+        bytes32 merkleRoot;
+        uint64 leafCount;
+        uint16 replicationTarget;
+        uint32 durationEpochs;
+        uint128 rewardPerByteEpoch;
+    }
+
+    /// `IPFSIncentives.RecordOpened`.
+    event RecordOpened(
+        uint256 indexed recordId,
+        address indexed funder,
+        string cid,
+        ContentSpec spec,
+        uint64 startEpoch,
+        uint64 endEpoch
+    );
+}
+
+/// Chain blocks below the sink a record's block must be before the record is taken.
+pub const CONFIRMATIONS: u64 = 16;
+/// Most records the service keeps: anyone who opens records grows the list, and each costs a
+/// fetch. Records beyond it are logged and counted (`dropped`), not kept.
+pub const MAX_RECORDS: usize = 10_000;
+/// Chain blocks one scan reads at most.
+const SCAN_BLOCKS: u64 = 10_000;
+/// Pin attempts per round (each may take up to `--ipfs-timeout` twice).
+const ATTEMPTS_PER_ROUND: usize = 8;
+/// Pause between rounds.
+const ROUND: Duration = Duration::from_secs(2);
+/// Meta keys: the last chain block scanned, and its hash.
+const META_CURSOR: &[u8] = b"ipfs_pin_cursor";
+const META_CURSOR_HASH: &[u8] = b"ipfs_pin_cursor_hash";
+
+/// What `lattice_pinningSummary` reports.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct PinningSummary {
+    /// The contract followed.
+    pub contract: Address,
+    /// The last chain block scanned for records.
+    pub scanned_through: u64,
+    /// Records kept.
+    pub records: usize,
+    /// Pinned, with their committed bytes.
+    pub pinned: usize,
+    pub pinned_bytes: u64,
+    /// Waiting for an attempt.
+    pub waiting: usize,
+    /// Content that does not match its commitment (reported, not pinned).
+    pub mismatch: usize,
+    /// Over `--ipfs-max-pin-bytes`.
+    pub too_large: usize,
+    /// Given up after Kubo refused them.
+    pub failed: usize,
+    /// Records not kept because the list was full.
+    pub dropped: u64,
+}
+
+/// The running service's handle, for RPC.
+#[derive(Debug)]
+pub struct Pinning {
+    contract: Address,
+    dropped: std::sync::atomic::AtomicU64,
+}
+
+impl Pinning {
+    /// A service following `contract`.
+    pub fn new(contract: Address) -> Self {
+        Self { contract, dropped: Default::default() }
+    }
+
+    /// Entries `offset..offset + limit` in record order.
+    pub fn entries(&self, node: &Node, offset: usize, limit: usize) -> Result<Vec<PinEntry>> {
+        Ok(load(node)?.into_iter().skip(offset).take(limit).collect())
+    }
+
+    /// Counts by state.
+    pub fn summary(&self, node: &Node) -> Result<PinningSummary> {
+        let entries = load(node)?;
+        let mut s = PinningSummary {
+            contract: self.contract,
+            scanned_through: read_u64(node, META_CURSOR)?,
+            records: entries.len(),
+            dropped: self.dropped.load(std::sync::atomic::Ordering::Relaxed),
+            ..Default::default()
+        };
+        for e in &entries {
+            match e.state {
+                PinState::Pinned => {
+                    s.pinned += 1;
+                    s.pinned_bytes += e.request.size_bytes;
+                }
+                PinState::Waiting => s.waiting += 1,
+                PinState::Mismatch => s.mismatch += 1,
+                PinState::TooLarge => s.too_large += 1,
+                PinState::Failed => s.failed += 1,
+            }
+        }
+        Ok(s)
+    }
+}
+
+/// Runs the service until `shutdown`.
+pub async fn run(
+    node: Arc<Node>,
+    pinning: Arc<Pinning>,
+    pinner: Pinner,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    tracing::info!(target: "lattice::ipfs", contract = %pinning.contract,
+        "pinning service: following RecordOpened");
+    loop {
+        let (n, p) = (node.clone(), pinning.clone());
+        match tokio::task::spawn_blocking(move || scan(&n, &p)).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(found)) => tracing::info!(target: "lattice::ipfs", found, "new records to pin"),
+            Ok(Err(e)) => {
+                tracing::warn!(target: "lattice::ipfs", error = %e, "scanning for records failed")
+            }
+            Err(e) => {
+                tracing::error!(target: "lattice::ipfs", error = %e, "the record scan panicked")
+            }
+        }
+        let now = now_ms();
+        let due: Vec<PinEntry> = match load(&node) {
+            Ok(all) => all.into_iter().filter(|e| e.is_due(now)).take(ATTEMPTS_PER_ROUND).collect(),
+            Err(e) => {
+                tracing::warn!(target: "lattice::ipfs", error = %e, "cannot read the pin list");
+                Vec::new()
+            }
+        };
+        for mut entry in due {
+            tokio::select! {
+                _ = pinner.attempt(&mut entry, now_ms()) => {}
+                _ = shutdown.changed() => return,
+            }
+            log_outcome(&entry);
+            if let Err(e) = save(&node, &entry) {
+                tracing::warn!(target: "lattice::ipfs", error = %e, "cannot store a pin entry");
+            }
+        }
+        if let Ok(summary) = pinning.summary(&node) {
+            node.metrics.set_pins(&summary);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(ROUND) => {}
+            _ = shutdown.changed() => return,
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+    }
+}
+
+fn log_outcome(entry: &PinEntry) {
+    let (record, cid) = (&entry.request.record_id, &entry.request.cid);
+    match entry.state {
+        PinState::Pinned => tracing::info!(target: "lattice::ipfs", record, cid,
+            bytes = entry.request.size_bytes, "pinned; the content matches its commitment"),
+        PinState::Waiting => tracing::debug!(target: "lattice::ipfs", record, cid,
+            attempts = entry.attempts, error = entry.last_error.as_deref().unwrap_or(""),
+            "pin attempt failed; trying again later"),
+        state => tracing::warn!(target: "lattice::ipfs", record, cid, ?state,
+            reason = entry.last_error.as_deref().unwrap_or(""), "not pinned"),
+    }
+}
+
+/// Reads the chain blocks from the cursor to [`CONFIRMATIONS`] below the sink for records.
+/// Returns how many new ones it kept.
+fn scan(node: &Node, pinning: &Pinning) -> Result<usize> {
+    let chain = &node.chain;
+    let mut cursor = read_u64(node, META_CURSOR)?;
+    // A reorg deeper than the confirmations replaced the block the scan ended at: go back as
+    // far as any reorg can (the finality depth) and read again.
+    if cursor > 0 {
+        let stored = crate::chain::meta_get(chain.db(), META_CURSOR_HASH)?;
+        let now = chain.hash_at(cursor)?;
+        if stored.as_deref() != now.as_ref().map(|h| h.as_slice()) {
+            let back = cursor.saturating_sub(chain.spec().finality_depth);
+            tracing::warn!(target: "lattice::ipfs", cursor, back,
+                "the chain changed under the record scan; scanning again");
+            cursor = back;
+        }
+    }
+    let target = chain.head().number.saturating_sub(CONFIRMATIONS);
+    if target <= cursor {
+        return Ok(0);
+    }
+    let to = target.min(cursor + SCAN_BLOCKS);
+    let topic = RecordOpened::SIGNATURE_HASH;
+    let addresses = [pinning.contract];
+    let topics = [vec![topic]];
+    let query = LogQuery { addresses: &addresses, topics: &topics };
+    let mut kept = load(node)?.len();
+    let mut found = 0;
+    let mut batch = chain.db().batch();
+    for number in chain.log_candidates(cursor + 1, to, &query)? {
+        let Some(hash) = chain.hash_at(number)? else { continue };
+        for receipt in chain.receipts(hash)?.iter().filter(|r| r.success) {
+            for log in &receipt.logs {
+                if log.address != pinning.contract || log.data.topics().first() != Some(&topic) {
+                    continue;
+                }
+                let event = match RecordOpened::decode_log_data(&log.data) {
+                    Ok(event) => event,
+                    Err(e) => {
+                        tracing::warn!(target: "lattice::ipfs", block = number, error = %e,
+                            "a RecordOpened log that does not decode");
+                        continue;
+                    }
+                };
+                let key = B256::from(event.recordId);
+                if chain.db().get::<tables::IpfsPins>(&key)?.is_some() {
+                    continue;
+                }
+                if kept >= MAX_RECORDS {
+                    pinning.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tracing::warn!(target: "lattice::ipfs", record = %event.recordId,
+                        "the pin list is full ({MAX_RECORDS} records); record not kept");
+                    continue;
+                }
+                let request = PinRequest {
+                    record_id: event.recordId.to_string(),
+                    cid: event.cid.clone(),
+                    size_bytes: event.spec.sizeBytes,
+                    leaf_count: event.spec.leafCount,
+                    merkle_root: event.spec.merkleRoot.0,
+                };
+                batch
+                    .put::<tables::IpfsPins>(&key, &serde_json::to_vec(&PinEntry::new(request))?)?;
+                kept += 1;
+                found += 1;
+            }
+        }
+    }
+    let end_hash = chain.hash_at(to)?.ok_or_else(|| eyre!("no chain block at {to}"))?;
+    batch.put::<tables::Meta>(&META_CURSOR.to_vec(), &to.to_be_bytes().to_vec())?;
+    batch.put::<tables::Meta>(&META_CURSOR_HASH.to_vec(), &end_hash.to_vec())?;
+    batch.commit()?;
+    Ok(found)
+}
+
+/// Every entry, in record order.
+fn load(node: &Node) -> Result<Vec<PinEntry>> {
+    node.chain
+        .db()
+        .scan_from::<tables::IpfsPins>(&[], |_| true)?
+        .into_iter()
+        .map(|(_, raw)| Ok(serde_json::from_slice(&raw)?))
+        .collect()
+}
+
+fn save(node: &Node, entry: &PinEntry) -> Result<()> {
+    let id: U256 = entry.request.record_id.parse()?;
+    let mut batch = node.chain.db().batch();
+    batch.put::<tables::IpfsPins>(&B256::from(id), &serde_json::to_vec(entry)?)?;
+    Ok(batch.commit()?)
+}
+
+fn read_u64(node: &Node, key: &[u8]) -> Result<u64> {
+    Ok(crate::chain::meta_get(node.chain.db(), key)?
+        .and_then(|b| b.as_slice().try_into().ok().map(u64::from_be_bytes))
+        .unwrap_or(0))
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
