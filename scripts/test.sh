@@ -27,6 +27,13 @@ count_cargo() { # sums "test result: ... N passed; M failed" lines
   passed=$((passed + p)); failed=$((failed + f))
 }
 
+count_suite() { # NAME LOG: adds a suite's "NAME: N passed, M failed" line (no line: 1 failure)
+  local p f
+  p=$(grep -Eo "^$1: [0-9]+ passed" "$2" | awk '{print $2+0}')
+  f=$(grep -Eo 'passed, [0-9]+ failed' "$2" | tail -1 | awk '{print $2+0}')
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1}))
+}
+
 log "lock files (Cargo.lock and fuzz/Cargo.lock match the manifests)"
 for manifest in Cargo.toml fuzz/Cargo.toml; do
   if ! cargo tree --locked --manifest-path "$manifest" >/dev/null 2>"$logdir/lock.log"; then
@@ -60,16 +67,12 @@ if [[ $rc -eq 0 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); st
 log "kubo-dev (the development Kubo: real Kubo behind its HTTP RPC)"
 "$ROOT/scripts/test_kubo_dev.sh" 2>&1 | tee "$logdir/kubo.log" | grep -E '^FAIL|^kubo-dev:'
 [[ ${PIPESTATUS[0]} -ne 0 ]] && status=1
-kp=$(grep -Eo '^kubo-dev: [0-9]+ passed' "$logdir/kubo.log" | awk '{print $2+0}')
-kf=$(grep -Eo 'passed, [0-9]+ failed' "$logdir/kubo.log" | tail -1 | awk '{print $2+0}')
-passed=$((passed + ${kp:-0})); failed=$((failed + ${kf:-1}))
+count_suite kubo-dev "$logdir/kubo.log"
 
 log "client suite (ethers and viem against lattice --dev, then a wide DAG)"
 "$ROOT/scripts/test_clients.sh" 2>&1 | tee "$logdir/clients.log" | grep -E '✖|^clients:|^\[' 
 [[ ${PIPESTATUS[0]} -ne 0 ]] && status=1
-cp=$(grep -Eo '^clients: [0-9]+ passed' "$logdir/clients.log" | awk '{print $2+0}')
-cf=$(grep -Eo 'passed, [0-9]+ failed' "$logdir/clients.log" | tail -1 | awk '{print $2+0}')
-passed=$((passed + ${cp:-0})); failed=$((failed + ${cf:-1}))
+count_suite clients "$logdir/clients.log"
 
 log "forge test (contracts)"
 "$ROOT/scripts/test_contracts.sh" 2>&1 | tee "$logdir/forge.log" | tail -n 5

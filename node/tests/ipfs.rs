@@ -15,14 +15,15 @@ use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-async fn status_until(rpc: SocketAddr, want: impl Fn(&Value) -> bool) -> Value {
+/// Polls `method` (no params) until its answer satisfies `want`.
+async fn answer_until(rpc: SocketAddr, method: &str, want: impl Fn(&Value) -> bool) -> Value {
     let started = Instant::now();
     loop {
-        let status = result(rpc, "lattice_ipfsStatus", json!([])).await;
-        if want(&status) {
-            return status;
+        let answer = result(rpc, method, json!([])).await;
+        if want(&answer) {
+            return answer;
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "status never came: {status}");
+        assert!(started.elapsed() < Duration::from_secs(90), "{method} never came: {answer}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -44,7 +45,7 @@ async fn the_node_reports_its_kubo_and_keeps_running_when_it_goes() {
     let node = launch(config).await.unwrap();
     let rpc = node.rpc_addr.unwrap();
 
-    let up = status_until(rpc, |s| s["reachable"] == json!(true)).await;
+    let up = answer_until(rpc, "lattice_ipfsStatus", |s| s["reachable"] == json!(true)).await;
     assert_eq!(up["configured"], json!(true), "{up}");
     assert_eq!(up["api"], json!(kubo.url()), "{up}");
     assert_eq!(up["version"], json!("0.22.0"), "{up}");
@@ -53,7 +54,7 @@ async fn the_node_reports_its_kubo_and_keeps_running_when_it_goes() {
     assert!(up["lastError"].is_null(), "{up}");
 
     kubo.stop();
-    let down = status_until(rpc, |s| s["reachable"] == json!(false)).await;
+    let down = answer_until(rpc, "lattice_ipfsStatus", |s| s["reachable"] == json!(false)).await;
     assert!(down["lastError"].as_str().is_some_and(|e| e.contains("unreachable")), "{down}");
     assert_eq!(down["peerId"], up["peerId"], "what was learnt is kept: {down}");
     // Kubo gone costs the chain nothing.
@@ -118,18 +119,6 @@ fn record_opened(id: u64, funder: Address, cid: &str, committed: &[u8]) -> Bytes
     calldata.into()
 }
 
-async fn summary_until(rpc: SocketAddr, want: impl Fn(&Value) -> bool) -> Value {
-    let started = Instant::now();
-    loop {
-        let summary = result(rpc, "lattice_pinningSummary", json!([])).await;
-        if want(&summary) {
-            return summary;
-        }
-        assert!(started.elapsed() < Duration::from_secs(90), "summary never came: {summary}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn announced_records_are_pinned_only_when_their_content_matches() {
     let kubo = KuboDev::start(&checkout_root()).expect("the development Kubo starts");
@@ -186,8 +175,10 @@ async fn announced_records_are_pinned_only_when_their_content_matches() {
         result(rpc, "eth_sendRawTransaction", json!([common::raw(tx)])).await;
     }
 
-    let summary =
-        summary_until(rpc, |s| s["pinned"] == json!(1) && s["mismatch"] == json!(1)).await;
+    let summary = answer_until(rpc, "lattice_pinningSummary", |s| {
+        s["pinned"] == json!(1) && s["mismatch"] == json!(1)
+    })
+    .await;
     assert_eq!(summary["configured"], json!(true), "{summary}");
     assert_eq!(summary["records"], json!(2), "{summary}");
     assert_eq!(summary["pinnedBytes"], json!(5_000), "{summary}");
