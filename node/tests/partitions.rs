@@ -392,6 +392,27 @@ async fn split_networks_merge_and_a_node_cut_off_catches_up() {
     .await;
     assert!(nodes[0].receipt(emitted[1]).await.is_null(), "side A saw side B's transaction");
     assert!(nodes[2].receipt(emitted[0]).await.is_null(), "side B saw side A's transaction");
+    // Where each side holds its transactions now, agreed by both of its nodes: the first sight
+    // above may have moved since, when the side's own two producers reorganised its chain.
+    for (s, side) in sides.iter().enumerate() {
+        before[s] = wait_for("each side agreed within itself", Duration::from_secs(30), || async {
+            let mut seen = None;
+            for &i in side.iter() {
+                let e = nodes[i].receipt(emitted[s]).await;
+                let t = nodes[i].receipt(spent[s]).await;
+                if e.is_null() || t.is_null() {
+                    return None;
+                }
+                let here = (hash(&e, "blockHash"), hash(&t, "carrierBlockHash"));
+                if seen.is_some_and(|s| s != here) {
+                    return None;
+                }
+                seen = Some(here);
+            }
+            seen
+        })
+        .await;
+    }
     let ahead = [nodes[0].height().await, nodes[2].height().await];
     println!("split at chain block {split_height}: side A at {}, side B at {}", ahead[0], ahead[1]);
 
