@@ -297,8 +297,10 @@ pub fn estimate_gas<R: StateReader + Clone>(
 ) -> Result<Result<u64, CallOutcome>, CallError> {
     let mut hi = req.gas.unwrap_or(env.gas_limit.max(21_000)).min(env.gas_cap);
     let first = run(base.clone(), env, req, hi)?;
+    // What the limit must cover: the gas spent, or the EIP-7623 calldata floor when that is
+    // higher (`gas_used` is at least the floor).
     let spent = match &first {
-        CallOutcome::Success { gas_spent, .. } => *gas_spent,
+        CallOutcome::Success { gas_spent, gas_used, .. } => (*gas_spent).max(*gas_used),
         _ => return Ok(Err(first)),
     };
     // A plain transfer to an account without code: try exactly 21,000 first, as geth does
@@ -320,9 +322,10 @@ pub fn estimate_gas<R: StateReader + Clone>(
     // Most calls succeed with what they spent plus the 1/64 retained by nested calls.
     let optimistic = ((spent + 2_300) * 64 / 63).min(hi);
     if optimistic < hi {
-        match run(base.clone(), env, req, optimistic)? {
-            CallOutcome::Success { .. } => hi = optimistic,
-            _ => lo = optimistic,
+        match run(base.clone(), env, req, optimistic) {
+            Ok(CallOutcome::Success { .. }) => hi = optimistic,
+            Ok(_) | Err(CallError::Invalid(_)) => lo = optimistic,
+            Err(e) => return Err(e),
         }
     }
     while lo + 1 < hi {

@@ -288,3 +288,39 @@ fn a_fee_cap_below_the_base_fee_is_skipped_and_a_revert_is_executed_and_charged(
     );
     assert_eq!(root, root_from_scratch(&f.db));
 }
+
+#[test]
+fn an_estimate_covers_the_calldata_floor() {
+    // 16 KiB of non-zero calldata: 283,144 gas of intrinsic cost, but an EIP-7623 floor of
+    // 21,000 + 10 * 4 * 16,384 = 676,360. A limit between the two is refused before execution,
+    // so the estimate must start from the floor (it failed with "gas floor exceeds the gas
+    // limit" when it searched from the gas spent).
+    let f = Fixture::new(ChainSpec::dev(1));
+    let env = lattice_evm::CallEnv {
+        chain_id: 1337,
+        number: 1,
+        timestamp: 1_000,
+        base_fee: 0,
+        gas_limit: 30_000_000,
+        gas_cap: 50_000_000,
+        coinbase: Address::ZERO,
+        prevrandao: B256::ZERO,
+        limits: None,
+    };
+    let req = lattice_evm::CallRequest {
+        from: Some(f.signers[0].address()),
+        to: Some(address!("00000000000000000000000000000000000000dd")),
+        input: vec![0xab; 16 * 1024].into(),
+        ..Default::default()
+    };
+    let floor = 21_000 + 10 * 4 * 16 * 1024;
+    let gas = lattice_evm::estimate_gas(LatestState::new(&f.db), &env, &req)
+        .expect("the estimate runs")
+        .expect("the call succeeds");
+    assert!(gas >= floor && gas <= floor + floor * 2 / 100, "estimate {gas}, floor {floor}");
+    let with = lattice_evm::CallRequest { gas: Some(gas), ..req.clone() };
+    assert!(matches!(
+        lattice_evm::call(LatestState::new(&f.db), &env, &with),
+        Ok(lattice_evm::CallOutcome::Success { .. })
+    ));
+}
