@@ -21,6 +21,8 @@ Environment:
   TREASURY          receives fees and slashed stake (default: the deployer)
   ARBITER           decides compute disputes (default: the deployer)
   EPOCH_LENGTH      seconds per pinning epoch (default: 3600)
+  RESPONSE_WINDOW   seconds a pinning provider has to answer a revealed challenge
+                    (default: 600; the contract takes 60 to 86400)
   REGISTRATION_FEE  wei per model or version registration (default: 1e16)
   CHANGE_DELAY      seconds of the admin's timelock on parameter, fee, treasury and role
                     changes (default: 172800, two days; at least one day)

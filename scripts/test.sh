@@ -81,6 +81,11 @@ fp=$(grep -Eo '[0-9]+ tests passed' "$logdir/forge.log" | tail -1 | awk '{print 
 ff=$(grep -Eo 'tests passed, [0-9]+ failed' "$logdir/forge.log" | tail -1 | awk '{print $3+0}')
 passed=$((passed + ${fp:-0})); failed=$((failed + ${ff:-0}))
 
+log "IPFS end to end (a dev node, kubo-dev and the contracts: pin, commit, challenge, reward, slash)"
+"$ROOT/scripts/test_ipfs_e2e.sh" >"$logdir/ipfs-e2e.log" 2>&1 || { status=1; tail -n 60 "$logdir/ipfs-e2e.log"; }
+grep -E '^FAIL|^ipfs-e2e:' "$logdir/ipfs-e2e.log"
+count_suite ipfs-e2e "$logdir/ipfs-e2e.log"
+
 log "fuzz (a short run of each target; scripts/fuzz.sh --time N for longer)"
 "$ROOT/scripts/fuzz.sh" --scratch --time "${LATTICE_FUZZ_SECONDS:-15}" 2>&1 | tee "$logdir/fuzz.log" | grep -E '^fuzz '
 [[ ${PIPESTATUS[0]} -ne 0 ]] && status=1

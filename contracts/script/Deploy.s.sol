@@ -33,6 +33,9 @@ contract Deploy {
         // a timelock shorter than a day gives users no real notice; 0 is for unit tests only
         require(delay >= 1 days, "CHANGE_DELAY below one day");
 
+        IPFSIncentives.Params memory pinning = DeployConfig.incentivesParams();
+        pinning.responseWindow = uint32(vm.envOr("RESPONSE_WINDOW", uint256(pinning.responseWindow)));
+
         vm.startBroadcast(key);
         // role grants are timelocked, so the registry's REGISTRAR_ROLE is given at construction:
         // the registry is the deployer's next contract after IPFSIncentives
@@ -44,7 +47,7 @@ contract Deploy {
             registryAt,
             epochLength,
             DeployConfig.UNBONDING_DELAY,
-            DeployConfig.incentivesParams()
+            pinning
         );
         registry = new ModelRegistry(admin, treasury, delay, incentives, fee);
         require(address(registry) == registryAt, "registry address");

@@ -318,7 +318,7 @@ fn an_estimate_covers_the_calldata_floor() {
         .expect("the estimate runs")
         .expect("the call succeeds");
     assert!(gas >= floor && gas <= floor + floor * 2 / 100, "estimate {gas}, floor {floor}");
-    let with = lattice_evm::CallRequest { gas: Some(gas), ..req.clone() };
+    let with = lattice_evm::CallRequest { gas: Some(gas), ..req };
     assert!(matches!(
         lattice_evm::call(LatestState::new(&f.db), &env, &with),
         Ok(lattice_evm::CallOutcome::Success { .. })

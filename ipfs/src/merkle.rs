@@ -67,6 +67,33 @@ pub fn proof(levels: &[Vec<Node>], index: usize) -> Option<Vec<Node>> {
     Some((0..levels.len() - 1).map(|k| levels[k][(index >> k) ^ 1]).collect())
 }
 
+/// A challenge's answer, in the order the leaves were drawn.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    /// Each drawn leaf's bytes.
+    pub chunks: Vec<Vec<u8>>,
+    /// Each drawn leaf's Merkle path.
+    pub paths: Vec<Vec<Node>>,
+}
+
+/// The answer to a challenge drawing `indices` (repeats allowed). `None` when `data` is empty
+/// or an index is past its last leaf.
+pub fn answer(data: &[u8], indices: &[u64]) -> Option<Answer> {
+    let levels = levels(data)?;
+    let leaves = data.len().div_ceil(LEAF_BYTES) as u64;
+    let mut chunks = Vec::with_capacity(indices.len());
+    let mut paths = Vec::with_capacity(indices.len());
+    for &index in indices {
+        if index >= leaves {
+            return None;
+        }
+        let start = index as usize * LEAF_BYTES;
+        chunks.push(data[start..(start + LEAF_BYTES).min(data.len())].to_vec());
+        paths.push(proof(&levels, index as usize)?);
+    }
+    Some(Answer { chunks, paths })
+}
+
 /// Whether `chunk` is leaf `index` under `root` by `path`, as the contract checks it.
 pub fn verify(root: &Node, index: usize, chunk: &[u8], path: &[Node]) -> bool {
     let mut node = sha256(&[chunk]);
@@ -137,5 +164,20 @@ mod tests {
             assert!(!verify(&root, index, &tampered, &path), "tampered leaf {index}");
         }
         assert_eq!(proof(&levels, 8), None);
+    }
+
+    #[test]
+    fn an_answer_holds_each_drawn_leaf_and_its_path() {
+        let data = pattern(5000);
+        let root = commitment(&data).unwrap().merkle_root;
+        let indices = [4, 0, 4, 2];
+        let Answer { chunks, paths } = answer(&data, &indices).unwrap();
+        assert_eq!(chunks.iter().map(Vec::len).collect::<Vec<_>>(), [904, 1024, 904, 1024]);
+        for (i, &index) in indices.iter().enumerate() {
+            assert!(verify(&root, index as usize, &chunks[i], &paths[i]), "draw {i}");
+        }
+        // Leaves 5..8 are padding: no content to answer with.
+        assert_eq!(answer(&data, &[5]), None);
+        assert_eq!(answer(&[], &[0]), None);
     }
 }

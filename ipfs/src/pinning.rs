@@ -65,6 +65,26 @@ pub struct PinEntry {
     pub next_try_ms: u64,
     /// When it was pinned (Unix milliseconds).
     pub pinned_at_ms: Option<u64>,
+    /// The storage provider's account of the record (storage-provider mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<ProviderAccount>,
+}
+
+/// What a storage provider did with one record: its pin on chain, the epochs and rewards the
+/// contract paid for it, and the challenges it met.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderAccount {
+    /// The provider's pin of the record stands on chain.
+    pub committed: bool,
+    /// Epochs the contract paid (`PinReported`).
+    pub epochs_paid: u64,
+    /// Wei those reports paid (decimal).
+    pub reward_wei: String,
+    /// Challenges answered and verified by the contract.
+    pub challenges_answered: u32,
+    /// Challenges missed: the provider was slashed for them.
+    pub challenges_failed: u32,
 }
 
 impl PinEntry {
@@ -77,6 +97,7 @@ impl PinEntry {
             last_error: None,
             next_try_ms: 0,
             pinned_at_ms: None,
+            provider: None,
         }
     }
 

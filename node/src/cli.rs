@@ -67,6 +67,11 @@ pub enum Command {
     /// follows inclusion through newHeads and block receipts; prints sent, accepted, rejected
     /// by reason, TPS until the last receipt and inclusion latency.
     Loadgen(lattice_loadgen::LoadgenArgs),
+    /// The IPFS side: add a model file to Kubo and register it on chain.
+    Ipfs {
+        #[command(subcommand)]
+        command: IpfsCommand,
+    },
     /// A one-screen summary of a running node, read over its JSON-RPC: client, chain, sink,
     /// blue score, tips, peers, pool, sync and the last chain blocks.
     Status {
@@ -82,6 +87,15 @@ pub enum Command {
         #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u64).range(0..=100))]
         blocks: u64,
     },
+}
+
+/// `lattice ipfs …`
+#[derive(Debug, Subcommand)]
+pub enum IpfsCommand {
+    /// Adds a file to Kubo and prints its CID and storage commitment (size, leaves, SHA-256
+    /// Merkle root); with --register also registers it as a model through ModelRegistry, which
+    /// opens its pinning record, and prints the transaction, the model and the record.
+    Add(crate::ipfs_cli::AddArgs),
 }
 
 /// `lattice dag …`
@@ -466,6 +480,37 @@ pub struct NodeArgs {
     )]
     pub ipfs_max_pin_bytes: Option<u64>,
 
+    /// Storage-provider mode (with --ipfs-incentives): a file holding the provider's key
+    /// (hex), readable by its owner only. The node registers the provider, commits to the
+    /// records it holds, answers their challenges and claims the rewards, paying gas and stake
+    /// from this account.
+    #[arg(
+        long,
+        env = "LATTICE_IPFS_PROVIDER_KEY_FILE",
+        value_name = "FILE",
+        help_heading = "IPFS",
+        conflicts_with = "ipfs_provider_key"
+    )]
+    pub ipfs_provider_key_file: Option<PathBuf>,
+
+    /// The provider's key as hex; prefer --ipfs-provider-key-file (other users of the machine
+    /// can read the process list).
+    #[arg(long, env = "LATTICE_IPFS_PROVIDER_KEY", value_name = "HEX", help_heading = "IPFS")]
+    pub ipfs_provider_key: Option<String>,
+
+    /// Most stake, in ether, the provider bonds in the contract: registering and each commitment
+    /// add what the contract asks for up to this, and a record needing more is not committed
+    /// [default: 10].
+    #[arg(
+        long = "ipfs-provider-max-stake",
+        env = "LATTICE_IPFS_PROVIDER_MAX_STAKE",
+        value_name = "ETHER",
+        value_parser = parse_ether,
+        help_heading = "IPFS"
+    )]
+    #[serde(default, deserialize_with = "de_ether")]
+    pub ipfs_provider_max_stake: Option<alloy_primitives::U256>,
+
     /// Prometheus metrics listen address (e.g. 127.0.0.1:9100); off when absent.
     #[arg(long, env = "LATTICE_METRICS_ADDR", value_name = "ADDR", help_heading = "Metrics")]
     pub metrics_addr: Option<SocketAddr>,
@@ -491,6 +536,34 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         return Err(format!("duration `{s}` must be positive"));
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+/// Parses an amount of ether (`10`, `2.5`), never negative or past 18 decimals.
+pub fn parse_ether(s: &str) -> Result<alloy_primitives::U256, String> {
+    let s = s.trim();
+    if s.starts_with('-') {
+        return Err(format!("invalid amount `{s}`: not negative"));
+    }
+    alloy_primitives::utils::parse_ether(s)
+        .map_err(|e| format!("invalid amount of ether `{s}`: {e} (e.g. 10 or 2.5)"))
+}
+
+fn de_ether<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<alloy_primitives::U256>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Number(f64),
+    }
+    match Option::<Raw>::deserialize(d)? {
+        None => Ok(None),
+        Some(Raw::Text(s)) => parse_ether(&s).map(Some).map_err(serde::de::Error::custom),
+        Some(Raw::Number(v)) => {
+            parse_ether(&v.to_string()).map(Some).map_err(serde::de::Error::custom)
+        }
+    }
 }
 
 fn de_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
@@ -552,6 +625,9 @@ impl NodeArgs {
             ipfs_timeout,
             ipfs_incentives,
             ipfs_max_pin_bytes,
+            ipfs_provider_key_file,
+            ipfs_provider_key,
+            ipfs_provider_max_stake,
             metrics_addr
         );
         self.dev |= file.dev;

@@ -8,7 +8,7 @@ use lattice_consensus::GhostdagParams;
 use lattice_primitives::{dev_signers, ChainSpec, DEV_ACCOUNT_COUNT};
 use lattice_rpc::RpcConfig;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The file in a data directory that holds the node's producer key (hex).
@@ -130,6 +130,8 @@ pub struct NodeConfig {
     pub ipfs: Option<lattice_ipfs::IpfsClient>,
     /// The pinning service (`--ipfs-incentives`): the contract it follows and its bounds.
     pub pinning: Option<(alloy_primitives::Address, lattice_ipfs::pinning::PinPolicy)>,
+    /// Storage-provider mode (`--ipfs-provider-key-file`): its key and stake bound.
+    pub provider: Option<crate::provider::ProviderConfig>,
     /// Accounts unlocked for `eth_accounts` (dev only).
     pub dev_accounts: Vec<PrivateKeySigner>,
     /// Run every dev producer in this process (`--dev.local-producers`).
@@ -229,22 +231,11 @@ impl NodeConfig {
             tracing::warn!(target: "lattice::node",
                 "--producer-key puts the key in the process list and shell history; prefer --producer-key-file");
         }
-        let key_text = match &key_file {
-            Some(file) => Some(
-                String::from_utf8(lattice_network::read_secret(file).wrap_err_with(|| {
-                    format!("cannot read the producer key file {}", file.display())
-                })?)
-                .map_err(|_| eyre!("the producer key file {} is not text", file.display()))?,
-            ),
-            None => args.producer_key.clone(),
-        };
-        let signer = match (&key_text, args.dev) {
-            (Some(hex), _) => Some(
-                hex.trim()
-                    .trim_start_matches("0x")
-                    .parse::<PrivateKeySigner>()
-                    .map_err(|e| eyre!("invalid producer key: {e}"))?,
-            ),
+        let signer = match (
+            read_key(key_file.as_deref(), args.producer_key.as_deref(), "producer")?,
+            args.dev,
+        ) {
+            (Some(key), _) => Some(key),
             (None, true) => {
                 let index = args.dev_producer_index.unwrap_or(0);
                 let count = args.dev_producers.unwrap_or(1);
@@ -358,9 +349,32 @@ impl NodeConfig {
                 Some((contract, policy))
             }
         };
+        let provider_key = read_key(
+            args.ipfs_provider_key_file.as_deref(),
+            args.ipfs_provider_key.as_deref(),
+            "IPFS provider",
+        )?;
+        if args.ipfs_provider_key.is_some() {
+            tracing::warn!(target: "lattice::node",
+                "--ipfs-provider-key puts the key in the process list and shell history; prefer --ipfs-provider-key-file");
+        }
+        let provider = match (provider_key, &pinning) {
+            (None, _) => None,
+            (Some(_), None) => return Err(crate::UsageError::report(
+                "storage-provider mode needs the pinning service",
+                "pass --ipfs-incentives ADDRESS and --ipfs-api URL with --ipfs-provider-key-file",
+            )),
+            (Some(signer), Some(_)) => Some(crate::provider::ProviderConfig {
+                signer,
+                max_stake: args
+                    .ipfs_provider_max_stake
+                    .unwrap_or(crate::provider::DEFAULT_MAX_STAKE),
+            }),
+        };
         Ok(Self {
             ipfs,
             pinning,
+            provider,
             prune,
             spec,
             data_dir,
@@ -449,6 +463,27 @@ fn network_settings(args: &NodeArgs) -> Result<Option<NetworkSettings>> {
         max_peers: args.max_peers.unwrap_or(lattice_network::DEFAULT_MAX_PEERS),
         node_key: args.node_key.clone(),
     }))
+}
+
+/// The key in `file` (hex, owner-readable only) or `text`, if either is given.
+fn read_key(
+    file: Option<&Path>,
+    text: Option<&str>,
+    what: &str,
+) -> Result<Option<PrivateKeySigner>> {
+    let text = match file {
+        Some(file) => String::from_utf8(
+            lattice_network::read_secret(file)
+                .wrap_err_with(|| format!("cannot read the {what} key file {}", file.display()))?,
+        )
+        .map_err(|_| eyre!("the {what} key file {} is not text", file.display()))?,
+        None => match text {
+            Some(text) => text.to_string(),
+            None => return Ok(None),
+        },
+    };
+    let key = text.trim().trim_start_matches("0x");
+    Ok(Some(key.parse::<PrivateKeySigner>().map_err(|e| eyre!("invalid {what} key: {e}"))?))
 }
 
 /// The client of `--ipfs-api`, if given; a value that is not `http://host:port` is the

@@ -7,6 +7,7 @@ pub mod chain;
 pub mod cli;
 mod config;
 mod dag;
+pub mod ipfs_cli;
 mod local_net;
 pub mod metrics;
 pub mod network;
@@ -14,6 +15,7 @@ pub mod orphans;
 pub mod pinning;
 mod producer;
 pub mod progress;
+pub mod provider;
 mod rpc_api;
 pub mod status;
 pub mod tools;
@@ -746,13 +748,20 @@ pub async fn launch(config: NodeConfig) -> Result<NodeHandle> {
         let _ = node.ipfs.set(watch);
         tasks.push(task);
         if let Some((contract, policy)) = node.config.pinning.clone() {
-            let service = Arc::new(pinning::Pinning::new(contract));
+            let provider = node.config.provider.clone().map(|config| {
+                provider::Provider::new(config, contract, client.clone(), policy.max_pin_bytes)
+            });
+            let service = Arc::new(pinning::Pinning::new(
+                contract,
+                provider.as_ref().map(provider::Provider::address),
+            ));
             let _ = node.pinning.set(service.clone());
             let pinner = lattice_ipfs::pinning::Pinner::new(client, policy);
             tasks.push(tokio::spawn(pinning::run(
                 node.clone(),
                 service,
                 pinner,
+                provider,
                 shutdown_rx.clone(),
             )));
         }

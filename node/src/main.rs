@@ -1,7 +1,7 @@
 //! The `lattice` binary: parse flags, then run the node (until Ctrl-C or SIGTERM) or a tool.
 
 use clap::Parser;
-use lattice_node::cli::{Cli, Command, DagCommand, NodeArgs};
+use lattice_node::cli::{Cli, Command, DagCommand, IpfsCommand, NodeArgs};
 use lattice_node::{NodeConfig, UsageError};
 use std::io::Write;
 use tracing_subscriber::EnvFilter;
@@ -49,6 +49,11 @@ fn command(cli: Cli) -> eyre::Result<()> {
             print(lattice_node::tools::genesis_info(&offline_config(node)?)?)
         }
         Some(Command::Loadgen(args)) => loadgen(&args),
+        Some(Command::Ipfs { command: IpfsCommand::Add(args) }) => {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            print!("{}", runtime.block_on(lattice_node::ipfs_cli::add(&args))?);
+            Ok(())
+        }
         Some(Command::Status { rpc, blocks }) => {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             println!("{}", runtime.block_on(lattice_node::status::fetch(&rpc, blocks))?);

@@ -98,6 +98,10 @@ pub struct Metrics {
     pub ipfs_pins: IntGaugeVec,
     /// Bytes of the records pinned.
     pub ipfs_pinned_bytes: IntGauge,
+    /// The storage provider's transactions by action and outcome.
+    pub ipfs_provider_txs: IntCounterVec,
+    /// Challenges against the storage provider by outcome.
+    pub ipfs_challenges: IntCounterVec,
     /// 1 while catching up with a peer (initial block download), else 0.
     pub sync_active: IntGauge,
     /// The highest selected-chain height known: the peer's while catching up, else ours.
@@ -397,6 +401,28 @@ impl Metrics {
             ipfs_pinned_bytes: reg(
                 &r,
                 IntGauge::new("lattice_ipfs_pinned_bytes", "Bytes of the records pinned").unwrap(),
+            ),
+            ipfs_provider_txs: reg(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "lattice_ipfs_provider_transactions_total",
+                        "The storage provider's transactions by action (register, stake, commit, report, respond, withdraw) and outcome (sent, succeeded, reverted, dropped, would_revert)",
+                    ),
+                    &["action", "outcome"],
+                )
+                .unwrap(),
+            ),
+            ipfs_challenges: reg(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "lattice_ipfs_challenges_total",
+                        "Challenges against the storage provider by outcome (answered, failed, unanswerable)",
+                    ),
+                    &["outcome"],
+                )
+                .unwrap(),
             ),
             producer_paused: reg(
                 &r,

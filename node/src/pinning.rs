@@ -10,6 +10,7 @@
 //! depth (entries are keyed by record id, so scanning again changes nothing).
 
 use crate::chain::LogQuery;
+use crate::provider::{Provider, ProviderSummary};
 use crate::Node;
 use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::SolEvent;
@@ -31,6 +32,26 @@ alloy_sol_types::sol! {
         uint32 durationEpochs;
         uint128 rewardPerByteEpoch;
     }
+
+    /// `ModelRegistry.ModelInput`.
+    struct ModelInput {
+        string name;
+        string framework;
+        string metadataURI;
+        uint128 pricePerUse;
+        bool permissioned;
+        uint256 maxFee;
+    }
+
+    /// `ModelRegistry.registerModel`.
+    function registerModel(ModelInput input, string cid, ContentSpec content)
+        external payable returns (uint256 modelId);
+
+    /// `ModelRegistry.registrationFee`.
+    function registrationFee() external view returns (uint256);
+
+    /// `ModelRegistry.ModelVersionAdded`.
+    event ModelVersionAdded(uint256 indexed modelId, uint32 indexed version, string cid, uint256 pinRecordId);
 
     /// `IPFSIncentives.RecordOpened`.
     event RecordOpened(
@@ -81,19 +102,31 @@ pub struct PinningSummary {
     pub failed: usize,
     /// Records not kept because the list was full.
     pub dropped: u64,
+    /// Storage-provider mode, when on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<ProviderSummary>,
 }
 
 /// The running service's handle, for RPC.
 #[derive(Debug)]
 pub struct Pinning {
     contract: Address,
+    /// The storage provider's address (storage-provider mode): its challenges are followed.
+    provider: Option<Address>,
     dropped: std::sync::atomic::AtomicU64,
+    /// The provider's last round.
+    provider_summary: parking_lot::Mutex<Option<ProviderSummary>>,
 }
 
 impl Pinning {
-    /// A service following `contract`.
-    pub fn new(contract: Address) -> Self {
-        Self { contract, dropped: Default::default() }
+    /// A service following `contract`, for `provider` in storage-provider mode.
+    pub fn new(contract: Address, provider: Option<Address>) -> Self {
+        Self {
+            contract,
+            provider,
+            dropped: Default::default(),
+            provider_summary: Default::default(),
+        }
     }
 
     /// Entries `offset..offset + limit` in record order.
@@ -109,6 +142,7 @@ impl Pinning {
             scanned_through: read_u64(node, META_CURSOR)?,
             records: entries.len(),
             dropped: self.dropped.load(std::sync::atomic::Ordering::Relaxed),
+            provider: self.provider_summary.lock().clone(),
             ..Default::default()
         };
         for e in &entries {
@@ -127,15 +161,17 @@ impl Pinning {
     }
 }
 
-/// Runs the service until `shutdown`.
+/// Runs the service (and the storage provider, when given) until `shutdown`.
 pub async fn run(
     node: Arc<Node>,
     pinning: Arc<Pinning>,
     pinner: Pinner,
+    mut provider: Option<Provider>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     tracing::info!(target: "lattice::ipfs", contract = %pinning.contract,
         "pinning service: following RecordOpened");
+    let mut was_down = false;
     loop {
         let (n, p) = (node.clone(), pinning.clone());
         match tokio::task::spawn_blocking(move || scan(&n, &p)).await {
@@ -148,9 +184,24 @@ pub async fn run(
                 tracing::error!(target: "lattice::ipfs", error = %e, "the record scan panicked")
             }
         }
+        // While Kubo is away nothing is tried (an attempt would only wait out its timeout);
+        // when it returns, every waiting record is tried again at once.
+        let down = node.ipfs.get().is_some_and(|w| {
+            let s = w.status();
+            s.checked_at_ms.is_some() && !s.reachable
+        });
+        let resumed = std::mem::replace(&mut was_down, down) && !down;
+        if resumed {
+            tracing::info!(target: "lattice::ipfs", "Kubo is back: pinning resumes");
+        }
         let now = now_ms();
         let due: Vec<PinEntry> = match load(&node) {
-            Ok(all) => all.into_iter().filter(|e| e.is_due(now)).take(ATTEMPTS_PER_ROUND).collect(),
+            Ok(_) if down => Vec::new(),
+            Ok(all) => all
+                .into_iter()
+                .filter(|e| e.is_due(now) || (resumed && e.state == PinState::Waiting))
+                .take(ATTEMPTS_PER_ROUND)
+                .collect(),
             Err(e) => {
                 tracing::warn!(target: "lattice::ipfs", error = %e, "cannot read the pin list");
                 Vec::new()
@@ -166,6 +217,14 @@ pub async fn run(
                 tracing::warn!(target: "lattice::ipfs", error = %e, "cannot store a pin entry");
             }
         }
+        if let Some(provider) = provider.as_mut().filter(|_| !down) {
+            tokio::select! {
+                outcome = provider_round(&node, &pinning, provider) => if let Err(e) = outcome {
+                    tracing::warn!(target: "lattice::ipfs", error = %e, "storage provider round failed");
+                },
+                _ = shutdown.changed() => return,
+            }
+        }
         if let Ok(summary) = pinning.summary(&node) {
             node.metrics.set_pins(&summary);
         }
@@ -177,6 +236,25 @@ pub async fn run(
             return;
         }
     }
+}
+
+/// One round of the storage provider over the stored entries; stores those it changed.
+async fn provider_round(
+    node: &Arc<Node>,
+    pinning: &Pinning,
+    provider: &mut Provider,
+) -> Result<()> {
+    let before = load(node)?;
+    let mut entries = before.clone();
+    let outcome = provider.round(node, &mut entries).await;
+    for (old, new) in before.iter().zip(&entries) {
+        if old != new {
+            save(node, new)?;
+        }
+    }
+    let open = crate::provider::open_challenges(node)?.len();
+    *pinning.provider_summary.lock() = Some(provider.summary(&entries, open));
+    outcome
 }
 
 fn log_outcome(entry: &PinEntry) {
@@ -216,7 +294,11 @@ fn scan(node: &Node, pinning: &Pinning) -> Result<usize> {
     let to = target.min(cursor + SCAN_BLOCKS);
     let topic = RecordOpened::SIGNATURE_HASH;
     let addresses = [pinning.contract];
-    let topics = [vec![topic]];
+    let mut wanted = vec![topic];
+    wanted.extend(pinning.provider.map(|_| crate::provider::CHALLENGE_OPENED));
+    let topics = [wanted];
+    let mut challenges = crate::provider::open_challenges(node)?;
+    let followed = challenges.len();
     let query = LogQuery { addresses: &addresses, topics: &topics };
     let mut kept = load(node)?.len();
     let mut found = 0;
@@ -225,7 +307,24 @@ fn scan(node: &Node, pinning: &Pinning) -> Result<usize> {
         let Some(hash) = chain.hash_at(number)? else { continue };
         for receipt in chain.receipts(hash)?.iter().filter(|r| r.success) {
             for log in &receipt.logs {
-                if log.address != pinning.contract || log.data.topics().first() != Some(&topic) {
+                if log.address != pinning.contract {
+                    continue;
+                }
+                if let Some((id, provider)) = crate::provider::challenge_opened(&log.data) {
+                    if Some(provider) != pinning.provider || challenges.contains(&id) {
+                        continue;
+                    }
+                    if challenges.len() >= crate::provider::MAX_OPEN_CHALLENGES {
+                        tracing::warn!(target: "lattice::ipfs", challenge = %id,
+                            "too many open challenges to follow; this one is not answered");
+                        continue;
+                    }
+                    tracing::info!(target: "lattice::ipfs", challenge = %id, block = number,
+                        "a challenge against this provider");
+                    challenges.push(id);
+                    continue;
+                }
+                if log.data.topics().first() != Some(&topic) {
                     continue;
                 }
                 let event = match RecordOpened::decode_log_data(&log.data) {
@@ -259,6 +358,9 @@ fn scan(node: &Node, pinning: &Pinning) -> Result<usize> {
                 found += 1;
             }
         }
+    }
+    if challenges.len() != followed {
+        crate::provider::put_challenges(&mut batch, &challenges)?;
     }
     let end_hash = chain.hash_at(to)?.ok_or_else(|| eyre!("no chain block at {to}"))?;
     batch.put::<tables::Meta>(&META_CURSOR.to_vec(), &to.to_be_bytes().to_vec())?;

@@ -55,6 +55,26 @@ fn an_ipfs_api_that_is_not_an_http_url_is_refused() {
 }
 
 #[test]
+fn storage_provider_mode_without_the_pinning_service_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("provider-key");
+    std::fs::write(&key, "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6\n")
+        .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let key = key.to_str().unwrap();
+    let out = lattice(&["--dev", "--ipfs-provider-key-file", key], dir.path());
+    refused(&out, "storage-provider mode needs the pinning service", "--ipfs-incentives");
+    let out = lattice(&["--dev", "--ipfs-provider-max-stake=-1"], dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--ipfs-provider-max-stake"), "{stderr}");
+}
+
+#[test]
 fn a_missing_chain_specification_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no-such-spec.json");
