@@ -100,13 +100,13 @@ head -c 300000 /dev/urandom >"$work/model-1.bin"
 head -c 70000 /dev/urandom >"$work/model-2.bin"
 "$BIN" ipfs add "$work/model-1.bin" --register --ipfs-api "$API" --rpc "$RPC" --registry "$REGISTRY" \
   --key-file "$work/owner.key" --name model-1 --replication 2 --duration-epochs 10000 \
-  --reward-per-byte-epoch 1000 --fund 1 >"$work/add-1" 2>&1
+  --reward-per-byte-epoch 10000000000 --fund 1 >"$work/add-1" 2>&1
 status=$?
 CID1="$(awk '$1 == "cid" {print $2}' "$work/add-1")"
 grep -q '^pin record 1$' "$work/add-1" && grep -q '^transaction 0x' "$work/add-1"
 check "lattice ipfs add --register: CID, transaction, model and pin record" $((status + $?)) "$(cat "$work/add-1")"
-[[ "$(python3 "$ROOT/scripts/merkle_root.py" "$work/model-1.bin" | grep -i merkleRoot | grep -Eo '0x[0-9a-f]{64}')" \
-  == "$(awk '$1 == "merkle" {print $3}' "$work/add-1")" ]]
+reference="$(python3 "$ROOT/scripts/merkle_root.py" "$work/model-1.bin" | awk '$1 == "merkleRoot" {print $2}')"
+[[ "$reference" =~ ^0x[0-9a-f]{64}$ && "$reference" == "$(awk '$1 == "merkle" {print $3}' "$work/add-1")" ]]
 check "the commitment it registered is the reference script's" $? "$(cat "$work/add-1")"
 
 # 2. The node pins it: the content Kubo returns matches the on-chain commitment.
@@ -122,7 +122,10 @@ curl -s -X POST "$API/api/v0/pin/ls?arg=$CID1" | grep -q "$CID1"
 check "Kubo holds the pin" $? "$(curl -s -X POST "$API/api/v0/pin/ls?arg=$CID1")"
 
 # 3. The provider registers and commits.
-pin_active() { call "$INCENTIVES" "getPin(uint256,address)((bool,uint32,uint32,uint64,uint64,uint64,uint64,uint128))" "$1" "$PROVIDER" | grep -q '^(true,'; }
+pin_is() { # RECORD true|false: the provider's pin of RECORD is (not) active
+  call "$INCENTIVES" "getPin(uint256,address)((bool,uint32,uint32,uint64,uint64,uint64,uint64,uint128))" "$1" "$PROVIDER" | grep -q "^($2,"
+}
+pin_active() { pin_is "$1" true; }
 wait_for 60 pin_active 1
 check "the provider node registered and committed to record 1" $? "$(call "$INCENTIVES" "getProvider(address)((bool,uint32,uint32,uint128,string))" "$PROVIDER")"
 
@@ -153,7 +156,10 @@ check "the node answered challenge 1 and the contract verified it (status Answer
 
 # 5. Rewards: the node reports the pin's epochs and withdraws the credit.
 summary() { rpc lattice_pinningSummary '[]'; }
-rewarded() { summary | grep -Eq '"epochsPaid":[1-9]' && summary | grep -Eq '"withdrawnWei":"[1-9]'; }
+rewarded() {
+  summary | grep -Eq '"epochsPaid":[1-9]' && summary | grep -Eq '"rewardWei":"[1-9]' \
+    && summary | grep -Eq '"withdrawnWei":"[1-9]'
+}
 wait_for 90 rewarded
 check "the node reported its pin and withdrew the reward" $? "$(summary)"
 
@@ -163,7 +169,7 @@ CID2="$(awk '$1 == "cid" {print $2}' "$work/add-2")"
 ROOT2="$(awk '$1 == "merkle" {print $3}' "$work/add-2")"
 stop_kubo
 h1="$(height)"; sleep 6; h2="$(height)"
-[[ $h2 -ge $((h1 + 10)) ]]; check "Kubo stopped: the node keeps producing" $? "height $h1 -> $h2"
+[[ $h1 -gt 0 && $h2 -ge $((h1 + 3)) ]]; check "Kubo stopped: the node keeps producing" $? "height $h1 -> $h2"
 down() { rpc lattice_ipfsStatus '[]' | grep -q '"reachable":false'; }
 wait_for 30 down; check "lattice_ipfsStatus reports Kubo unreachable" $? "$(rpc lattice_ipfsStatus '[]')"
 "$BIN" ipfs add "$work/model-2.bin" --ipfs-api "$API" >"$work/add-down" 2>&1
@@ -172,7 +178,8 @@ check "lattice ipfs add with Kubo away fails with a clear error" $? "$(cat "$wor
 FEE="$(call "$REGISTRY" "registrationFee()(uint256)" | awk '{print $1}')"
 send "$OWNER_KEY" "$REGISTRY" \
   "registerModel((string,string,string,uint128,bool,uint256),string,(uint64,bytes32,uint64,uint16,uint32,uint128))" \
-  "(model-2,onnx,ipfs://model-2,0,false,$FEE)" "$CID2" "(70000,$ROOT2,69,2,10000,1000)" --value "$FEE"
+  "(model-2,onnx,ipfs://model-2,0,false,$FEE)" "$CID2" "(70000,$ROOT2,69,2,10000,10000000000)" \
+  --value "$(python3 -c "print($FEE + 10**18)")"
 check "model 2 registered while Kubo is away" $? "$(tail -n 5 "$work/cast.log")"
 # Kubo returns with a new repository: model 2 is added again, model 1's content is gone.
 start_kubo "$work/repo2" || fatal "kubo-dev did not restart"
@@ -193,7 +200,7 @@ check "the response window closed unanswered; resolve(2) accepted" $? "$(tail -n
 bonded_after="$(call "$INCENTIVES" "bondedOf(address)(uint256)" "$PROVIDER" | awk '{print $1}')"
 python3 -c "import sys; sys.exit(0 if int('$bonded_after') < int('$bonded_before') else 1)"
 check "the provider was slashed" $? "bonded $bonded_before -> $bonded_after"
-! pin_active 1; check "its pin of record 1 was dropped" $? "still active"
+pin_is 1 false; check "its pin of record 1 was dropped" $? "still active, or getPin failed"
 slashed_seen() { summary | grep -Eq '"challengesFailed":1'; }
 wait_for 30 slashed_seen; check "the node counted the failed challenge" $? "$(summary)"
 grep -q "cannot answer a challenge" "$work/node.log"

@@ -108,6 +108,9 @@ pub async fn add(args: &AddArgs) -> Result<String> {
         true => Some(signer(args)?),
         false => None,
     };
+    if args.register && args.registry.is_none() {
+        bail!("--register needs --registry ADDRESS (the ModelRegistry; deployments/<chain-id>.json lists it)");
+    }
     let added = client
         .add(&name, data)
         .await
@@ -167,8 +170,11 @@ pub async fn add(args: &AddArgs) -> Result<String> {
 
 fn signer(args: &AddArgs) -> Result<PrivateKeySigner> {
     let text = match (&args.key_file, &args.key) {
-        (Some(file), _) => std::fs::read_to_string(file)
-            .wrap_err_with(|| format!("cannot read the key file {}", file.display()))?,
+        (Some(file), _) => String::from_utf8(
+            lattice_network::read_secret(file)
+                .wrap_err_with(|| format!("cannot read the key file {}", file.display()))?,
+        )
+        .map_err(|_| eyre!("the key file {} is not text", file.display()))?,
         (None, Some(key)) => key.clone(),
         (None, None) => {
             bail!("--register needs a key that pays for it: --key-file FILE (or --key HEX)")
@@ -227,7 +233,10 @@ async fn transact(
             return Ok((hash, receipt));
         }
         if started.elapsed() > RECEIPT_WAIT {
-            bail!("the transaction {hash} was sent but has no receipt after {RECEIPT_WAIT:?}");
+            bail!(
+                "the transaction {hash} was sent but has no receipt after {RECEIPT_WAIT:?}; do not send it \
+                 again (it would pay the fee twice): look for its receipt (eth_getTransactionReceipt)"
+            );
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }

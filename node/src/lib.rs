@@ -757,11 +757,18 @@ pub async fn launch(config: NodeConfig) -> Result<NodeHandle> {
             ));
             let _ = node.pinning.set(service.clone());
             let pinner = lattice_ipfs::pinning::Pinner::new(client, policy);
+            if let Some(provider) = provider {
+                tasks.push(tokio::spawn(pinning::run_provider(
+                    node.clone(),
+                    service.clone(),
+                    provider,
+                    shutdown_rx.clone(),
+                )));
+            }
             tasks.push(tokio::spawn(pinning::run(
                 node.clone(),
                 service,
                 pinner,
-                provider,
                 shutdown_rx.clone(),
             )));
         }

@@ -116,6 +116,9 @@ pub struct Pinning {
     dropped: std::sync::atomic::AtomicU64,
     /// The provider's last round.
     provider_summary: parking_lot::Mutex<Option<ProviderSummary>>,
+    /// Serialises read-modify-write of one stored entry between the pinner and the provider
+    /// (each owns its own fields of it).
+    entry_lock: parking_lot::Mutex<()>,
 }
 
 impl Pinning {
@@ -126,6 +129,7 @@ impl Pinning {
             provider,
             dropped: Default::default(),
             provider_summary: Default::default(),
+            entry_lock: Default::default(),
         }
     }
 
@@ -161,12 +165,11 @@ impl Pinning {
     }
 }
 
-/// Runs the service (and the storage provider, when given) until `shutdown`.
+/// Runs the service until `shutdown`.
 pub async fn run(
     node: Arc<Node>,
     pinning: Arc<Pinning>,
     pinner: Pinner,
-    mut provider: Option<Provider>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     tracing::info!(target: "lattice::ipfs", contract = %pinning.contract,
@@ -213,16 +216,8 @@ pub async fn run(
                 _ = shutdown.changed() => return,
             }
             log_outcome(&entry);
-            if let Err(e) = save(&node, &entry) {
+            if let Err(e) = pinning.store(&node, &entry, Fields::Pinner) {
                 tracing::warn!(target: "lattice::ipfs", error = %e, "cannot store a pin entry");
-            }
-        }
-        if let Some(provider) = provider.as_mut().filter(|_| !down) {
-            tokio::select! {
-                outcome = provider_round(&node, &pinning, provider) => if let Err(e) = outcome {
-                    tracing::warn!(target: "lattice::ipfs", error = %e, "storage provider round failed");
-                },
-                _ = shutdown.changed() => return,
             }
         }
         if let Ok(summary) = pinning.summary(&node) {
@@ -238,7 +233,34 @@ pub async fn run(
     }
 }
 
-/// One round of the storage provider over the stored entries; stores those it changed.
+/// Runs the storage provider until `shutdown`: a task of its own, so that answering a
+/// challenge never waits behind pin attempts.
+pub async fn run_provider(
+    node: Arc<Node>,
+    pinning: Arc<Pinning>,
+    mut provider: Provider,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    tracing::info!(target: "lattice::ipfs", provider = %provider.address(),
+        "storage provider: committing, answering challenges, claiming rewards");
+    loop {
+        tokio::select! {
+            outcome = provider_round(&node, &pinning, &mut provider) => if let Err(e) = outcome {
+                tracing::warn!(target: "lattice::ipfs", error = %e, "storage provider round failed");
+            },
+            _ = shutdown.changed() => return,
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(ROUND) => {}
+            _ = shutdown.changed() => return,
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+    }
+}
+
+/// One round of the storage provider over the stored entries; stores what it changed.
 async fn provider_round(
     node: &Arc<Node>,
     pinning: &Pinning,
@@ -249,7 +271,9 @@ async fn provider_round(
     let outcome = provider.round(node, &mut entries).await;
     for (old, new) in before.iter().zip(&entries) {
         if old != new {
-            save(node, new)?;
+            // The provider sends an entry back to `waiting` when its content is gone.
+            let fields = if old.state != new.state { Fields::Both } else { Fields::Provider };
+            pinning.store(node, new, fields)?;
         }
     }
     let open = crate::provider::open_challenges(node)?.len();
@@ -303,7 +327,8 @@ fn scan(node: &Node, pinning: &Pinning) -> Result<usize> {
     let mut kept = load(node)?.len();
     let mut found = 0;
     let mut batch = chain.db().batch();
-    for number in chain.log_candidates(cursor + 1, to, &query)? {
+    let mut to = to;
+    'blocks: for number in chain.log_candidates(cursor + 1, to, &query)? {
         let Some(hash) = chain.hash_at(number)? else { continue };
         for receipt in chain.receipts(hash)?.iter().filter(|r| r.success) {
             for log in &receipt.logs {
@@ -315,9 +340,12 @@ fn scan(node: &Node, pinning: &Pinning) -> Result<usize> {
                         continue;
                     }
                     if challenges.len() >= crate::provider::MAX_OPEN_CHALLENGES {
+                        // Never step past a challenge not followed: the scan stays before this
+                        // block until closed challenges make room.
                         tracing::warn!(target: "lattice::ipfs", challenge = %id,
-                            "too many open challenges to follow; this one is not answered");
-                        continue;
+                            "too many open challenges to follow; the scan waits for room");
+                        to = number - 1;
+                        break 'blocks;
                     }
                     tracing::info!(target: "lattice::ipfs", challenge = %id, block = number,
                         "a challenge against this provider");
@@ -362,6 +390,9 @@ fn scan(node: &Node, pinning: &Pinning) -> Result<usize> {
     if challenges.len() != followed {
         crate::provider::put_challenges(&mut batch, &challenges)?;
     }
+    if to <= cursor {
+        return Ok(0);
+    }
     let end_hash = chain.hash_at(to)?.ok_or_else(|| eyre!("no chain block at {to}"))?;
     batch.put::<tables::Meta>(&META_CURSOR.to_vec(), &to.to_be_bytes().to_vec())?;
     batch.put::<tables::Meta>(&META_CURSOR_HASH.to_vec(), &end_hash.to_vec())?;
@@ -379,11 +410,38 @@ fn load(node: &Node) -> Result<Vec<PinEntry>> {
         .collect()
 }
 
-fn save(node: &Node, entry: &PinEntry) -> Result<()> {
-    let id: U256 = entry.request.record_id.parse()?;
-    let mut batch = node.chain.db().batch();
-    batch.put::<tables::IpfsPins>(&B256::from(id), &serde_json::to_vec(entry)?)?;
-    Ok(batch.commit()?)
+/// Which fields of a stored entry a writer owns.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fields {
+    /// The pin's state and attempts (the pinner).
+    Pinner,
+    /// The provider's account (the provider).
+    Provider,
+    /// Both (the provider sending a lost record back to the pinner).
+    Both,
+}
+
+impl Pinning {
+    /// Writes `entry`'s `fields` over the stored entry, keeping the other writer's fields.
+    fn store(&self, node: &Node, entry: &PinEntry, fields: Fields) -> Result<()> {
+        let id: U256 = entry.request.record_id.parse()?;
+        let key = B256::from(id);
+        let _guard = self.entry_lock.lock();
+        let mut stored: PinEntry = match node.chain.db().get::<tables::IpfsPins>(&key)? {
+            Some(raw) => serde_json::from_slice(&raw)?,
+            None => entry.clone(),
+        };
+        if fields != Fields::Provider {
+            let provider = stored.provider.take();
+            stored = PinEntry { provider, ..entry.clone() };
+        }
+        if fields != Fields::Pinner {
+            stored.provider = entry.provider.clone();
+        }
+        let mut batch = node.chain.db().batch();
+        batch.put::<tables::IpfsPins>(&key, &serde_json::to_vec(&stored)?)?;
+        Ok(batch.commit()?)
+    }
 }
 
 fn read_u64(node: &Node, key: &[u8]) -> Result<u64> {

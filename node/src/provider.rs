@@ -103,6 +103,7 @@ alloy_sol_types::sol! {
         function reportPin(uint256 recordId) external returns (uint256 reward);
         function respond(uint256 challengeId, bytes[] chunks, bytes32[][] proofs) external;
         function withdraw() external returns (uint256 amount);
+        function resolve(uint256 challengeId) external;
 
         event ChallengeOpened(
             uint256 indexed challengeId,
@@ -133,6 +134,7 @@ alloy_sol_types::sol! {
         error InvalidProof(uint256 challengeId, uint256 leaf, uint64 leafIndex);
         error ResponseWindowClosed(uint256 challengeId, uint64 respondBy);
         error EnforcedPause();
+        error ChallengePending(uint256 challengeId);
     }
 }
 
@@ -140,6 +142,19 @@ alloy_sol_types::sol! {
 pub const DEFAULT_MAX_STAKE: U256 = U256::from_limbs([10_000_000_000_000_000_000, 0, 0, 0]);
 /// Most open challenges the provider keeps track of (anyone may open them, for a bond each).
 pub const MAX_OPEN_CHALLENGES: usize = 1_000;
+/// Blocks after which a transaction still in the pool is replaced with higher fees, or one
+/// gone from the pool without a receipt is given up.
+const STUCK_BLOCKS: u64 = 8;
+/// Chain blocks below the sink at which a challenge's closing is taken as final.
+const CONFIRMED: u64 = crate::pinning::CONFIRMATIONS;
+/// Blocks for which a challenge's seed hash is available: an unrevealed challenge older than
+/// this is resolved in the provider's favour (`BLOCKHASH_WINDOW`).
+const BLOCKHASH_WINDOW: u64 = 256;
+/// Gas a `reportPin` and a `withdraw` cost, about: neither is sent unless what it brings is at
+/// least [`WORTH`] times its fee.
+const REPORT_GAS: u64 = 120_000;
+const WITHDRAW_GAS: u64 = 60_000;
+const WORTH: u64 = 4;
 /// Meta key of the open challenges (JSON list of decimal ids).
 pub(crate) const META_CHALLENGES: &[u8] = b"ipfs_provider_challenges";
 
@@ -193,6 +208,7 @@ enum Action {
     Report(U256),
     Respond(U256),
     Withdraw,
+    Resolve(U256),
 }
 
 impl Action {
@@ -204,8 +220,18 @@ impl Action {
             Action::Report(_) => "report",
             Action::Respond(_) => "respond",
             Action::Withdraw => "withdraw",
+            Action::Resolve(_) => "resolve",
         }
     }
+}
+
+/// The transaction in flight: what it does, as signed, and the chain height it was sent at.
+#[derive(Clone, Debug)]
+struct InFlight {
+    hash: B256,
+    action: Action,
+    tx: TxEip1559,
+    sent_at: u64,
 }
 
 /// The provider's state between rounds.
@@ -214,7 +240,7 @@ pub struct Provider {
     contract: Address,
     client: Arc<IpfsClient>,
     max_bytes: u64,
-    in_flight: Option<(B256, Action)>,
+    in_flight: Option<InFlight>,
     registered: bool,
     withdrawn: U256,
     /// Reasons already logged at warn level, so a record stuck for one reason logs it once.
@@ -253,7 +279,7 @@ impl Provider {
             registered: self.registered,
             open_challenges,
             withdrawn_wei: self.withdrawn.to_string(),
-            in_flight: self.in_flight.as_ref().map(|(h, _)| *h),
+            in_flight: self.in_flight.as_ref().map(|f| f.hash),
             ..Default::default()
         };
         let mut reward = U256::ZERO;
@@ -271,8 +297,8 @@ impl Provider {
     /// One round: follow the transaction in flight, else take the most urgent action.
     /// `entries` are the pinning service's records (updated in place; the caller stores them).
     pub async fn round(&mut self, node: &Arc<Node>, entries: &mut [PinEntry]) -> Result<()> {
-        if let Some((hash, action)) = self.in_flight.clone() {
-            if !self.settle(node, hash, &action, entries).await? {
+        if let Some(in_flight) = self.in_flight.clone() {
+            if !self.settle(node, in_flight, entries).await? {
                 return Ok(());
             }
         }
@@ -286,25 +312,38 @@ impl Provider {
             return Ok(());
         }
         let credit = self.view(node, Incentives::creditOfCall { account: self.address() }).await?;
-        if !credit.is_zero() {
+        if credit >= worth(node, WITHDRAW_GAS) {
             self.send(node, Action::Withdraw, U256::ZERO, Incentives::withdrawCall {}.abi_encode())
                 .await?;
         }
         Ok(())
     }
 
-    /// Whether the transaction in flight is settled (mined or gone); logs its outcome.
+    /// Whether the transaction in flight is settled (mined or gone); logs its outcome. One
+    /// still pooled after [`STUCK_BLOCKS`] (or under the base fee) is replaced with higher fees.
     async fn settle(
         &mut self,
         node: &Arc<Node>,
-        hash: B256,
-        action: &Action,
+        in_flight: InFlight,
         entries: &mut [PinEntry],
     ) -> Result<bool> {
+        let InFlight { hash, action, .. } = &in_flight;
+        let height = node.chain.head().number;
+        // The pool first: a transaction mined between the two reads then has its receipt.
+        if node.pool.contains(hash) {
+            let base_fee = u128::from(node.chain.next_base_fee());
+            if height >= in_flight.sent_at + STUCK_BLOCKS || in_flight.tx.max_fee_per_gas < base_fee
+            {
+                self.replace(node, in_flight, base_fee)?;
+            }
+            return Ok(false);
+        }
         let api = Api::new(node.clone());
-        let receipt = blocking(move || Ok(api.receipt(hash)?)).await?;
+        let h = *hash;
+        let receipt = blocking(move || Ok(api.receipt(h)?)).await?;
         let Some(receipt) = receipt else {
-            if node.pool.contains(&hash) {
+            // Carried by a block not yet accepted, or dropped: wait a little before deciding.
+            if height < in_flight.sent_at + STUCK_BLOCKS {
                 return Ok(false);
             }
             tracing::warn!(target: "lattice::ipfs", action = action.name(), tx = %hash,
@@ -313,6 +352,7 @@ impl Provider {
             self.in_flight = None;
             return Ok(true);
         };
+        let (hash, action) = (*hash, action.clone());
         self.in_flight = None;
         let outcome = if receipt.receipt.success { "succeeded" } else { "reverted" };
         node.metrics.ipfs_provider_txs.with_label_values(&[action.name(), outcome]).inc();
@@ -330,7 +370,7 @@ impl Provider {
                     let Ok(paid) = Incentives::PinReported::decode_log_data(&log.data) else {
                         continue;
                     };
-                    if let Some(account) = account_of(entries, *record) {
+                    if let Some(account) = account_of(entries, record) {
                         account.epochs_paid += paid.toEpoch.saturating_sub(paid.fromEpoch);
                         account.reward_wei = wei(account).saturating_add(paid.reward).to_string();
                     }
@@ -346,6 +386,32 @@ impl Provider {
             _ => {}
         }
         Ok(true)
+    }
+
+    /// Sends the transaction in flight again, same nonce, with a quarter more tip and fee cap
+    /// (the pool takes a replacement at 10% more) and at least twice the base fee.
+    fn replace(&mut self, node: &Arc<Node>, mut in_flight: InFlight, base_fee: u128) -> Result<()> {
+        let tx = &mut in_flight.tx;
+        let tip =
+            tx.max_priority_fee_per_gas.saturating_add(tx.max_priority_fee_per_gas / 4).max(1);
+        tx.max_priority_fee_per_gas = tip;
+        tx.max_fee_per_gas = tx
+            .max_fee_per_gas
+            .saturating_add(tx.max_fee_per_gas / 4)
+            .max(base_fee.saturating_mul(2).saturating_add(tip));
+        let signed = lattice_primitives::sign_transaction(
+            &self.config.signer,
+            TypedTransaction::Eip1559(tx.clone()),
+        )?;
+        let action = in_flight.action.name();
+        let hash = node.submit_transaction(signed).map_err(|e| eyre!("replacing {action}: {e}"))?;
+        tracing::warn!(target: "lattice::ipfs", action, old = %in_flight.hash, new = %hash,
+            max_fee = tx.max_fee_per_gas, "the provider's transaction was stuck; sent again with higher fees");
+        node.metrics.ipfs_provider_txs.with_label_values(&[action, "replaced"]).inc();
+        in_flight.hash = hash;
+        in_flight.sent_at = node.chain.head().number;
+        self.in_flight = Some(in_flight);
+        Ok(())
     }
 
     /// What a mined `withdraw` paid: its `Withdrawn` log's amount.
@@ -371,19 +437,44 @@ impl Provider {
         let mut still = Vec::with_capacity(open.len());
         let mut sent = false;
         let now = latest_timestamp(node)?;
+        let height = node.chain.head().number;
         // Records whose content Kubo could not give this round: not asked again for another
         // challenge (each miss waits out the timeout).
         let mut missing = HashSet::new();
         for id in open {
             let c = self.view(node, Incentives::getChallengeCall { challengeId: id }).await?;
-            if c.provider != self.address() {
-                continue; // unknown (a reorg took it away) or not ours
+            if c.provider != self.address() && c.provider != Address::ZERO {
+                continue; // not ours
             }
             match c.status {
-                status::COMMITTED => still.push(id),
+                status::COMMITTED => {
+                    still.push(id);
+                    // Never revealed and its seed hash gone: closing it pays the bond to the
+                    // provider and lifts the block on commitments and reports.
+                    if !sent && height > c.seedBlock + BLOCKHASH_WINDOW {
+                        let call = Incentives::resolveCall { challengeId: id };
+                        sent = self
+                            .send(node, Action::Resolve(id), U256::ZERO, call.abi_encode())
+                            .await?;
+                    }
+                }
                 status::REVEALED => {
                     still.push(id);
-                    if now > c.respondBy {
+                    let pin = self
+                        .view(
+                            node,
+                            Incentives::getPinCall { recordId: c.recordId, provider: c.provider },
+                        )
+                        .await?;
+                    if !(pin.active && pin.nonce == c.pinNonce) {
+                        // The pin it names is gone: void, nothing to read from Kubo.
+                        if !sent {
+                            let call = Incentives::resolveCall { challengeId: id };
+                            sent = self
+                                .send(node, Action::Resolve(id), U256::ZERO, call.abi_encode())
+                                .await?;
+                        }
+                    } else if now > c.respondBy {
                         self.warn_once(
                             format!("closed {id}"),
                             format!("the response window of challenge {id} closed unanswered; the contract slashes the provider once anyone resolves it"),
@@ -394,6 +485,16 @@ impl Provider {
                             missing.insert(c.recordId);
                         }
                     }
+                }
+                // Closed (or unknown): forgotten, and counted, only once that is final.
+                closed
+                    if self
+                        .view_at(node, Incentives::getChallengeCall { challengeId: id }, CONFIRMED)
+                        .await?
+                        .status
+                        != closed =>
+                {
+                    still.push(id);
                 }
                 status::ANSWERED => {
                     node.metrics.ipfs_challenges.with_label_values(&["answered"]).inc();
@@ -483,14 +584,32 @@ impl Provider {
         Ok(false)
     }
 
-    /// Commits to a pinned record without a pin, or reports a standing one with epochs to
-    /// pay. Whether a transaction was sent.
+    /// Commits to a pinned record without a pin, or reports a standing one with epochs worth
+    /// paying. Whether a transaction was sent.
     async fn commit_and_report(
         &mut self,
         node: &Arc<Node>,
         entries: &mut [PinEntry],
     ) -> Result<bool> {
         let me = self.address();
+        // The stake the standing pins need (after a slash it is short, and reports revert).
+        let params = self.view(node, Incentives::paramsCall {}).await?;
+        let provider = self.view(node, Incentives::getProviderCall { provider: me }).await?;
+        let bonded = self.view(node, Incentives::bondedOfCall { account: me }).await?;
+        let needed = U256::from(params.minStake) + U256::from(provider.backing);
+        if provider.activePins > 0 && bonded < needed {
+            if needed > self.config.max_stake {
+                self.warn_once(
+                    "stake pins".into(),
+                    format!(
+                        "the pins need a stake of {needed} wei, over --ipfs-provider-max-stake"
+                    ),
+                );
+            } else {
+                let call = Incentives::addStakeCall {};
+                return self.send(node, Action::AddStake, needed - bonded, call.abi_encode()).await;
+            }
+        }
         let epoch = self.view(node, Incentives::currentEpochCall {}).await?;
         for entry in entries.iter_mut().filter(|e| e.state == PinState::Pinned) {
             let Ok(record) = entry.request.record_id.parse::<U256>() else { continue };
@@ -504,21 +623,49 @@ impl Provider {
                         "the provider's pin stands on chain");
                 }
             }
+            let failed_before = account.challenges_failed > 0;
+            let r = self.view(node, Incentives::getRecordCall { recordId: record }).await?;
+            let per_epoch = U256::from(r.sizeBytes) * U256::from(r.rewardPerByteEpoch);
             if pin.active {
                 let paid_to = if pin.exitEpoch != 0 { epoch.min(pin.exitEpoch) } else { epoch };
-                if pin.openChallenges == 0 && paid_to > pin.nextEpoch {
-                    let call = Incentives::reportPinCall { recordId: record };
-                    if self
-                        .send(node, Action::Report(record), U256::ZERO, call.abi_encode())
-                        .await?
-                    {
-                        return Ok(true);
-                    }
+                let paid_to = paid_to.min(r.endEpoch);
+                if pin.openChallenges != 0 || paid_to <= pin.nextEpoch || per_epoch.is_zero() {
+                    continue;
+                }
+                let due = (U256::from(paid_to - pin.nextEpoch) * per_epoch)
+                    .min(U256::from(r.pool) / per_epoch * per_epoch);
+                if due < worth(node, REPORT_GAS) {
+                    continue; // wait for more epochs rather than pay more gas than they bring
+                }
+                let call = Incentives::reportPinCall { recordId: record };
+                if self.send(node, Action::Report(record), U256::ZERO, call.abi_encode()).await? {
+                    return Ok(true);
                 }
                 continue;
             }
-            let r = self.view(node, Incentives::getRecordCall { recordId: record }).await?;
             if epoch >= r.endEpoch || r.activePins >= r.replicationTarget {
+                continue;
+            }
+            if failed_before {
+                self.warn_once(format!("failed {record}"), format!(
+                    "not committing to record {record} again: the provider failed a challenge on it"));
+                continue;
+            }
+            if per_epoch.is_zero() || U256::from(r.pool) < per_epoch {
+                self.warn_once(
+                    format!("unpaid {record}"),
+                    format!("not committing to record {record}: its pool pays no epoch"),
+                );
+                continue;
+            }
+            let required = U256::from(params.minStake)
+                + U256::from(provider.backing)
+                + U256::from(params.stakePerByte) * U256::from(r.sizeBytes);
+            if required > self.config.max_stake {
+                self.warn_once(
+                    format!("stake {record}"),
+                    format!("record {record} needs a stake of {required} wei, over --ipfs-provider-max-stake"),
+                );
                 continue;
             }
             // Commit only to what Kubo holds now: a record pinned once may be gone since.
@@ -530,20 +677,7 @@ impl Provider {
                 entry.last_error = Some(why);
                 continue;
             }
-            let params = self.view(node, Incentives::paramsCall {}).await?;
-            let provider = self.view(node, Incentives::getProviderCall { provider: me }).await?;
-            let required = U256::from(params.minStake)
-                + U256::from(provider.backing)
-                + U256::from(params.stakePerByte) * U256::from(r.sizeBytes);
-            let bonded = self.view(node, Incentives::bondedOfCall { account: me }).await?;
             if bonded < required {
-                if required > self.config.max_stake {
-                    self.warn_once(
-                        format!("stake {record}"),
-                        format!("record {record} needs a stake of {required} wei, over --ipfs-provider-max-stake"),
-                    );
-                    continue;
-                }
                 let call = Incentives::addStakeCall {};
                 return self
                     .send(node, Action::AddStake, required - bonded, call.abi_encode())
@@ -580,6 +714,12 @@ impl Provider {
             Ok((api.estimate_gas(number, &req)?, api.pending_nonce(me)?, api.next_base_fee()?))
         })
         .await?;
+        // A transaction of this account already pooled (sent before a restart, or by hand):
+        // wait for it rather than queue behind it.
+        if nonce > node.chain.latest_nonce(me) {
+            tracing::debug!(target: "lattice::ipfs", nonce, "waiting for the provider's pooled transactions");
+            return Ok(false);
+        }
         let gas = match estimate {
             Ok(Ok(gas)) => gas,
             Ok(Err(outcome)) => {
@@ -594,10 +734,21 @@ impl Provider {
                     .inc();
                 return Ok(false);
             }
-            Err(e) => return Err(eyre!("estimating {}: {e}", action.name())),
+            Err(e) => {
+                // Invalid as a transaction (e.g. the account cannot pay): the same next round.
+                self.warn_once(
+                    format!("{action:?} {e}"),
+                    format!("{} cannot be sent: {e}", action.name()),
+                );
+                node.metrics
+                    .ipfs_provider_txs
+                    .with_label_values(&[action.name(), "would_revert"])
+                    .inc();
+                return Ok(false);
+            }
         };
         let tip = SUGGESTED_TIP;
-        let tx = TypedTransaction::Eip1559(TxEip1559 {
+        let tx = TxEip1559 {
             chain_id: node.chain.spec().chain_id,
             nonce,
             gas_limit: gas.saturating_add(gas / 5),
@@ -607,13 +758,16 @@ impl Provider {
             value,
             access_list: Default::default(),
             input: input.into(),
-        });
-        let signed = lattice_primitives::sign_transaction(&self.config.signer, tx)?;
+        };
+        let signed = lattice_primitives::sign_transaction(
+            &self.config.signer,
+            TypedTransaction::Eip1559(tx.clone()),
+        )?;
         let hash = node.submit_transaction(signed).map_err(|e| eyre!("{}: {e}", action.name()))?;
         tracing::info!(target: "lattice::ipfs", action = action.name(), tx = %hash, nonce, gas,
             value = %value, "provider transaction sent");
         node.metrics.ipfs_provider_txs.with_label_values(&[action.name(), "sent"]).inc();
-        self.in_flight = Some((hash, action));
+        self.in_flight = Some(InFlight { hash, action, tx, sent_at: node.chain.head().number });
         Ok(true)
     }
 
@@ -626,6 +780,19 @@ impl Provider {
     where
         C::Return: Send,
     {
+        self.view_at(node, call, 0).await
+    }
+
+    /// Calls a view of the contract `depth` chain blocks below the sink.
+    async fn view_at<C: SolCall + Send + 'static>(
+        &self,
+        node: &Arc<Node>,
+        call: C,
+        depth: u64,
+    ) -> Result<C::Return>
+    where
+        C::Return: Send,
+    {
         let req = CallRequest {
             to: Some(self.contract),
             input: call.abi_encode().into(),
@@ -633,7 +800,7 @@ impl Provider {
         };
         let api = Api::new(node.clone());
         let outcome = blocking(move || {
-            let number = api.latest_number()?;
+            let number = api.latest_number()?.saturating_sub(depth);
             Ok(api.call(number, &req)?)
         })
         .await?
@@ -674,6 +841,14 @@ fn latest_timestamp(node: &Node) -> Result<u64> {
     let head = node.chain.head();
     let header = node.chain.header(head.hash)?.ok_or_else(|| eyre!("no header for the sink"))?;
     Ok(header.timestamp_secs())
+}
+
+/// Least amount worth a transaction of `gas`: [`WORTH`] times its fee at twice the next base
+/// fee plus the tip.
+fn worth(node: &Node, gas: u64) -> U256 {
+    let fee =
+        u128::from(node.chain.next_base_fee()).saturating_mul(2).saturating_add(SUGGESTED_TIP);
+    U256::from(gas) * U256::from(fee) * U256::from(WORTH)
 }
 
 fn wei(account: &ProviderAccount) -> U256 {
