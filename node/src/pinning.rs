@@ -321,6 +321,9 @@ fn scan(node: &Node, pinning: &Pinning) -> Result<usize> {
     let mut wanted = vec![topic];
     wanted.extend(pinning.provider.map(|_| crate::provider::CHALLENGE_OPENED));
     let topics = [wanted];
+    // Held until the batch is committed, so that the provider never rewrites the list from a
+    // copy older than this scan's additions.
+    let _list = crate::provider::CHALLENGE_LIST.lock().unwrap_or_else(|e| e.into_inner());
     let mut challenges = crate::provider::open_challenges(node)?;
     let followed = challenges.len();
     let query = LogQuery { addresses: &addresses, topics: &topics };

@@ -241,6 +241,8 @@ pub struct Provider {
     client: Arc<IpfsClient>,
     max_bytes: u64,
     in_flight: Option<InFlight>,
+    /// Since when (chain height) pooled transactions of the account not sent by this run wait.
+    foreign_since: Option<u64>,
     registered: bool,
     withdrawn: U256,
     /// Reasons already logged at warn level, so a record stuck for one reason logs it once.
@@ -261,6 +263,7 @@ impl Provider {
             client,
             max_bytes,
             in_flight: None,
+            foreign_since: None,
             registered: false,
             withdrawn: U256::ZERO,
             warned: HashSet::new(),
@@ -404,7 +407,14 @@ impl Provider {
             TypedTransaction::Eip1559(tx.clone()),
         )?;
         let action = in_flight.action.name();
-        let hash = node.submit_transaction(signed).map_err(|e| eyre!("replacing {action}: {e}"))?;
+        let hash = match node.submit_transaction(signed) {
+            Ok(hash) => hash,
+            Err(e) => {
+                // E.g. already carried by a block (its nonce sealed): wait for it.
+                tracing::debug!(target: "lattice::ipfs", action, error = %e, "not replaced");
+                return Ok(());
+            }
+        };
         tracing::warn!(target: "lattice::ipfs", action, old = %in_flight.hash, new = %hash,
             max_fee = tx.max_fee_per_gas, "the provider's transaction was stuck; sent again with higher fees");
         node.metrics.ipfs_provider_txs.with_label_values(&[action, "replaced"]).inc();
@@ -434,7 +444,8 @@ impl Provider {
         entries: &mut [PinEntry],
     ) -> Result<bool> {
         let open = open_challenges(node)?;
-        let mut still = Vec::with_capacity(open.len());
+        let mut closed_ids = Vec::new();
+        let mut to_resolve = Vec::new();
         let mut sent = false;
         let now = latest_timestamp(node)?;
         let height = node.chain.head().number;
@@ -444,36 +455,25 @@ impl Provider {
         for id in open {
             let c = self.view(node, Incentives::getChallengeCall { challengeId: id }).await?;
             if c.provider != self.address() && c.provider != Address::ZERO {
-                continue; // not ours
+                closed_ids.push(id); // not ours
+                continue;
             }
+            let stands = || async {
+                let call = Incentives::getPinCall { recordId: c.recordId, provider: c.provider };
+                let pin = self.view(node, call).await?;
+                Ok::<_, eyre::Report>(pin.active && pin.nonce == c.pinNonce)
+            };
             match c.status {
                 status::COMMITTED => {
-                    still.push(id);
-                    // Never revealed and its seed hash gone: closing it pays the bond to the
-                    // provider and lifts the block on commitments and reports.
-                    if !sent && height > c.seedBlock + BLOCKHASH_WINDOW {
-                        let call = Incentives::resolveCall { challengeId: id };
-                        sent = self
-                            .send(node, Action::Resolve(id), U256::ZERO, call.abi_encode())
-                            .await?;
+                    // Never revealed with its seed hash gone (the bond goes to the provider), or
+                    // its pin gone (void): closing it lifts the block on commitments and reports.
+                    if height > c.seedBlock + BLOCKHASH_WINDOW || !stands().await? {
+                        to_resolve.push(id);
                     }
                 }
                 status::REVEALED => {
-                    still.push(id);
-                    let pin = self
-                        .view(
-                            node,
-                            Incentives::getPinCall { recordId: c.recordId, provider: c.provider },
-                        )
-                        .await?;
-                    if !(pin.active && pin.nonce == c.pinNonce) {
-                        // The pin it names is gone: void, nothing to read from Kubo.
-                        if !sent {
-                            let call = Incentives::resolveCall { challengeId: id };
-                            sent = self
-                                .send(node, Action::Resolve(id), U256::ZERO, call.abi_encode())
-                                .await?;
-                        }
+                    if !stands().await? {
+                        to_resolve.push(id); // void: nothing to read from Kubo
                     } else if now > c.respondBy {
                         self.warn_once(
                             format!("closed {id}"),
@@ -492,11 +492,9 @@ impl Provider {
                         .view_at(node, Incentives::getChallengeCall { challengeId: id }, CONFIRMED)
                         .await?
                         .status
-                        != closed =>
-                {
-                    still.push(id);
-                }
+                        != closed => {}
                 status::ANSWERED => {
+                    closed_ids.push(id);
                     node.metrics.ipfs_challenges.with_label_values(&["answered"]).inc();
                     tracing::info!(target: "lattice::ipfs", challenge = %id, record = %c.recordId,
                         "challenge answered and verified by the contract");
@@ -505,6 +503,7 @@ impl Provider {
                     }
                 }
                 status::FAILED => {
+                    closed_ids.push(id);
                     node.metrics.ipfs_challenges.with_label_values(&["failed"]).inc();
                     tracing::error!(target: "lattice::ipfs", challenge = %id, record = %c.recordId,
                         slash = %c.slash, "challenge missed: the provider was slashed and its pin dropped");
@@ -513,10 +512,17 @@ impl Provider {
                         a.committed = false;
                     }
                 }
-                _ => {} // never revealed, or void: closed without the provider
+                _ => closed_ids.push(id), // never revealed, or void: closed without the provider
             }
         }
-        save_challenges(node, &still)?;
+        forget_challenges(node, &closed_ids)?;
+        // Answers first; a resolve only takes a round no answer needed.
+        if !sent {
+            if let Some(&id) = to_resolve.first() {
+                let call = Incentives::resolveCall { challengeId: id };
+                sent = self.send(node, Action::Resolve(id), U256::ZERO, call.abi_encode()).await?;
+            }
+        }
         Ok(sent)
     }
 
@@ -661,12 +667,15 @@ impl Provider {
             let required = U256::from(params.minStake)
                 + U256::from(provider.backing)
                 + U256::from(params.stakePerByte) * U256::from(r.sizeBytes);
-            if required > self.config.max_stake {
+            if bonded < required && required > self.config.max_stake {
                 self.warn_once(
                     format!("stake {record}"),
                     format!("record {record} needs a stake of {required} wei, over --ipfs-provider-max-stake"),
                 );
                 continue;
+            }
+            if node.ipfs.get().is_some_and(|w| !w.status().reachable) {
+                continue; // Kubo away: nothing can be checked, nothing is sent back
             }
             // Commit only to what Kubo holds now: a record pinned once may be gone since.
             if let Err(why) = self.content(&r).await {
@@ -716,10 +725,24 @@ impl Provider {
         .await?;
         // A transaction of this account already pooled (sent before a restart, or by hand):
         // wait for it rather than queue behind it.
-        if nonce > node.chain.latest_nonce(me) {
-            tracing::debug!(target: "lattice::ipfs", nonce, "waiting for the provider's pooled transactions");
-            return Ok(false);
-        }
+        let latest = node.chain.latest_nonce(me);
+        let nonce = if nonce > latest {
+            let height = node.chain.head().number;
+            let since = *self.foreign_since.get_or_insert(height);
+            if height < since + 4 * STUCK_BLOCKS {
+                tracing::debug!(target: "lattice::ipfs", nonce, "waiting for the provider's pooled transactions");
+                return Ok(false);
+            }
+            // Stranded (e.g. under the base fee): take their first nonce over.
+            self.warn_once(
+                format!("take over {latest}"),
+                format!("the provider's pooled transactions from nonce {latest} are not mined; replacing them"),
+            );
+            latest
+        } else {
+            nonce
+        };
+        self.foreign_since = None;
         let gas = match estimate {
             Ok(Ok(gas)) => gas,
             Ok(Err(outcome)) => {
@@ -872,9 +895,21 @@ pub(crate) fn open_challenges(node: &Node) -> Result<Vec<U256>> {
     Ok(ids.iter().filter_map(|s| s.parse().ok()).collect())
 }
 
-fn save_challenges(node: &Node, ids: &[U256]) -> Result<()> {
+/// Held while the followed challenges are read and written: by the scan (which adds) from
+/// its read to its commit, and by the provider (which removes).
+pub(crate) static CHALLENGE_LIST: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Removes `closed` from the followed challenges (re-read under the lock: the scan may have
+/// added some meanwhile).
+fn forget_challenges(node: &Node, closed: &[U256]) -> Result<()> {
+    if closed.is_empty() {
+        return Ok(());
+    }
+    let _guard = CHALLENGE_LIST.lock().unwrap_or_else(|e| e.into_inner());
+    let mut ids = open_challenges(node)?;
+    ids.retain(|id| !closed.contains(id));
     let mut batch = node.chain.db().batch();
-    put_challenges(&mut batch, ids)?;
+    put_challenges(&mut batch, &ids)?;
     Ok(batch.commit()?)
 }
 
