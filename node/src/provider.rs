@@ -745,30 +745,10 @@ impl Provider {
         self.foreign_since = None;
         let gas = match estimate {
             Ok(Ok(gas)) => gas,
-            Ok(Err(outcome)) => {
-                let why = revert_reason(&outcome);
-                self.warn_once(
-                    format!("{action:?} {why}"),
-                    format!("{} would revert: {why}", action.name()),
-                );
-                node.metrics
-                    .ipfs_provider_txs
-                    .with_label_values(&[action.name(), "would_revert"])
-                    .inc();
-                return Ok(false);
-            }
-            Err(e) => {
-                // Invalid as a transaction (e.g. the account cannot pay): the same next round.
-                self.warn_once(
-                    format!("{action:?} {e}"),
-                    format!("{} cannot be sent: {e}", action.name()),
-                );
-                node.metrics
-                    .ipfs_provider_txs
-                    .with_label_values(&[action.name(), "would_revert"])
-                    .inc();
-                return Ok(false);
-            }
+            // Reverts, or invalid as a transaction (e.g. the account cannot pay): logged once,
+            // decided again next round.
+            Ok(Err(outcome)) => return Ok(self.not_sent(node, &action, revert_reason(&outcome))),
+            Err(e) => return Ok(self.not_sent(node, &action, e.to_string())),
         };
         let tip = SUGGESTED_TIP;
         let tx = TxEip1559 {
@@ -834,6 +814,13 @@ impl Provider {
             }),
             other => Err(eyre!("{} failed: {}", C::SIGNATURE, revert_reason(&other))),
         }
+    }
+
+    /// Logs (once per reason) and counts a transaction the estimate refused; `false`.
+    fn not_sent(&mut self, node: &Node, action: &Action, why: String) -> bool {
+        self.warn_once(format!("{action:?} {why}"), format!("{} would fail: {why}", action.name()));
+        node.metrics.ipfs_provider_txs.with_label_values(&[action.name(), "would_revert"]).inc();
+        false
     }
 
     fn warn_once(&mut self, key: String, message: String) {
